@@ -1,0 +1,34 @@
+"""POST /v1/auth/logout: revoke the calling token; it is refused from the next request on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from messenger.auth.wiring import session_service
+from messenger.errors import Unauthenticated
+from messenger.http import bearer_token, create_resolver, no_content
+from messenger.observability import logger
+
+app = create_resolver()
+
+
+@app.post(
+    "/v1/auth/logout",
+    summary="Log out",
+    tags=["auth"],
+    responses={204: {"description": "Logged out"}},
+)
+def logout() -> Response[str]:
+    token = bearer_token(app.current_event.headers)
+    if token is None:
+        raise Unauthenticated("unauthorized", "A bearer token is required")
+    session_service().logout(token)
+    return no_content()
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,28 @@
+"""POST /v1/auth/register: create an account; its profile follows via `user.registered`."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from messenger.auth.models import RegisteredAccount, RegisterRequest
+from messenger.auth.wiring import auth_service
+from messenger.http import create_resolver, respond
+from messenger.observability import logger
+
+app = create_resolver()
+
+
+@app.post("/v1/auth/register", summary="Register an account", tags=["auth"])
+def register(body: RegisterRequest) -> Response[RegisteredAccount]:
+    account = auth_service().register(body, correlation_id=logger.get_correlation_id())
+    logger.info("Account registered", extra={"user_id": str(account.user_id)})
+    return respond(account, HTTPStatus.CREATED)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,25 @@
+"""GET /v1/users/me: the caller's own profile, with email (404 profile_not_ready just after signup)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from messenger.http import caller_id, create_resolver, respond
+from messenger.observability import logger
+from messenger.users.models import OwnProfile
+from messenger.users.wiring import users_service
+
+app = create_resolver()
+
+
+@app.get("/v1/users/me", summary="Get my profile", tags=["users"])
+def get_my_profile() -> Response[OwnProfile]:
+    return respond(users_service().own_profile(caller_id(app)))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,26 @@
+"""GET /v1/users/{user_id}: a user's public profile."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from messenger.http import create_resolver, respond
+from messenger.observability import logger
+from messenger.users.models import Profile
+from messenger.users.wiring import users_service
+
+app = create_resolver()
+
+
+@app.get("/v1/users/<user_id>", summary="Get a profile by user id", tags=["users"])
+def get_profile(user_id: uuid.UUID) -> Response[Profile]:
+    return respond(users_service().profile(user_id))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

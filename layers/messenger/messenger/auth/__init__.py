@@ -1,0 +1,1 @@
+"""The auth context: accounts, password credentials, sessions and login throttling."""

@@ -1,0 +1,91 @@
+"""Sessions: Postgres is the record, Redis the cache the authorizer reads (one round trip when warm).
+
+Cache entries are `<user_id> <expires_epoch>`; a logout overwrites the entry with a tombstone
+rather than deleting it, and the authorizer fills the cache only with SET NX, so a lookup that
+raced the logout can never resurrect the session.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from messenger import postgres
+from messenger.auth.models import Session
+from messenger.cache import redis
+from messenger.clock import utcnow
+
+if TYPE_CHECKING:
+    from datetime import timedelta
+
+REVOKED = "revoked"
+
+
+def _cache_key(token_hash: bytes) -> str:
+    return f"session:{token_hash.hex()}"
+
+
+class CachedSessions:
+    def __init__(self, cache_ttl: timedelta) -> None:
+        self.cache_ttl_seconds = int(cache_ttl.total_seconds())
+
+    def _ttl(self, expires_at: datetime) -> int:
+        remaining = int((expires_at - utcnow()).total_seconds())
+        return max(1, min(remaining, self.cache_ttl_seconds))
+
+    def create(self, token_hash: bytes, session: Session) -> None:
+        postgres.connection().execute(
+            "INSERT INTO auth.sessions (token_hash, user_id, expires_at) VALUES (%s, %s, %s)",
+            (token_hash, session.user_id, session.expires_at),
+        )
+        redis().set(
+            _cache_key(token_hash),
+            f"{session.user_id} {session.expires_at.timestamp()}",
+            ex=self._ttl(session.expires_at),
+        )
+
+    def find(self, token_hash: bytes) -> Session | None:
+        cached = redis().get(_cache_key(token_hash))
+        if cached == REVOKED:
+            return None
+        if cached:
+            user_id, expires = str(cached).split(" ")
+            session = Session(
+                user_id=uuid.UUID(user_id), expires_at=datetime.fromtimestamp(float(expires), UTC)
+            )
+        else:
+            row = (
+                postgres.connection()
+                .execute(
+                    "SELECT user_id, expires_at FROM auth.sessions"
+                    " WHERE token_hash = %s AND revoked_at IS NULL",
+                    (token_hash,),
+                )
+                .fetchone()
+            )
+            if row is None:
+                return None
+            session = Session(user_id=row[0], expires_at=row[1])
+            redis().set(
+                _cache_key(token_hash),
+                f"{session.user_id} {session.expires_at.timestamp()}",
+                ex=self._ttl(session.expires_at),
+                nx=True,
+            )
+        return session if session.expires_at > utcnow() else None
+
+    def revoke(self, token_hash: bytes) -> None:
+        row = (
+            postgres.connection()
+            .execute(
+                "UPDATE auth.sessions SET revoked_at = now()"
+                " WHERE token_hash = %s AND revoked_at IS NULL RETURNING expires_at",
+                (token_hash,),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return
+        # The tombstone must outlive any cached copy of the session: the cache TTL bounds that.
+        redis().set(_cache_key(token_hash), REVOKED, ex=self._ttl(row[0]))

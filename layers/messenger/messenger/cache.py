@@ -1,0 +1,25 @@
+"""The execution environment's Redis client (ElastiCache in AWS), created on first use and reused."""
+
+from __future__ import annotations
+
+import redis as redis_driver
+
+from messenger.errors import register_unavailable
+from messenger.settings import get_settings
+
+register_unavailable(redis_driver.exceptions.ConnectionError, redis_driver.exceptions.TimeoutError)
+
+_client: redis_driver.Redis | None = None
+
+
+def redis() -> redis_driver.Redis:
+    global _client
+    if _client is None:
+        _client = redis_driver.Redis.from_url(
+            get_settings().require("redis_url"),
+            decode_responses=True,
+            socket_timeout=1.0,
+            socket_connect_timeout=1.0,
+            health_check_interval=30,
+        )
+    return _client

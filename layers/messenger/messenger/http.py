@@ -1,0 +1,175 @@
+"""The HTTP side every API function shares: one resolver factory, one error map, the caller.
+
+Errors leave as RFC 9457 problem+json with a stable `code` (API.md, Conventions). This module is
+the only place that turns a domain error, a validation failure or an unreachable backing service
+into a status code.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+
+from messenger import errors
+from messenger.observability import logger
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+
+ModelT = TypeVar("ModelT")
+
+PROBLEM_JSON = "application/problem+json"
+MAX_BODY_BYTES = 64 * 1024
+
+STATUS_BY_ERROR: dict[type[errors.DomainError], HTTPStatus] = {
+    errors.InvalidInput: HTTPStatus.UNPROCESSABLE_ENTITY,
+    errors.Unauthenticated: HTTPStatus.UNAUTHORIZED,
+    errors.Forbidden: HTTPStatus.FORBIDDEN,
+    errors.NotFound: HTTPStatus.NOT_FOUND,
+    errors.Conflict: HTTPStatus.CONFLICT,
+    errors.RateLimited: HTTPStatus.TOO_MANY_REQUESTS,
+    errors.Unavailable: HTTPStatus.SERVICE_UNAVAILABLE,
+}
+
+
+def problem(
+    status: HTTPStatus,
+    code: str,
+    detail: str,
+    *,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response[Any]:
+    body = {
+        "type": f"https://messenger.example/problems/{code.replace('_', '-')}",
+        "title": title or status.phrase,
+        "status": int(status),
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+    return Response(status_code=int(status), content_type=PROBLEM_JSON, body=body, headers=headers)
+
+
+def _field_errors(raw: Sequence[Any]) -> list[dict[str, str]]:
+    fields = []
+    for error in raw:
+        location = [str(part) for part in error.get("loc", ()) if part != "body"]
+        fields.append({"field": ".".join(location) or "body", "message": str(error.get("msg"))})
+    return fields
+
+
+def _limit_body_size(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    body = app.current_event.body or ""
+    size = (
+        len(base64.b64decode(body, validate=False))
+        if app.current_event.is_base64_encoded
+        else len(body.encode())
+    )
+    if size > MAX_BODY_BYTES:
+        return problem(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            "payload_too_large",
+            f"The request body is {size} bytes; the limit is {MAX_BODY_BYTES}",
+        )
+    return next_middleware(app)
+
+
+def create_resolver() -> APIGatewayHttpResolver:
+    """A resolver for HTTP API payload 2.0 with validation and the project's error map."""
+    app = APIGatewayHttpResolver(enable_validation=True)
+    app.use(middlewares=[_limit_body_size])
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid_request(exc: RequestValidationError) -> Response[Any]:
+        raw = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in raw):
+            return problem(
+                HTTPStatus.BAD_REQUEST, "malformed_json", "The request body is not valid JSON"
+            )
+        return problem(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "The request breaks the schema or a field rule",
+            title="Validation failed",
+            errors=_field_errors(raw),
+        )
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported_media(exc: RequestUnsupportedContentType) -> Response[Any]:
+        return problem(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the body as application/json",
+        )
+
+    @app.exception_handler(errors.DomainError)
+    def _domain_error(exc: errors.DomainError) -> Response[Any]:
+        status = next(
+            (s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls)),
+            HTTPStatus.BAD_REQUEST,
+        )
+        headers = (
+            {"Retry-After": str(exc.retry_after_seconds)}
+            if isinstance(exc, errors.RateLimited)
+            else None
+        )
+        return problem(status, exc.code, exc.detail, title=exc.title, headers=headers, **exc.extra)
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response[Any]:
+        if errors.is_unavailable(exc):
+            logger.warning("A backing service is unavailable", extra={"error": repr(exc)})
+            return problem(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                "unavailable",
+                "A backing service is unavailable; nothing was changed, retry shortly",
+                headers={"Retry-After": "1"},
+            )
+        logger.exception("Unhandled error")
+        return problem(
+            HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "Something went wrong on our side"
+        )
+
+    return app
+
+
+def respond(body: ModelT, status: HTTPStatus = HTTPStatus.OK) -> Response[ModelT]:
+    """A JSON response whose body is validated and serialized against the route's declared model."""
+    return Response(status_code=int(status), content_type="application/json", body=body)
+
+
+def no_content() -> Response[str]:
+    return Response(status_code=int(HTTPStatus.NO_CONTENT), body="")
+
+
+def caller_id(app: APIGatewayHttpResolver) -> uuid.UUID:
+    """The authenticated user, from the Lambda authorizer's context (never from the request)."""
+    context = app.current_event.request_context.authorizer.get_lambda or {}
+    try:
+        return uuid.UUID(str(context["user_id"]))
+    except (KeyError, ValueError) as exc:
+        raise errors.Unauthenticated("unauthorized", "No authenticated caller") from exc
+
+
+def bearer_token(headers: dict[str, str]) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, if well-formed."""
+    value = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
+    if not value:
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        return None
+    return token

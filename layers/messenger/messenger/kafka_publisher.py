@@ -1,0 +1,92 @@
+"""Publishing to Kafka (MSK in AWS) with kafka-python: one producer per execution environment.
+
+Every publish waits for the broker's acknowledgement (acks=all) within a bounded time, so a
+caller knows whether its records are durable before it marks them published.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+
+from messenger.events import CORRELATION_HEADER
+from messenger.settings import get_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from messenger.outbox import OutboxRecord
+
+
+class PublishFailed(RuntimeError):
+    """The broker did not acknowledge every record; none may be assumed published."""
+
+
+_producer: KafkaProducer | None = None
+
+
+def _producer_config() -> dict[str, Any]:
+    settings = get_settings()
+    timeout_ms = int(settings.kafka_publish_timeout_seconds * 1000)
+    config: dict[str, Any] = {
+        "bootstrap_servers": settings.require("kafka_bootstrap_servers").split(","),
+        "acks": "all",
+        "linger_ms": 0,
+        "retries": 2,
+        "max_block_ms": timeout_ms,
+        "request_timeout_ms": max(timeout_ms, 1000),
+        "api_version_auto_timeout_ms": timeout_ms,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_sasl_mechanism == "OAUTHBEARER":
+        from messenger.msk_iam import MskIamTokenProvider
+
+        config["sasl_mechanism"] = "OAUTHBEARER"
+        config["sasl_oauth_token_provider"] = MskIamTokenProvider(settings.aws_region)
+    return config
+
+
+def _get_producer() -> KafkaProducer:
+    global _producer
+    if _producer is None:
+        _producer = KafkaProducer(**_producer_config())
+    return _producer
+
+
+def reset() -> None:
+    """Drop the producer (after a broker failure) so the next publish reconnects cleanly."""
+    global _producer
+    if _producer is not None:
+        try:
+            _producer.close(timeout=0)
+        except Exception:  # noqa: S110 - closing a producer that already failed may fail too
+            pass
+    _producer = None
+
+
+class KafkaPublisher:
+    """The outbox's EventPublisher, backed by Kafka."""
+
+    def publish(self, records: Sequence[OutboxRecord]) -> None:
+        timeout = get_settings().kafka_publish_timeout_seconds
+        try:
+            producer = _get_producer()
+            futures = [
+                producer.send(
+                    record.topic,
+                    key=record.key.encode(),
+                    value=record.payload,
+                    headers=[(CORRELATION_HEADER, record.correlation_id.encode())]
+                    if record.correlation_id
+                    else None,
+                )
+                for record in records
+            ]
+            producer.flush(timeout=timeout)
+            for future in futures:
+                future.get(timeout=timeout)
+        except (KafkaError, OSError) as exc:
+            reset()
+            raise PublishFailed(str(exc)) from exc

@@ -1,0 +1,150 @@
+"""The transactional outbox: events are written with the state change, then published.
+
+`enqueue` runs inside the caller's transaction, so an event exists exactly when its change
+committed. `publish_now` is the fast path right after the commit; `relay` (the scheduled
+OutboxRelay function) publishes whatever the fast path could not. Rows are locked with SKIP
+LOCKED while published, so the two paths never publish the same row at the same time, and a row
+is marked published only after the broker acknowledged it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from psycopg.types.json import Jsonb
+
+from messenger import postgres
+from messenger.observability import logger
+from messenger.settings import get_settings
+
+if TYPE_CHECKING:
+    import uuid
+    from collections.abc import Sequence
+
+    import psycopg
+
+    from messenger.events import OutboundEvent
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    id: uuid.UUID
+    topic: str
+    key: str
+    payload: bytes
+    correlation_id: str | None
+
+
+class EventPublisher(Protocol):
+    def publish(self, records: Sequence[OutboxRecord]) -> None:
+        """Publish every record durably, or raise."""
+
+
+@dataclass(frozen=True)
+class RelayReport:
+    published: int
+    pending_before: int
+    purged: int
+
+
+def enqueue(conn: psycopg.Connection, events: Sequence[OutboundEvent]) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO messaging.outbox (id, topic, key, payload, correlation_id)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            [
+                (
+                    e.id,
+                    e.topic,
+                    e.key,
+                    Jsonb(e.envelope.model_dump(mode="json")),
+                    e.correlation_id,
+                )
+                for e in events
+            ],
+        )
+
+
+def _default_publisher() -> EventPublisher:
+    from messenger.kafka_publisher import KafkaPublisher
+
+    return KafkaPublisher()
+
+
+def _publish_locked(
+    conn: psycopg.Connection, where: str, params: dict[str, object], publisher: EventPublisher
+) -> int:
+    rows = conn.execute(
+        "SELECT id, topic, key, payload, correlation_id FROM messaging.outbox"
+        f" WHERE published_at IS NULL AND {where}"
+        " ORDER BY seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED",
+        params,
+    ).fetchall()
+    if not rows:
+        return 0
+    records = [
+        OutboxRecord(row[0], row[1], row[2], json.dumps(row[3]).encode(), row[4]) for row in rows
+    ]
+    publisher.publish(records)
+    conn.execute(
+        "UPDATE messaging.outbox SET published_at = now() WHERE id = ANY(%s)",
+        ([r.id for r in records],),
+    )
+    return len(records)
+
+
+def publish_now(events: Sequence[OutboundEvent], publisher: EventPublisher | None = None) -> bool:
+    """Best effort, right after the commit. False leaves the events to the relay; never raises."""
+    if not events:
+        return True
+    ids = [e.id for e in events]
+    try:
+        postgres.transact(
+            lambda conn: _publish_locked(
+                conn,
+                "id = ANY(%(ids)s)",
+                {"ids": ids, "limit": len(ids)},
+                publisher or _default_publisher(),
+            )
+        )
+    except Exception as exc:
+        logger.warning(
+            "Publishing right away failed; the outbox relay will publish",
+            extra={"event_ids": [str(i) for i in ids], "error": repr(exc)},
+        )
+        return False
+    return True
+
+
+def relay(publisher: EventPublisher | None = None) -> RelayReport:
+    """Publish every pending event, oldest first, in batches; purge long-published rows."""
+    settings = get_settings()
+    publisher = publisher or _default_publisher()
+    pending = (
+        postgres.connection()
+        .execute("SELECT count(*) FROM messaging.outbox WHERE published_at IS NULL")
+        .fetchone()
+    )
+    published = 0
+    while True:
+        batch = postgres.transact(
+            lambda conn: _publish_locked(
+                conn, "TRUE", {"limit": settings.outbox_batch_size}, publisher
+            )
+        )
+        published += batch
+        if batch < settings.outbox_batch_size:
+            break
+    purged = postgres.transact(
+        lambda conn: (
+            conn.execute(
+                "DELETE FROM messaging.outbox WHERE published_at < now() - make_interval(days => %s)",
+                (settings.outbox_retention_days,),
+            ).rowcount
+        )
+    )
+    return RelayReport(
+        published=published, pending_before=pending[0] if pending else 0, purged=purged
+    )

@@ -1,0 +1,61 @@
+"""Configuration, read from the environment and validated once per execution environment.
+
+Nobody else reads `os.environ`: a missing or malformed variable fails at the first use with a
+message naming it, instead of as a driver error deep inside a request.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ConfigurationError(RuntimeError):
+    """A setting a code path needs is missing: a deployment defect, never a client error."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    # Managed endpoints. Locally the runtime in infra/local sets them; in AWS the template does
+    # (secrets are resolved from their ARN by messenger.secrets at cold start).
+    database_url: str | None = None
+    database_secret_arn: str | None = None
+    redis_url: str | None = None
+    kafka_bootstrap_servers: str | None = None
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["OAUTHBEARER"] | None = None
+    aws_region: str = "us-east-1"
+
+    # Kafka topics, one per aggregate family so one aggregate's events keep their order.
+    user_events_topic: str = "user-events"
+    friendship_events_topic: str = "friendship-events"
+    chat_events_topic: str = "chat-events"
+    kafka_publish_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+
+    # Sessions and login throttling (API.md, Auth).
+    session_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    session_cache_ttl_seconds: int = Field(default=3600, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_failure_window_seconds: int = Field(default=15 * 60, ge=1)
+
+    # Outbox relay.
+    outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
+    outbox_retention_days: int = Field(default=7, ge=1)
+
+    def require(self, name: str) -> str:
+        value = getattr(self, name)
+        if not value:
+            raise ConfigurationError(f"{name.upper()} is not set for this function")
+        return str(value)
+
+
+@cache
+def get_settings() -> Settings:
+    fields = Settings.model_fields
+    # An empty variable means "not set": templates declare every variable, locally most are blank.
+    values = {k.lower(): v for k, v in os.environ.items() if k.lower() in fields and v != ""}
+    return Settings.model_validate(values)

@@ -1,0 +1,1 @@
+"""The users context: profiles (nickname, description, avatar) and lookups."""
