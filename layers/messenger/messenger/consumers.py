@@ -50,6 +50,8 @@ def process_kafka_batch(
         handle(envelope)
 
     processor = BatchProcessor(event_type=EventType.Kafka)
-    return process_partial_response(
-        event=event, record_handler=handle_record, processor=processor, context=context
+    return dict(
+        process_partial_response(
+            event=event, record_handler=handle_record, processor=processor, context=context
+        )
     )

@@ -8,6 +8,7 @@ into a status code.
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -22,9 +23,8 @@ from messenger import errors
 from messenger.observability import logger
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
-    from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 ModelT = TypeVar("ModelT")
 
@@ -50,7 +50,7 @@ def problem(
     title: str | None = None,
     headers: dict[str, str] | None = None,
     **extra: Any,
-) -> Response[Any]:
+) -> Response[str]:
     body = {
         "type": f"https://messenger.example/problems/{code.replace('_', '-')}",
         "title": title or status.phrase,
@@ -59,7 +59,9 @@ def problem(
         "code": code,
         **extra,
     }
-    return Response(status_code=int(status), content_type=PROBLEM_JSON, body=body, headers=headers)
+    return Response(
+        status_code=int(status), content_type=PROBLEM_JSON, body=json.dumps(body), headers=headers
+    )
 
 
 def _field_errors(raw: Sequence[Any]) -> list[dict[str, str]]:
@@ -70,26 +72,33 @@ def _field_errors(raw: Sequence[Any]) -> list[dict[str, str]]:
     return fields
 
 
-def _limit_body_size(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    body = app.current_event.body or ""
-    size = (
-        len(base64.b64decode(body, validate=False))
-        if app.current_event.is_base64_encoded
-        else len(body.encode())
-    )
-    if size > MAX_BODY_BYTES:
-        return problem(
-            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-            "payload_too_large",
-            f"The request body is {size} bytes; the limit is {MAX_BODY_BYTES}",
-        )
-    return next_middleware(app)
+def _body_size(event: Mapping[str, Any]) -> int:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return len(base64.b64decode(body, validate=False))
+    return len(body.encode())
 
 
-def create_resolver() -> APIGatewayHttpResolver:
+class MessengerResolver(APIGatewayHttpResolver):
+    """Refuses oversized bodies before anything parses them (validation runs before middlewares)."""
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        size = _body_size(event)
+        if size > MAX_BODY_BYTES:
+            detail = f"The request body is {size} bytes; the limit is {MAX_BODY_BYTES}"
+            refusal = problem(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large", detail)
+            return {
+                "statusCode": refusal.status_code,
+                "headers": {"Content-Type": PROBLEM_JSON},
+                "body": refusal.body,
+                "isBase64Encoded": False,
+            }
+        return super().resolve(event, context)
+
+
+def create_resolver() -> MessengerResolver:
     """A resolver for HTTP API payload 2.0 with validation and the project's error map."""
-    app = APIGatewayHttpResolver(enable_validation=True)
-    app.use(middlewares=[_limit_body_size])
+    app = MessengerResolver(enable_validation=True)
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(exc: RequestValidationError) -> Response[Any]:

@@ -6,6 +6,8 @@ caller knows whether its records are durable before it marks them published.
 
 from __future__ import annotations
 
+import contextlib
+import time
 from typing import TYPE_CHECKING, Any
 
 from kafka import KafkaProducer
@@ -25,6 +27,10 @@ class PublishFailed(RuntimeError):
 
 
 _producer: KafkaProducer | None = None
+# After a failure, requests stop trying Kafka for a while instead of each waiting out the timeout
+# during an outage: the outbox relay publishes meanwhile.
+BACKOFF_SECONDS = 10.0
+_failed_at: float | None = None
 
 
 def _producer_config() -> dict[str, Any]:
@@ -59,17 +65,22 @@ def reset() -> None:
     """Drop the producer (after a broker failure) so the next publish reconnects cleanly."""
     global _producer
     if _producer is not None:
-        try:
+        with contextlib.suppress(Exception):  # closing a producer that failed may fail too
             _producer.close(timeout=0)
-        except Exception:  # noqa: S110 - closing a producer that already failed may fail too
-            pass
     _producer = None
 
 
 class KafkaPublisher:
     """The outbox's EventPublisher, backed by Kafka."""
 
+    def __init__(self, backoff: bool = True) -> None:
+        self.backoff = backoff
+
     def publish(self, records: Sequence[OutboxRecord]) -> None:
+        global _failed_at
+        if self.backoff and _failed_at is not None:
+            if time.monotonic() - _failed_at < BACKOFF_SECONDS:
+                raise PublishFailed("Kafka failed moments ago; leaving the events to the relay")
         timeout = get_settings().kafka_publish_timeout_seconds
         try:
             producer = _get_producer()
@@ -88,5 +99,7 @@ class KafkaPublisher:
             for future in futures:
                 future.get(timeout=timeout)
         except (KafkaError, OSError) as exc:
+            _failed_at = time.monotonic()
             reset()
             raise PublishFailed(str(exc)) from exc
+        _failed_at = None

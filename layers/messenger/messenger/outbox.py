@@ -67,10 +67,10 @@ def enqueue(conn: psycopg.Connection, events: Sequence[OutboundEvent]) -> None:
         )
 
 
-def _default_publisher() -> EventPublisher:
+def _default_publisher(backoff: bool = True) -> EventPublisher:
     from messenger.kafka_publisher import KafkaPublisher
 
-    return KafkaPublisher()
+    return KafkaPublisher(backoff=backoff)
 
 
 def _publish_locked(
@@ -121,7 +121,8 @@ def publish_now(events: Sequence[OutboundEvent], publisher: EventPublisher | Non
 def relay(publisher: EventPublisher | None = None) -> RelayReport:
     """Publish every pending event, oldest first, in batches; purge long-published rows."""
     settings = get_settings()
-    publisher = publisher or _default_publisher()
+    # The relay always tries the broker: it is what recovers from an outage.
+    publisher = publisher or _default_publisher(backoff=False)
     pending = (
         postgres.connection()
         .execute("SELECT count(*) FROM messaging.outbox WHERE published_at IS NULL")

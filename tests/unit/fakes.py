@@ -1,0 +1,127 @@
+"""In-memory stand-ins for the auth and users ports: the domain tests run without any service."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from messenger.auth.models import Account, Session
+from messenger.auth.service import EmailTaken
+from messenger.clock import utcnow
+from messenger.events import OutboundEvent
+from messenger.users.models import OwnProfile
+
+
+@dataclass
+class FakeAccounts:
+    by_mail: dict[str, Account] = field(default_factory=dict)
+    events: list[OutboundEvent] = field(default_factory=list)
+
+    def add(self, account: Account, events: Sequence[OutboundEvent]) -> None:
+        if account.email in self.by_mail:
+            raise EmailTaken()
+        self.by_mail[account.email] = account
+        self.events.extend(events)
+
+    def by_email(self, email: str) -> Account | None:
+        return self.by_mail.get(email)
+
+    def replace_password_hash(self, user_id: uuid.UUID, password_hash: str) -> None:
+        for email, account in self.by_mail.items():
+            if account.user_id == user_id:
+                self.by_mail[email] = account.model_copy(update={"password_hash": password_hash})
+
+
+@dataclass
+class FakeSessions:
+    live: dict[bytes, Session] = field(default_factory=dict)
+
+    def create(self, token_hash: bytes, session: Session) -> None:
+        self.live[token_hash] = session
+
+    def find(self, token_hash: bytes) -> Session | None:
+        session = self.live.get(token_hash)
+        return session if session and session.expires_at > utcnow() else None
+
+    def revoke(self, token_hash: bytes) -> None:
+        self.live.pop(token_hash, None)
+
+
+@dataclass
+class FakeThrottle:
+    max_failures: int = 5
+    failures: dict[str, int] = field(default_factory=dict)
+
+    def retry_after(self, email: str) -> int | None:
+        return 900 if self.failures.get(email, 0) >= self.max_failures else None
+
+    def record_failure(self, email: str) -> None:
+        self.failures[email] = self.failures.get(email, 0) + 1
+
+    def reset(self, email: str) -> None:
+        self.failures.pop(email, None)
+
+
+@dataclass
+class FakePasswords:
+    """Reversible 'hashes' tagged with a version, so rehash-on-login is observable."""
+
+    version: str = "v2"
+    wasted: int = 0
+
+    def hash(self, password: str) -> str:
+        return f"{self.version}:{password}"
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        return password_hash.split(":", 1)[1] == password
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return not password_hash.startswith(self.version + ":")
+
+    def waste_time(self, password: str) -> None:
+        self.wasted += 1
+
+
+@dataclass
+class FakeNicknames:
+    taken: set[str] = field(default_factory=set)
+
+    def is_nickname_taken(self, nickname: str) -> bool:
+        return nickname.lower() in self.taken
+
+
+@dataclass
+class FakeOutbox:
+    published: list[OutboundEvent] = field(default_factory=list)
+    broker_up: bool = True
+
+    def publish_now(self, events: Sequence[OutboundEvent]) -> bool:
+        if self.broker_up:
+            self.published.extend(events)
+        return self.broker_up
+
+
+@dataclass
+class FakeProfiles:
+    rows: dict[uuid.UUID, OwnProfile] = field(default_factory=dict)
+    seen_events: set[uuid.UUID] = field(default_factory=set)
+
+    def by_id(self, user_id: uuid.UUID) -> OwnProfile | None:
+        return self.rows.get(user_id)
+
+    def by_nickname(self, nickname: str) -> OwnProfile | None:
+        return next((p for p in self.rows.values() if p.nickname.lower() == nickname.lower()), None)
+
+    def create_once(
+        self, event_id: uuid.UUID, profile: OwnProfile, nickname_candidates: Iterator[str]
+    ) -> OwnProfile | None:
+        if event_id in self.seen_events or profile.user_id in self.rows:
+            return None
+        self.seen_events.add(event_id)
+        for nickname in nickname_candidates:
+            if self.by_nickname(nickname) is None:
+                created = profile.model_copy(update={"nickname": nickname})
+                self.rows[created.user_id] = created
+                return created
+        raise AssertionError("unreachable")

@@ -1,0 +1,135 @@
+"""The auth use-cases against in-memory ports."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from messenger.auth.models import LoginRequest, RegisterRequest
+from messenger.auth.service import AuthService, SessionService, hash_token
+from messenger.errors import Conflict, RateLimited, Unauthenticated
+from tests.unit.fakes import (
+    FakeAccounts,
+    FakeNicknames,
+    FakeOutbox,
+    FakePasswords,
+    FakeSessions,
+    FakeThrottle,
+)
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def service() -> AuthService:
+    return AuthService(
+        accounts=FakeAccounts(),
+        sessions=SessionService(FakeSessions(), session_ttl=timedelta(hours=1)),
+        throttle=FakeThrottle(),
+        passwords=FakePasswords(),
+        nicknames=FakeNicknames(taken={"taken"}),
+        outbox=FakeOutbox(),
+    )
+
+
+def register(service: AuthService, email: str = "Ann@Example.com", nickname: str = "ann") -> None:
+    service.register(RegisterRequest(email=email, password="correct horse", nickname=nickname))
+
+
+def test_register_normalises_email_and_emits_user_registered(service: AuthService) -> None:
+    account = service.register(
+        RegisterRequest(email="  Ann@Example.COM ", password="correct horse", nickname="Ann_1")
+    )
+    assert account.email == "ann@example.com"
+    assert account.nickname == "Ann_1"
+    (event,) = service.accounts.events  # type: ignore[attr-defined]
+    assert event.envelope.type == "user.registered"
+    assert event.key == str(account.user_id)
+    assert event.envelope.data["nickname"] == "Ann_1"
+    assert event.envelope.data["email"] == "ann@example.com"
+    assert service.outbox.published == [event]  # type: ignore[attr-defined]
+
+
+def test_register_keeps_the_account_when_the_broker_is_down(service: AuthService) -> None:
+    service.outbox.broker_up = False  # type: ignore[attr-defined]
+    register(service)
+    assert "ann@example.com" in service.accounts.by_mail  # type: ignore[attr-defined]
+    assert len(service.accounts.events) == 1  # type: ignore[attr-defined]
+
+
+def test_register_refuses_a_taken_nickname_case_insensitively(service: AuthService) -> None:
+    with pytest.raises(Conflict) as refused:
+        register(service, nickname="TAKEN")
+    assert refused.value.code == "nickname_taken"
+
+
+def test_register_refuses_a_taken_email(service: AuthService) -> None:
+    register(service)
+    with pytest.raises(Conflict) as refused:
+        register(service, email="ANN@example.com", nickname="other")
+    assert refused.value.code == "email_taken"
+
+
+def test_login_opens_a_session_the_authorizer_accepts(service: AuthService) -> None:
+    register(service)
+    session = service.login(LoginRequest(email=" ANN@example.com", password="correct horse"))
+    assert session.token_type == "Bearer"
+    assert session.expires_in == 3600
+    assert service.sessions.authenticate(session.access_token) == session.user_id
+
+
+def test_unknown_email_and_wrong_password_are_refused_alike(service: AuthService) -> None:
+    register(service)
+    with pytest.raises(Unauthenticated) as unknown:
+        service.login(LoginRequest(email="nobody@example.com", password="correct horse"))
+    with pytest.raises(Unauthenticated) as wrong:
+        service.login(LoginRequest(email="ann@example.com", password="wrong horse"))
+    assert (unknown.value.code, unknown.value.detail) == (wrong.value.code, wrong.value.detail)
+    assert service.passwords.wasted == 1  # type: ignore[attr-defined]
+
+
+def test_five_failures_then_rate_limited_even_with_the_right_password(
+    service: AuthService,
+) -> None:
+    register(service)
+    for _ in range(5):
+        with pytest.raises(Unauthenticated):
+            service.login(LoginRequest(email="ann@example.com", password="wrong horse"))
+    with pytest.raises(RateLimited) as limited:
+        service.login(LoginRequest(email="ann@example.com", password="correct horse"))
+    assert limited.value.retry_after_seconds > 0
+
+
+def test_success_resets_the_failure_count(service: AuthService) -> None:
+    register(service)
+    for _ in range(4):
+        with pytest.raises(Unauthenticated):
+            service.login(LoginRequest(email="ann@example.com", password="wrong horse"))
+    service.login(LoginRequest(email="ann@example.com", password="correct horse"))
+    assert service.throttle.failures == {}  # type: ignore[attr-defined]
+
+
+def test_login_rehashes_outdated_password_hashes(service: AuthService) -> None:
+    register(service)
+    service.passwords.version = "v3"  # type: ignore[attr-defined]
+    service.login(LoginRequest(email="ann@example.com", password="correct horse"))
+    stored = service.accounts.by_email("ann@example.com")
+    assert stored is not None and stored.password_hash == "v3:correct horse"
+
+
+def test_logout_revokes_only_that_token(service: AuthService) -> None:
+    register(service)
+    first = service.login(LoginRequest(email="ann@example.com", password="correct horse"))
+    second = service.login(LoginRequest(email="ann@example.com", password="correct horse"))
+    service.sessions.logout(first.access_token)
+    assert service.sessions.authenticate(first.access_token) is None
+    assert service.sessions.authenticate(second.access_token) == second.user_id
+
+
+def test_tokens_are_stored_only_as_hashes(service: AuthService) -> None:
+    register(service)
+    session = service.login(LoginRequest(email="ann@example.com", password="correct horse"))
+    stored = service.sessions.sessions.live  # type: ignore[attr-defined]
+    assert list(stored) == [hash_token(session.access_token)]
+    assert session.access_token.encode() not in stored
