@@ -72,7 +72,7 @@ deploy: build ## sam deploy to ENV (dev|staging|prod) with samconfig.toml
 
 .PHONY: bench
 bench: install ## Cold-start proxy per function and warm latency through the local gateway
-	$(PY) -m bench
+	$(PY) -m tests.perf.bench
 
 .PHONY: openapi
 openapi: install ## Regenerate docs/openapi.json from the handlers' resolvers

@@ -7,7 +7,12 @@ from datetime import timedelta
 import pytest
 
 from messenger.auth.models import LoginRequest, RegisterRequest
-from messenger.auth.service import AuthService, SessionService, hash_token
+from messenger.auth.service import (
+    LoginService,
+    RegistrationService,
+    SessionService,
+    hash_token,
+)
 from messenger.errors import Conflict, RateLimited, Unauthenticated
 from tests.unit.fakes import (
     FakeAccounts,
@@ -21,16 +26,26 @@ from tests.unit.fakes import (
 pytestmark = pytest.mark.unit
 
 
+class AuthService:
+    """Both use-cases over one set of fakes, as the two functions share one database."""
+
+    def __init__(self) -> None:
+        self.accounts = FakeAccounts()
+        self.passwords = FakePasswords()
+        self.outbox = FakeOutbox()
+        self.throttle = FakeThrottle()
+        self.sessions = SessionService(FakeSessions(), session_ttl=timedelta(hours=1))
+        self.registration = RegistrationService(
+            self.accounts, self.passwords, FakeNicknames(taken={"taken"}), self.outbox
+        )
+        self.logins = LoginService(self.accounts, self.sessions, self.throttle, self.passwords)
+        self.register = self.registration.register
+        self.login = self.logins.login
+
+
 @pytest.fixture
 def service() -> AuthService:
-    return AuthService(
-        accounts=FakeAccounts(),
-        sessions=SessionService(FakeSessions(), session_ttl=timedelta(hours=1)),
-        throttle=FakeThrottle(),
-        passwords=FakePasswords(),
-        nicknames=FakeNicknames(taken={"taken"}),
-        outbox=FakeOutbox(),
-    )
+    return AuthService()
 
 
 def register(service: AuthService, email: str = "Ann@Example.com", nickname: str = "ann") -> None:
@@ -43,19 +58,19 @@ def test_register_normalises_email_and_emits_user_registered(service: AuthServic
     )
     assert account.email == "ann@example.com"
     assert account.nickname == "Ann_1"
-    (event,) = service.accounts.events  # type: ignore[attr-defined]
+    (event,) = service.accounts.events
     assert event.envelope.type == "user.registered"
     assert event.key == str(account.user_id)
     assert event.envelope.data["nickname"] == "Ann_1"
     assert event.envelope.data["email"] == "ann@example.com"
-    assert service.outbox.published == [event]  # type: ignore[attr-defined]
+    assert service.outbox.published == [event]
 
 
 def test_register_keeps_the_account_when_the_broker_is_down(service: AuthService) -> None:
-    service.outbox.broker_up = False  # type: ignore[attr-defined]
+    service.outbox.broker_up = False
     register(service)
-    assert "ann@example.com" in service.accounts.by_mail  # type: ignore[attr-defined]
-    assert len(service.accounts.events) == 1  # type: ignore[attr-defined]
+    assert "ann@example.com" in service.accounts.by_mail
+    assert len(service.accounts.events) == 1
 
 
 def test_register_refuses_a_taken_nickname_case_insensitively(service: AuthService) -> None:
@@ -86,7 +101,7 @@ def test_unknown_email_and_wrong_password_are_refused_alike(service: AuthService
     with pytest.raises(Unauthenticated) as wrong:
         service.login(LoginRequest(email="ann@example.com", password="wrong horse"))
     assert (unknown.value.code, unknown.value.detail) == (wrong.value.code, wrong.value.detail)
-    assert service.passwords.wasted == 1  # type: ignore[attr-defined]
+    assert service.passwords.wasted == 1
 
 
 def test_five_failures_then_rate_limited_even_with_the_right_password(
@@ -107,12 +122,12 @@ def test_success_resets_the_failure_count(service: AuthService) -> None:
         with pytest.raises(Unauthenticated):
             service.login(LoginRequest(email="ann@example.com", password="wrong horse"))
     service.login(LoginRequest(email="ann@example.com", password="correct horse"))
-    assert service.throttle.failures == {}  # type: ignore[attr-defined]
+    assert service.throttle.failures == {}
 
 
 def test_login_rehashes_outdated_password_hashes(service: AuthService) -> None:
     register(service)
-    service.passwords.version = "v3"  # type: ignore[attr-defined]
+    service.passwords.version = "v3"
     service.login(LoginRequest(email="ann@example.com", password="correct horse"))
     stored = service.accounts.by_email("ann@example.com")
     assert stored is not None and stored.password_hash == "v3:correct horse"
@@ -130,6 +145,6 @@ def test_logout_revokes_only_that_token(service: AuthService) -> None:
 def test_tokens_are_stored_only_as_hashes(service: AuthService) -> None:
     register(service)
     session = service.login(LoginRequest(email="ann@example.com", password="correct horse"))
-    stored = service.sessions.sessions.live  # type: ignore[attr-defined]
+    stored = service.sessions.sessions.live
     assert list(stored) == [hash_token(session.access_token)]
     assert session.access_token.encode() not in stored

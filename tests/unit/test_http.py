@@ -11,7 +11,8 @@ from aws_lambda_powertools.event_handler import Response
 from pydantic import BaseModel, Field
 
 from messenger import errors
-from messenger.http import bearer_token, create_resolver, respond
+from messenger.bearer import bearer_token
+from messenger.http import create_resolver, respond
 
 pytestmark = pytest.mark.unit
 

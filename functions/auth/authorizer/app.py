@@ -11,8 +11,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from messenger.auth.wiring import session_service
-from messenger.http import bearer_token
+from messenger.bearer import bearer_token
 from messenger.observability import logger
+
+sessions = session_service()
 
 
 class UnauthorizedError(Exception):
@@ -25,7 +27,7 @@ class UnauthorizedError(Exception):
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     token = bearer_token(event.get("headers") or {})
-    user_id = session_service().authenticate(token) if token else None
+    user_id = sessions.authenticate(token) if token else None
     if user_id is None:
         raise UnauthorizedError()
     return {"isAuthorized": True, "context": {"user_id": str(user_id)}}

@@ -9,10 +9,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from messenger.auth.wiring import session_service
 from messenger.errors import Unauthenticated
-from messenger.http import bearer_token, create_resolver, no_content
+from messenger.bearer import bearer_token
+from messenger.http import create_resolver, no_content
 from messenger.observability import logger
 
 app = create_resolver()
+sessions = session_service()
 
 
 @app.post(
@@ -25,7 +27,7 @@ def logout() -> Response[str]:
     token = bearer_token(app.current_event.headers)
     if token is None:
         raise Unauthenticated("unauthorized", "A bearer token is required")
-    session_service().logout(token)
+    sessions.logout(token)
     return no_content()
 
 

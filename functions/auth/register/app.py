@@ -9,16 +9,17 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from messenger.auth.models import RegisteredAccount, RegisterRequest
-from messenger.auth.wiring import auth_service
+from messenger.auth.wiring import registration_service
 from messenger.http import create_resolver, respond
 from messenger.observability import logger
 
 app = create_resolver()
+registration = registration_service()
 
 
 @app.post("/v1/auth/register", summary="Register an account", tags=["auth"])
 def register(body: RegisterRequest) -> Response[RegisteredAccount]:
-    account = auth_service().register(body, correlation_id=logger.get_correlation_id())
+    account = registration.register(body, correlation_id=logger.get_correlation_id())
     logger.info("Account registered", extra={"user_id": str(account.user_id)})
     return respond(account, HTTPStatus.CREATED)
 

@@ -14,11 +14,13 @@ from messenger.events import EventEnvelope
 from messenger.observability import logger
 from messenger.users.wiring import users_service
 
+users = users_service()
+
 
 def create_profile(event: EventEnvelope) -> None:
     if event.type != "user.registered":
         return
-    profile = users_service().create_profile_on_registration(event)
+    profile = users.create_profile_on_registration(event)
     if profile is None:
         logger.info("Duplicate delivery skipped")
     else:

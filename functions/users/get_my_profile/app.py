@@ -13,11 +13,12 @@ from messenger.users.models import OwnProfile
 from messenger.users.wiring import users_service
 
 app = create_resolver()
+users = users_service()
 
 
 @app.get("/v1/users/me", summary="Get my profile", tags=["users"])
 def get_my_profile() -> Response[OwnProfile]:
-    return respond(users_service().own_profile(caller_id(app)))
+    return respond(users.own_profile(caller_id(app)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

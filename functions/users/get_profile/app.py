@@ -14,11 +14,12 @@ from messenger.users.models import Profile
 from messenger.users.wiring import users_service
 
 app = create_resolver()
+users = users_service()
 
 
 @app.get("/v1/users/<user_id>", summary="Get a profile by user id", tags=["users"])
 def get_profile(user_id: uuid.UUID) -> Response[Profile]:
-    return respond(users_service().profile(user_id))
+    return respond(users.profile(user_id))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -13,11 +13,12 @@ from messenger.users.models import Profile
 from messenger.users.wiring import users_service
 
 app = create_resolver()
+users = users_service()
 
 
 @app.get("/v1/users/by-nickname/<nickname>", summary="Get a profile by nickname", tags=["users"])
 def get_profile_by_nickname(nickname: str) -> Response[Profile]:
-    return respond(users_service().profile_by_nickname(nickname))
+    return respond(users.profile_by_nickname(nickname))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -170,15 +170,3 @@ def caller_id(app: APIGatewayHttpResolver) -> uuid.UUID:
         return uuid.UUID(str(context["user_id"]))
     except (KeyError, ValueError) as exc:
         raise errors.Unauthenticated("unauthorized", "No authenticated caller") from exc
-
-
-def bearer_token(headers: dict[str, str]) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header, if well-formed."""
-    value = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
-    if not value:
-        return None
-    scheme, _, token = value.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or " " in token:
-        return None
-    return token

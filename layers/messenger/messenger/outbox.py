@@ -67,12 +67,6 @@ def enqueue(conn: psycopg.Connection, events: Sequence[OutboundEvent]) -> None:
         )
 
 
-def _default_publisher(backoff: bool = True) -> EventPublisher:
-    from messenger.kafka_publisher import KafkaPublisher
-
-    return KafkaPublisher(backoff=backoff)
-
-
 def _publish_locked(
     conn: psycopg.Connection, where: str, params: dict[str, object], publisher: EventPublisher
 ) -> int:
@@ -95,34 +89,35 @@ def _publish_locked(
     return len(records)
 
 
-def publish_now(events: Sequence[OutboundEvent], publisher: EventPublisher | None = None) -> bool:
-    """Best effort, right after the commit. False leaves the events to the relay; never raises."""
-    if not events:
-        return True
-    ids = [e.id for e in events]
-    try:
-        postgres.transact(
-            lambda conn: _publish_locked(
-                conn,
-                "id = ANY(%(ids)s)",
-                {"ids": ids, "limit": len(ids)},
-                publisher or _default_publisher(),
+@dataclass(frozen=True)
+class OutboxPublisher:
+    """The request path's fast lane: publish a use-case's events right after its commit."""
+
+    publisher: EventPublisher
+
+    def publish_now(self, events: Sequence[OutboundEvent]) -> bool:
+        """Best effort. False leaves the events to the relay; never raises."""
+        if not events:
+            return True
+        ids = [e.id for e in events]
+        try:
+            postgres.transact(
+                lambda conn: _publish_locked(
+                    conn, "id = ANY(%(ids)s)", {"ids": ids, "limit": len(ids)}, self.publisher
+                )
             )
-        )
-    except Exception as exc:
-        logger.warning(
-            "Publishing right away failed; the outbox relay will publish",
-            extra={"event_ids": [str(i) for i in ids], "error": repr(exc)},
-        )
-        return False
-    return True
+        except Exception as exc:
+            logger.warning(
+                "Publishing right away failed; the outbox relay will publish",
+                extra={"event_ids": [str(i) for i in ids], "error": repr(exc)},
+            )
+            return False
+        return True
 
 
-def relay(publisher: EventPublisher | None = None) -> RelayReport:
+def relay(publisher: EventPublisher) -> RelayReport:
     """Publish every pending event, oldest first, in batches; purge long-published rows."""
     settings = get_settings()
-    # The relay always tries the broker: it is what recovers from an outage.
-    publisher = publisher or _default_publisher(backoff=False)
     pending = (
         postgres.connection()
         .execute("SELECT count(*) FROM messaging.outbox WHERE published_at IS NULL")

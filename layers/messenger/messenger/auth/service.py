@@ -124,10 +124,8 @@ class SessionService:
 
 
 @dataclass
-class AuthService:
+class RegistrationService:
     accounts: Accounts
-    sessions: SessionService
-    throttle: LoginThrottle
     passwords: PasswordHasher
     nicknames: NicknameDirectory
     outbox: EventOutbox
@@ -138,7 +136,7 @@ class AuthService:
         if self.nicknames.is_nickname_taken(request.nickname):
             raise Conflict("nickname_taken", "This nickname is already taken")
         if self.accounts.by_email(request.email) is not None:
-            raise EmailTaken()
+            raise EmailTaken()  # checked first only to skip hashing; the unique index decides
         now = utcnow()
         account = Account(
             user_id=uuid.uuid4(),
@@ -162,6 +160,14 @@ class AuthService:
         return RegisteredAccount(
             user_id=account.user_id, email=account.email, nickname=request.nickname
         )
+
+
+@dataclass
+class LoginService:
+    accounts: Accounts
+    sessions: SessionService
+    throttle: LoginThrottle
+    passwords: PasswordHasher
 
     def login(self, request: LoginRequest) -> LoginResponse:
         email = normalize_email(request.email)

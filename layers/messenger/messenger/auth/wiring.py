@@ -1,19 +1,19 @@
-"""Composition root of the auth context: each function builds only the use-cases it serves.
+"""Composition root of the auth context: one factory per use-case.
 
-Adapters are imported inside the factories so that, say, the authorizer never loads argon2 or
-the Kafka client: with one function per RPC, every import is paid by some cold start.
+Each function calls its factory once, at module scope (Lambda's init phase), so its cold start
+imports exactly the adapters its use-case needs: the authorizer never loads argon2 or the Kafka
+client because registration needs them. No factory opens a connection; clients are created on
+first use.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import cache
 
-from messenger.auth.service import AuthService, SessionService
+from messenger.auth.service import LoginService, RegistrationService, SessionService
 from messenger.settings import get_settings
 
 
-@cache
 def session_service() -> SessionService:
     from messenger.auth.sessions import CachedSessions
 
@@ -24,22 +24,32 @@ def session_service() -> SessionService:
     )
 
 
-@cache
-def auth_service() -> AuthService:
-    from messenger import outbox
+def registration_service() -> RegistrationService:
+    from messenger.auth.accounts import PostgresAccounts
+    from messenger.auth.passwords import Argon2Passwords
+    from messenger.kafka_publisher import KafkaPublisher
+    from messenger.outbox import OutboxPublisher
+    from messenger.users import queries as users
+
+    return RegistrationService(
+        accounts=PostgresAccounts(),
+        passwords=Argon2Passwords(),
+        nicknames=users,
+        outbox=OutboxPublisher(KafkaPublisher()),
+    )
+
+
+def login_service() -> LoginService:
     from messenger.auth.accounts import PostgresAccounts
     from messenger.auth.passwords import Argon2Passwords
     from messenger.auth.throttle import RedisLoginThrottle
-    from messenger.users import queries as users
 
     settings = get_settings()
-    return AuthService(
+    return LoginService(
         accounts=PostgresAccounts(),
         sessions=session_service(),
         throttle=RedisLoginThrottle(
             settings.login_max_failures, settings.login_failure_window_seconds
         ),
         passwords=Argon2Passwords(),
-        nicknames=users,
-        outbox=outbox,
     )
