@@ -25,7 +25,7 @@ NO_DEPS_MARKER = "# no-deps"
 
 HEADER = """\
 # GENERATED from pyproject.toml [project].dependencies by layers/deps/gen_requirements.py.
-# Do not edit: change pyproject.toml and run `make requirements` (tests check they agree).
+# Do not edit: edit pyproject.toml, then `make -C layers/deps requirements` (a unit test checks).
 # Lines marked `# no-deps` are installed with `pip --no-deps` (boto3/botocore come with Lambda).
 """
 
@@ -51,7 +51,8 @@ def main(argv: list[str]) -> int:
     if "--check" in argv:
         current = REQUIREMENTS.read_text(encoding="utf-8") if REQUIREMENTS.exists() else ""
         if current != expected:
-            print(f"{REQUIREMENTS} is stale: run `make requirements`", file=sys.stderr)
+            stale = f"{REQUIREMENTS} is stale: run `make -C layers/deps requirements`"
+            print(stale, file=sys.stderr)
             return 1
         return 0
     REQUIREMENTS.write_text(expected, encoding="utf-8")

@@ -48,7 +48,7 @@ def measure(function: Function, runs: int = 5, is_http: bool = True) -> ColdStar
     env = {**os.environ, **function.env, "PYTHONDONTWRITEBYTECODE": "0"}
     samples, modules = [], 0
     for _ in range(runs):
-        out = subprocess.run(  # noqa: S603 - our own interpreter and file
+        out = subprocess.run(
             [sys.executable, "-c", _CHILD, str(function.handler_file), function.handler_name],
             env=env,
             capture_output=True,
@@ -75,8 +75,8 @@ def measure_all(runs: int = 5) -> list[ColdStart]:
 
 def report(results: list[ColdStart]) -> str:
     lines = [
-        f"Cold-start proxy (import + module init, fresh interpreter, median of "
-        f"{len(results[0].runs_ms) if results else 0}); budget {BUDGET_MS:.0f} ms per HTTP function",
+        "Cold-start proxy (import + module init, fresh interpreter, median of "
+        f"{len(results[0].runs_ms) if results else 0}); budget {BUDGET_MS:.0f} ms per HTTP fn",
         f"{'function':<32} {'median ms':>10} {'min':>8} {'max':>8} {'modules':>8}  budget",
     ]
     for r in results:

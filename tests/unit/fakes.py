@@ -6,8 +6,9 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from messenger.auth.models import Account, Session
+from messenger.auth.models import Account
 from messenger.auth.service import EmailTaken
+from messenger.auth.session import Session
 from messenger.clock import utcnow
 from messenger.events import OutboundEvent
 from messenger.users.models import OwnProfile

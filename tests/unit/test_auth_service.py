@@ -5,15 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
 from messenger.auth.models import LoginRequest, RegisterRequest
-from messenger.auth.service import (
-    LoginService,
-    RegistrationService,
-    SessionService,
-    hash_token,
-)
+from messenger.auth.service import LoginService, RegistrationService
+from messenger.auth.session import SessionService, hash_token
 from messenger.errors import Conflict, RateLimited, Unauthenticated
+
 from tests.unit.fakes import (
     FakeAccounts,
     FakeNicknames,
@@ -130,7 +126,8 @@ def test_login_rehashes_outdated_password_hashes(service: AuthService) -> None:
     service.passwords.version = "v3"
     service.login(LoginRequest(email="ann@example.com", password="correct horse"))
     stored = service.accounts.by_email("ann@example.com")
-    assert stored is not None and stored.password_hash == "v3:correct horse"
+    assert stored is not None
+    assert stored.password_hash == "v3:correct horse"
 
 
 def test_logout_revokes_only_that_token(service: AuthService) -> None:

@@ -6,13 +6,13 @@ import re
 import uuid
 
 import pytest
-
 from messenger.auth.models import UserRegistered
 from messenger.clock import utcnow
 from messenger.errors import NotFound
 from messenger.events import new_event
-from messenger.nicknames import NICKNAME_PATTERN
+from messenger.fields import NICKNAME_PATTERN
 from messenger.users.service import UsersService, nickname_variants
+
 from tests.unit.fakes import FakeProfiles
 
 pytestmark = pytest.mark.unit
@@ -38,7 +38,8 @@ def test_a_nickname_lost_in_a_race_gets_a_unique_variant() -> None:
     service = UsersService(FakeProfiles())
     first = service.create_profile_on_registration(registered("alice"))
     second = service.create_profile_on_registration(registered("ALICE"))
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     assert first.nickname == "alice"
     assert second.nickname == "ALICE_2"
 

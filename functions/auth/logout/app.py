@@ -8,8 +8,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from messenger.auth.wiring import session_service
-from messenger.errors import Unauthenticated
 from messenger.bearer import bearer_token
+from messenger.errors import Unauthenticated
 from messenger.http import create_resolver, no_content
 from messenger.observability import logger
 

@@ -1,4 +1,7 @@
-"""GET /v1/users/me: the caller's own profile, with email (404 profile_not_ready just after signup)."""
+"""GET /v1/users/me: the caller's own profile, with email.
+
+Just after signup the profile may not exist yet: 404 profile_not_ready.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The messenger backend's shared code: one package per bounded context plus the plumbing they share.
+"""The messenger backend's shared code: a package per bounded context, plus shared plumbing.
 
 Shipped to Lambda as the `messenger` layer; installed editable in development.
 """

@@ -1,4 +1,4 @@
-"""Reading `Authorization: Bearer <token>` (shared by the authorizer and logout, no heavy imports)."""
+"""Reading `Authorization: Bearer <token>`, for the authorizer and logout (no heavy imports)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The execution environment's Redis client (ElastiCache in AWS), created on first use and reused."""
+"""The execution environment's Redis client (ElastiCache in AWS): made on first use, reused."""
 
 from __future__ import annotations
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
-
-from pydantic import PlainSerializer
 
 
 def utcnow() -> datetime:
@@ -16,6 +13,3 @@ def utcnow() -> datetime:
 def rfc3339(moment: datetime) -> str:
     """`2026-11-26T16:30:31.123Z`, the API's timestamp format."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-Timestamp = Annotated[datetime, PlainSerializer(rfc3339, return_type=str, when_used="json")]

@@ -71,4 +71,4 @@ def register_unavailable(*exception_types: type[BaseException]) -> None:
 
 
 def is_unavailable(exc: BaseException) -> bool:
-    return isinstance(exc, Unavailable) or isinstance(exc, tuple(_UNAVAILABLE))
+    return isinstance(exc, (Unavailable, *_UNAVAILABLE))

@@ -12,7 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from messenger.clock import Timestamp, utcnow
+from messenger.clock import utcnow
+from messenger.fields import Timestamp
 from messenger.settings import get_settings
 
 CORRELATION_HEADER = "correlation_id"

@@ -78,9 +78,8 @@ class KafkaPublisher:
 
     def publish(self, records: Sequence[OutboxRecord]) -> None:
         global _failed_at
-        if self.backoff and _failed_at is not None:
-            if time.monotonic() - _failed_at < BACKOFF_SECONDS:
-                raise PublishFailed("Kafka failed moments ago; leaving the events to the relay")
+        if self.backoff and _failed_at and time.monotonic() - _failed_at < BACKOFF_SECONDS:
+            raise PublishFailed("Kafka failed moments ago; leaving the events to the relay")
         timeout = get_settings().kafka_publish_timeout_seconds
         try:
             producer = _get_producer()

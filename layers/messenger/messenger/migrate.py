@@ -14,7 +14,7 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
 def yoyo_uri(database_url: str) -> str:
-    scheme, sep, rest = database_url.partition("://")
+    _scheme, sep, rest = database_url.partition("://")
     if not sep:
         raise ValueError("DATABASE_URL must be a URL (postgresql://...)")
     return f"postgresql+psycopg://{rest}"

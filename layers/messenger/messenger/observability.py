@@ -1,4 +1,4 @@
-"""One structured JSON logger for the whole package; service name comes from POWERTOOLS_SERVICE_NAME."""
+"""One structured JSON logger for the package; its service name is POWERTOOLS_SERVICE_NAME."""
 
 from __future__ import annotations
 

@@ -136,7 +136,8 @@ def relay(publisher: EventPublisher) -> RelayReport:
     purged = postgres.transact(
         lambda conn: (
             conn.execute(
-                "DELETE FROM messaging.outbox WHERE published_at < now() - make_interval(days => %s)",
+                "DELETE FROM messaging.outbox"
+                " WHERE published_at < now() - make_interval(days => %s)",
                 (settings.outbox_retention_days,),
             ).rowcount
         )

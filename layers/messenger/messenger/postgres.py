@@ -1,4 +1,4 @@
-"""The execution environment's Postgres connection: opened on first use, reused, reopened once if broken.
+"""The execution environment's Postgres connection: opened on first use, reused, reopened once.
 
 One connection per environment is what Lambda needs (one request at a time); RDS Proxy pools them
 in AWS, which is also why server-side prepared statements are off (they would pin connections).

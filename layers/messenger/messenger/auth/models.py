@@ -8,8 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
 
-from messenger.clock import Timestamp
-from messenger.nicknames import Nickname
+from messenger.fields import Nickname, Timestamp
 
 
 def _strip(value: object) -> object:
@@ -64,11 +63,6 @@ class Account(BaseModel):
     email: str
     password_hash: str | None
     created_at: datetime
-
-
-class Session(BaseModel):
-    user_id: uuid.UUID
-    expires_at: datetime
 
 
 class UserRegistered(BaseModel):

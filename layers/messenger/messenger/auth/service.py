@@ -5,11 +5,8 @@ Pure logic over ports; the adapters live beside this module and are put together
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING, NoReturn, Protocol
 
 from messenger.auth.models import (
@@ -18,16 +15,15 @@ from messenger.auth.models import (
     LoginResponse,
     RegisteredAccount,
     RegisterRequest,
-    Session,
     UserRegistered,
 )
+from messenger.auth.session import SessionService
 from messenger.clock import utcnow
 from messenger.errors import Conflict, RateLimited, Unauthenticated
 from messenger.events import new_event
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from datetime import datetime
 
     from messenger.events import OutboundEvent
 
@@ -39,15 +35,6 @@ class Accounts(Protocol):
     def by_email(self, email: str) -> Account | None: ...
 
     def replace_password_hash(self, user_id: uuid.UUID, password_hash: str) -> None: ...
-
-
-class Sessions(Protocol):
-    def create(self, token_hash: bytes, session: Session) -> None: ...
-
-    def find(self, token_hash: bytes) -> Session | None:
-        """The live session for the token hash, or None if unknown, revoked or expired."""
-
-    def revoke(self, token_hash: bytes) -> None: ...
 
 
 class LoginThrottle(Protocol):
@@ -88,39 +75,8 @@ class EmailTaken(Conflict):
 INVALID_CREDENTIALS = "Email or password is incorrect"
 
 
-def hash_token(token: str) -> bytes:
-    """Tokens are stored and cached only as their SHA-256: a leaked table holds no credential."""
-    return hashlib.sha256(token.encode()).digest()
-
-
 def normalize_email(email: str) -> str:
     return email.strip().lower()
-
-
-@dataclass
-class SessionService:
-    """Open, check and revoke sessions: all the authorizer and logout need (no argon2, no Kafka)."""
-
-    sessions: Sessions
-    session_ttl: timedelta
-
-    def open_session(self, user_id: uuid.UUID) -> LoginResponse:
-        token = secrets.token_urlsafe(32)
-        expires_at: datetime = utcnow() + self.session_ttl
-        self.sessions.create(hash_token(token), Session(user_id=user_id, expires_at=expires_at))
-        return LoginResponse(
-            access_token=token,
-            expires_in=int(self.session_ttl.total_seconds()),
-            expires_at=expires_at,
-            user_id=user_id,
-        )
-
-    def logout(self, token: str) -> None:
-        self.sessions.revoke(hash_token(token))
-
-    def authenticate(self, token: str) -> uuid.UUID | None:
-        session = self.sessions.find(hash_token(token))
-        return session.user_id if session else None
 
 
 @dataclass
@@ -185,7 +141,13 @@ class LoginService:
                 account.user_id, self.passwords.hash(request.password)
             )
         self.throttle.reset(email)
-        return self.sessions.open_session(account.user_id)
+        token, session = self.sessions.open_session(account.user_id)
+        return LoginResponse(
+            access_token=token,
+            expires_in=int(self.sessions.session_ttl.total_seconds()),
+            expires_at=session.expires_at,
+            user_id=session.user_id,
+        )
 
     def _refuse(self, email: str) -> NoReturn:
         self.throttle.record_failure(email)

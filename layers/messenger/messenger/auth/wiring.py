@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from messenger.auth.service import LoginService, RegistrationService, SessionService
+from messenger.auth.service import LoginService, RegistrationService
+from messenger.auth.session import SessionService
 from messenger.settings import get_settings
 
 
 def session_service() -> SessionService:
-    from messenger.auth.sessions import CachedSessions
+    from messenger.auth.session_store import CachedSessions
 
     settings = get_settings()
     return SessionService(

@@ -6,7 +6,7 @@ import uuid
 
 from pydantic import BaseModel
 
-from messenger.clock import Timestamp
+from messenger.fields import Timestamp
 
 
 class Profile(BaseModel):

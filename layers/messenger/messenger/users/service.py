@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from messenger.errors import NotFound
-from messenger.nicknames import NICKNAME_MAX
+from messenger.fields import NICKNAME_MAX
 from messenger.users.models import OwnProfile, Profile
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ class Profiles(Protocol):
 
 
 def nickname_variants(nickname: str) -> Iterator[str]:
-    """The nickname itself, then `name_2`..`name_9`, then random suffixes: always within 32 chars."""
+    """The nickname, then `name_2`..`name_9`, then random suffixes; always a valid nickname."""
     yield nickname
     for n in range(2, 10):
         suffix = f"_{n}"

@@ -1,4 +1,4 @@
-"""Sessions: Postgres is the record, Redis the cache the authorizer reads (one round trip when warm).
+"""Sessions: Postgres is the record, Redis the cache the authorizer reads (one round trip warm).
 
 Cache entries are `<user_id> <expires_epoch>`; a logout overwrites the entry with a tombstone
 rather than deleting it, and the authorizer fills the cache only with SET NX, so a lookup that
@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from messenger import postgres
-from messenger.auth.models import Session
+from messenger.auth.session import Session
 from messenger.cache import redis
 from messenger.clock import utcnow
 
