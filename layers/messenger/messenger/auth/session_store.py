@@ -11,13 +11,23 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from messenger import postgres
 from messenger.auth.session import Session
 from messenger.cache import redis
 from messenger.clock import utcnow
 
 if TYPE_CHECKING:
     from datetime import timedelta
+
+    import psycopg
+
+
+def _postgres() -> psycopg.Connection:
+    """Postgres is needed only on a cache miss, a login or a logout: the authorizer's warm path
+    and most of its cold starts never touch it, so the driver is loaded on first need."""
+    from messenger import postgres
+
+    return postgres.connection()
+
 
 REVOKED = "revoked"
 
@@ -35,7 +45,7 @@ class CachedSessions:
         return max(1, min(remaining, self.cache_ttl_seconds))
 
     def create(self, token_hash: bytes, session: Session) -> None:
-        postgres.connection().execute(
+        _postgres().execute(
             "INSERT INTO auth.sessions (token_hash, user_id, expires_at) VALUES (%s, %s, %s)",
             (token_hash, session.user_id, session.expires_at),
         )
@@ -56,7 +66,7 @@ class CachedSessions:
             )
         else:
             row = (
-                postgres.connection()
+                _postgres()
                 .execute(
                     "SELECT user_id, expires_at FROM auth.sessions"
                     " WHERE token_hash = %s AND revoked_at IS NULL",
@@ -77,7 +87,7 @@ class CachedSessions:
 
     def revoke(self, token_hash: bytes) -> None:
         row = (
-            postgres.connection()
+            _postgres()
             .execute(
                 "UPDATE auth.sessions SET revoked_at = now()"
                 " WHERE token_hash = %s AND revoked_at IS NULL RETURNING expires_at",

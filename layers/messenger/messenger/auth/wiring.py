@@ -9,10 +9,13 @@ first use.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from messenger.auth.service import LoginService, RegistrationService
 from messenger.auth.session import SessionService
 from messenger.settings import get_settings
+
+if TYPE_CHECKING:
+    from messenger.auth.service import LoginService, RegistrationService
 
 
 def session_service() -> SessionService:
@@ -28,6 +31,7 @@ def session_service() -> SessionService:
 def registration_service() -> RegistrationService:
     from messenger.auth.accounts import PostgresAccounts
     from messenger.auth.passwords import Argon2Passwords
+    from messenger.auth.service import RegistrationService
     from messenger.kafka_publisher import KafkaPublisher
     from messenger.outbox import OutboxPublisher
     from messenger.users import queries as users
@@ -43,6 +47,7 @@ def registration_service() -> RegistrationService:
 def login_service() -> LoginService:
     from messenger.auth.accounts import PostgresAccounts
     from messenger.auth.passwords import Argon2Passwords
+    from messenger.auth.service import LoginService
     from messenger.auth.throttle import RedisLoginThrottle
 
     settings = get_settings()
