@@ -43,7 +43,7 @@ def _producer_config() -> dict[str, Any]:
         "retries": 2,
         "max_block_ms": timeout_ms,
         "request_timeout_ms": max(timeout_ms, 1000),
-        "api_version_auto_timeout_ms": timeout_ms,
+        "bootstrap_timeout_ms": timeout_ms,
         "security_protocol": settings.kafka_security_protocol,
     }
     if settings.kafka_sasl_mechanism == "OAUTHBEARER":

@@ -1,0 +1,90 @@
+"""Session-wide real services for the integration and e2e tiers (never for unit tests).
+
+Postgres and Redis are the machine's (or embedded ones when absent); Kafka is a tansu broker
+started for the session. Each session gets a fresh Postgres database with the migrations applied
+and its own Redis database index, and everything started here stops at the end.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from messenger_local.services import LocalServices, drop_database
+
+from tests.support import ROOT
+
+TOPICS = ("user-events", "friendship-events", "chat-events")
+TEST_REDIS_DB = 13
+
+
+def _with_redis_db(url: str, db: int) -> str:
+    base = url.rsplit("/", 1)[0] if url.count("/") > 2 else url
+    return f"{base}/{db}"
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[LocalServices]:
+    with LocalServices(
+        state_dir=ROOT / ".local" / "test", services=("postgres", "redis", "kafka")
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def backing_env(services: LocalServices) -> Iterator[dict[str, str]]:
+    """Service URLs for the functions: a fresh migrated database, a dedicated Redis db."""
+    import redis
+    from kafka.admin import KafkaAdminClient, NewTopic
+    from messenger.migrate import apply_migrations
+
+    database_url = services.create_database("test")
+    apply_migrations(database_url)
+    redis_url = _with_redis_db(services.redis_url, TEST_REDIS_DB)
+    redis.Redis.from_url(redis_url).flushdb()
+    admin = KafkaAdminClient(bootstrap_servers=services.kafka_bootstrap_servers)
+    existing = set(admin.list_topics())
+    admin.create_topics([NewTopic(t, 3, 1) for t in TOPICS if t not in existing])
+    admin.close()
+    yield {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "KAFKA_BOOTSTRAP_SERVERS": services.kafka_bootstrap_servers,
+        "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
+        "KAFKA_SASL_MECHANISM": "",
+        "DATABASE_SECRET_ARN": "",
+    }
+    drop_database(database_url)
+
+
+@pytest.fixture(scope="session")
+def in_process_env(backing_env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """The environment the in-process handlers read (settings are read once, on first use)."""
+    from messenger.secrets import database_url
+    from messenger.settings import get_settings
+
+    saved = dict(os.environ)
+    os.environ.update(
+        backing_env,
+        POWERTOOLS_SERVICE_NAME="tests",
+        POWERTOOLS_LOG_LEVEL="WARNING",
+        POWERTOOLS_METRICS_NAMESPACE="Messenger",
+    )
+    get_settings.cache_clear()
+    database_url.cache_clear()
+    yield backing_env
+    os.environ.clear()
+    os.environ.update(saved)
+    get_settings.cache_clear()
+    database_url.cache_clear()
+
+
+@pytest.fixture
+def db(in_process_env: dict[str, str]) -> Iterator[Any]:
+    """A direct connection to the test database, for asserting what was (not) written."""
+    import psycopg
+
+    with psycopg.connect(in_process_env["DATABASE_URL"], autocommit=True) as conn:
+        yield conn

@@ -1,0 +1,42 @@
+"""The local gateway serving template.yaml over real HTTP, against the session's services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from messenger_local.gateway import LocalGateway
+
+from tests.support import ROOT
+
+# The relay runs every second locally so the outage test does not wait a minute (a parameter
+# override, as `sam deploy --parameter-overrides` would do).
+FAST_RELAY = {"OutboxRelaySchedule": "rate(1 second)"}
+QUIET = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_SERVICE_NAME": "e2e"}
+
+
+def start_gateway(env: dict[str, str], name: str) -> LocalGateway:
+    return LocalGateway(
+        ROOT / "template.yaml",
+        parameters=FAST_RELAY,
+        env={**env, **QUIET},
+        port=0,
+        state_dir=ROOT / ".local" / name,
+        function_log_dir=ROOT / ".local" / name / "logs",
+    ).start()
+
+
+@pytest.fixture(scope="session")
+def gateway(backing_env: dict[str, str]) -> Iterator[LocalGateway]:
+    running = start_gateway(backing_env, "e2e")
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def api(gateway: LocalGateway) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=gateway.url, timeout=15) as client:
+        yield client

@@ -1,0 +1,127 @@
+"""Register, Login, Logout and the Authorizer, invoked with their events/ samples."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+import redis
+
+from tests.integration.helpers import authorize, http_call
+from tests.support import unique
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("in_process_env")]
+
+
+def new_account(nickname: str | None = None) -> dict[str, str]:
+    nickname = nickname or unique("n")
+    return {"email": f"{nickname}@Example.com", "password": "correct horse", "nickname": nickname}
+
+
+def test_register_stores_the_account_and_its_event_atomically(db: Any) -> None:
+    account = new_account()
+    status, body, _ = http_call("Register", account)
+    assert status == 201
+    assert body["email"] == account["email"].lower()
+    stored = db.execute(
+        "SELECT email FROM auth.accounts WHERE user_id = %s", (body["user_id"],)
+    ).fetchone()
+    assert stored == (account["email"].lower(),)
+    event, published_at = db.execute(
+        "SELECT payload, published_at FROM messaging.outbox WHERE key = %s", (body["user_id"],)
+    ).fetchone()
+    assert event["type"] == "user.registered"
+    assert published_at is not None, "Kafka is up: the event must be published right away"
+    assert event["data"]["nickname"] == account["nickname"]
+
+
+def test_duplicate_email_is_409_and_writes_nothing(db: Any) -> None:
+    account = new_account()
+    assert http_call("Register", account)[0] == 201
+    before = db.execute("SELECT count(*) FROM messaging.outbox").fetchone()
+    again = {**account, "email": account["email"].upper(), "nickname": unique("o")}
+    status, body, _ = http_call("Register", again)
+    assert (status, body["code"]) == (409, "email_taken")
+    assert db.execute("SELECT count(*) FROM messaging.outbox").fetchone() == before
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"email": "not-an-email"}, "email"),
+        ({"email": "a" * 250 + "@x.io"}, "email"),
+        ({"password": "short"}, "password"),
+        ({"password": "p" * 129}, "password"),
+        ({"nickname": "ab"}, "nickname"),
+        ({"nickname": "has space"}, "nickname"),
+        ({"nickname": "x" * 33}, "nickname"),
+    ],
+)
+def test_register_rules_are_422_with_the_field(change: dict[str, str], field: str) -> None:
+    status, body, headers = http_call("Register", {**new_account(), **change})
+    assert status == 422
+    assert headers["content-type"] == "application/problem+json"
+    assert body["code"] == "validation_failed"
+    assert field in [e["field"] for e in body["errors"]]
+
+
+def test_register_missing_field_and_malformed_json() -> None:
+    status, body, _ = http_call("Register", {"email": "a@b.io"})
+    assert (status, body["code"]) == (422, "validation_failed")
+    status, body, _ = http_call("Register", raw_body='{"email": ')
+    assert (status, body["code"]) == (400, "malformed_json")
+
+
+def test_login_logout_and_the_authorizer() -> None:
+    account = new_account()
+    _, registered, _ = http_call("Register", account)
+    status, session, _ = http_call(
+        "Login", {"email": account["email"], "password": account["password"]}
+    )
+    assert status == 200
+    assert session["token_type"] == "Bearer"
+    assert session["user_id"] == registered["user_id"]
+    assert session["expires_in"] > 0
+    assert authorize(session["access_token"]) == registered["user_id"]
+
+    status, _, _ = http_call("Logout", token=session["access_token"], user_id=session["user_id"])
+    assert status == 204
+    assert authorize(session["access_token"]) is None
+
+
+def test_authorizer_refuses_forged_missing_and_expired_tokens(in_process_env: Any, db: Any) -> None:
+    assert authorize(None) is None
+    assert authorize("forged-" + unique()) is None
+    account = new_account()
+    http_call("Register", account)
+    _, session, _ = http_call("Login", {"email": account["email"], "password": "correct horse"})
+    token_hash = hashlib.sha256(session["access_token"].encode()).digest()
+    db.execute(
+        "UPDATE auth.sessions SET expires_at = now() - interval '1 second' WHERE token_hash = %s",
+        (token_hash,),
+    )
+    redis.Redis.from_url(in_process_env["REDIS_URL"]).delete(f"session:{token_hash.hex()}")
+    assert authorize(session["access_token"]) is None
+
+
+def test_wrong_password_and_unknown_email_answer_alike() -> None:
+    account = new_account()
+    http_call("Register", account)
+    wrong = http_call("Login", {"email": account["email"], "password": "wrong horse"})
+    unknown = http_call("Login", {"email": "nobody-" + account["email"], "password": "x" * 9})
+    assert wrong[0] == unknown[0] == 401
+    assert wrong[1] == unknown[1]
+    assert wrong[1]["code"] == "invalid_credentials"
+
+
+def test_login_is_throttled_after_five_failures() -> None:
+    account = new_account()
+    http_call("Register", account)
+    for _ in range(5):
+        assert http_call("Login", {"email": account["email"], "password": "wrong horse"})[0] == 401
+    status, body, headers = http_call(
+        "Login", {"email": account["email"], "password": account["password"]}
+    )
+    assert (status, body["code"]) == (429, "rate_limited")
+    assert 0 < int(headers["retry-after"]) <= 15 * 60

@@ -1,0 +1,93 @@
+"""Helpers every test tier shares: handlers loaded as Lambda loads them, sample events, polling."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import time
+import uuid
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TypeVar
+
+from messenger_local.template import Template, load_template
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS = ROOT / "events"
+T = TypeVar("T")
+
+
+@cache
+def template() -> Template:
+    return load_template(ROOT / "template.yaml")
+
+
+@cache
+def handler_module(logical_id: str) -> ModuleType:
+    """The function's handler module, loaded from its CodeUri by file path (no sys.path games)."""
+    function = template().functions[logical_id]
+    spec = importlib.util.spec_from_file_location(f"fn_{logical_id}", function.handler_file)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class LambdaContext:
+    """Enough of Lambda's context object for Powertools."""
+
+    def __init__(self, function_name: str = "test") -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = 512
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:us-east-1:000000000000:function:{function_name}"
+        )
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "test"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def invoke(logical_id: str, event: dict[str, Any]) -> Any:
+    module = handler_module(logical_id)
+    handler = getattr(module, template().functions[logical_id].handler_name)
+    return handler(event, LambdaContext(logical_id))
+
+
+@cache
+def _samples_index() -> dict[str, list[str]]:
+    index: dict[str, list[str]] = json.loads((EVENTS / "index.json").read_text())
+    return index
+
+
+def sample_event(logical_id: str, name: str | None = None) -> dict[str, Any]:
+    """A deep copy of the function's sample event from events/ (the `sam local invoke -e` file)."""
+    files = _samples_index()[logical_id]
+    chosen = name or files[0]
+    assert chosen in files, f"{chosen} is not a sample of {logical_id}"
+    event: dict[str, Any] = json.loads((EVENTS / chosen).read_text())
+    return copy.deepcopy(event)
+
+
+def unique(prefix: str = "u") -> str:
+    """A short unique nickname-safe suffix."""
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def poll(check: Callable[[], T | None], timeout: float = 15.0, interval: float = 0.1) -> T:
+    """Wait, boundedly, for `check` to return something other than None/False."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
