@@ -58,13 +58,15 @@ typecheck: install ## mypy on layers/ and functions/
 	$(VENV)/bin/mypy
 
 .PHONY: validate
-validate: install tools ## sam validate --lint and cfn-lint on every template
-	$(SAM) validate --lint --template template.yaml --region us-east-1
+validate: install tools ## sam validate --lint, cfn-lint, deps layer requirements == pyproject
+	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --template template.yaml --region us-east-1
 	$(VENV)/bin/cfn-lint template.yaml
+	$(PY) layers/deps/gen_requirements.py --check
 
 .PHONY: build
 build: tools ## sam build (arm64, python3.12 layers built by pip --platform; no Docker)
-	$(SAM) build --template template.yaml
+	$(PYTHON) layers/deps/gen_requirements.py --check
+	SAM_CLI_TELEMETRY=0 $(SAM) build --template template.yaml
 
 .PHONY: deploy
 deploy: build ## sam deploy to ENV (dev|staging|prod) with samconfig.toml
