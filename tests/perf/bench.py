@@ -121,10 +121,6 @@ def main() -> None:
         finally:
             gateway.stop()
             drop_database(database_url)
-    print(
-        f"\n(median of medians is not a budget check; budgets: DESIGN.md section 5; "
-        f"stdev of cold starts: see per-run min/max above; python {statistics.__name__})"
-    )
 
 
 if __name__ == "__main__":
