@@ -36,7 +36,7 @@ dev: install ## Start every backing service and the local gateway (HTTP :3000), 
 	$(PY) -m messenger_local dev
 
 .PHONY: test
-test: install tools lint typecheck validate ## Run lint, types, template checks and every test tier
+test: install tools lint typecheck validate build ## Lint, types, template checks, sam build, all tests
 	$(PY) -m pytest
 
 .PHONY: test-unit

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from messenger_local.services import LocalServices, drop_database
 
+from messenger_local.services import LocalServices, drop_database
 from tests.support import ROOT
 
 TOPICS = ("user-events", "friendship-events", "chat-events")
@@ -38,6 +38,7 @@ def backing_env(services: LocalServices) -> Iterator[dict[str, str]]:
     """Service URLs for the functions: a fresh migrated database, a dedicated Redis db."""
     import redis
     from kafka.admin import KafkaAdminClient, NewTopic
+
     from messenger.migrate import apply_migrations
 
     database_url = services.create_database("test")

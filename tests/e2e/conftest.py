@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from messenger_local.gateway import LocalGateway
 
+from messenger_local.gateway import LocalGateway
 from tests.support import ROOT
 
 # The relay runs every second locally so the outage test does not wait a minute (a parameter

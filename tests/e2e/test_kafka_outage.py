@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 from kafka.admin import KafkaAdminClient, NewTopic
+
 from messenger_local.gateway import LocalGateway
 from messenger_local.services import LocalServices, ManagedProcess, port_open
-
 from tests.conftest import TOPICS
 from tests.e2e.conftest import start_gateway
 from tests.e2e.flows import bearer, login, register, wait_for_profile

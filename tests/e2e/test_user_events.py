@@ -10,8 +10,8 @@ import httpx
 import psycopg
 import pytest
 from kafka import KafkaProducer
-from messenger.clock import rfc3339, utcnow
 
+from messenger.clock import rfc3339, utcnow
 from tests.e2e.flows import bearer, signed_up
 from tests.support import poll, unique
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+
 from messenger_local.gateway import LocalGateway
 from messenger_local.services import LocalServices
 

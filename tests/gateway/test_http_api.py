@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from messenger_local.gateway import LocalGateway
 from messenger_local.http_gateway import HttpApi
 from messenger_local.runtime import LambdaRuntime

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from kafka import KafkaAdminClient, KafkaProducer, TopicPartition
+
 from messenger_local.gateway import LocalGateway
 
 from .conftest import FIXTURE_TEMPLATE, read_jsonl, reference, wait_for

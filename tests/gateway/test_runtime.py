@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
 from messenger_local.gateway import LocalGateway
 
 from .conftest import FIXTURE_TEMPLATE

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from messenger_local.gateway import LocalGateway
 from messenger_local.schedules import rate_seconds
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from messenger_local.services import LocalServices
 
 from .conftest import wait_for

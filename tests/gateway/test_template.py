@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from messenger_local.template import load_template
 
 from .conftest import FIXTURE_TEMPLATE, REAL_TEMPLATE

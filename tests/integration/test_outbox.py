@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from kafka import KafkaConsumer
+
 from messenger import kafka_publisher, postgres
 from messenger.settings import get_settings
-
 from tests.integration.helpers import http_call
 from tests.support import invoke, sample_event, unique
 

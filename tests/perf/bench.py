@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
+
 from messenger_local.gateway import LocalGateway
 from messenger_local.services import LocalServices, drop_database
-
 from tests.perf import coldstart, floors
 from tests.support import ROOT
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from messenger.auth.models import LoginRequest, RegisterRequest
 from messenger.auth.service import LoginService, RegistrationService
 from messenger.auth.session import SessionService, hash_token
 from messenger.errors import Conflict, RateLimited, Unauthenticated
-
 from tests.unit.fakes import (
     FakeAccounts,
     FakeNicknames,

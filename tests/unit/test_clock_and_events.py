@@ -7,9 +7,10 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from pydantic import BaseModel
+
 from messenger.clock import rfc3339, utcnow
 from messenger.events import EventEnvelope, new_event, topic_for
-from pydantic import BaseModel
 
 pytestmark = pytest.mark.unit
 

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.event_handler import Response
+from pydantic import BaseModel, Field
+
 from messenger import errors
 from messenger.bearer import bearer_token
 from messenger.http import create_resolver, respond
-from pydantic import BaseModel, Field
 
 pytestmark = pytest.mark.unit
 

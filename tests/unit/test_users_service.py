@@ -6,13 +6,13 @@ import re
 import uuid
 
 import pytest
+
 from messenger.auth.models import UserRegistered
 from messenger.clock import utcnow
 from messenger.errors import NotFound
 from messenger.events import new_event
 from messenger.fields import NICKNAME_PATTERN
 from messenger.users.service import UsersService, nickname_variants
-
 from tests.unit.fakes import FakeProfiles
 
 pytestmark = pytest.mark.unit
