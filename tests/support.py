@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -33,6 +34,7 @@ def handler_module(logical_id: str) -> ModuleType:
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as Lambda's import does; type hints resolve through it
     spec.loader.exec_module(module)
     return module
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from messenger.auth.wiring import session_service
 from messenger.bearer import bearer_token
 from messenger.observability import logger

@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from messenger.auth.models import LoginRequest, LoginResponse
 from messenger.auth.wiring import login_service
 from messenger.http import create_resolver, respond

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import messenger.postgres  # noqa: F401 - every logout writes Postgres: load the driver at init
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
+import messenger.postgres  # noqa: F401 - every logout writes Postgres: load the driver at init
 from messenger.auth.wiring import session_service
 from messenger.bearer import bearer_token
 from messenger.errors import Unauthenticated

@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from messenger.auth.models import RegisteredAccount, RegisterRequest
 from messenger.auth.wiring import registration_service
 from messenger.http import create_resolver, respond

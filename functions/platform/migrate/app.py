@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from messenger.migrate import apply_migrations
 from messenger.observability import logger
 from messenger.secrets import database_url

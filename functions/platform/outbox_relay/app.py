@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from messenger import outbox
 from messenger.kafka_publisher import KafkaPublisher
 from messenger.observability import logger

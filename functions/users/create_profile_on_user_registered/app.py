@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from messenger.consumers import process_kafka_batch
 from messenger.events import EventEnvelope
 from messenger.observability import logger

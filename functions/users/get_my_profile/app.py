@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from messenger.http import caller_id, create_resolver, respond
 from messenger.observability import logger
 from messenger.users.models import OwnProfile

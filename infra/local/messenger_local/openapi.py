@@ -68,6 +68,7 @@ def _load(logical_id: str, handler_file: Path) -> Any:
     if spec is None or spec.loader is None:
         raise ImportError(handler_file)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # type hints are resolved through sys.modules
     spec.loader.exec_module(module)
     return module
 

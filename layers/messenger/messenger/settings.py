@@ -10,11 +10,26 @@ import os
 from functools import cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Json
 
 
 class ConfigurationError(RuntimeError):
     """A setting a code path needs is missing: a deployment defect, never a client error."""
+
+
+class OAuthProviderSettings(BaseModel):
+    """One OpenID Connect provider (an entry of OAUTH_PROVIDERS, keyed by the provider's name)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    issuer: str = Field(min_length=1)
+    client_id: str = Field(min_length=1)
+    # In AWS the client secret lives in Secrets Manager; `client_secret` is for local runs and
+    # tests only. Neither: a public client (PKCE alone, `none` client authentication).
+    client_secret_arn: str | None = None
+    client_secret: str | None = None
+    redirect_uris: tuple[str, ...] = Field(min_length=1)
+    scopes: tuple[str, ...] = ("openid", "email", "profile")
 
 
 class Settings(BaseModel):
@@ -41,6 +56,17 @@ class Settings(BaseModel):
     session_cache_ttl_seconds: int = Field(default=3600, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_failure_window_seconds: int = Field(default=15 * 60, ge=1)
+
+    # Friends: how long a rejected requester waits before asking again (API.md: 24 h).
+    friend_request_cooldown_seconds: int = Field(default=24 * 3600, ge=0)
+
+    # OAuth 2.0 / OpenID Connect sign-in (API.md, Auth): the providers as JSON, how long a started
+    # sign-in may take, how long provider metadata (discovery, JWKS) is reused.
+    oauth_providers: Json[dict[str, OAuthProviderSettings]] = Field(default_factory=dict)
+    oauth_state_ttl_seconds: int = Field(default=600, ge=60, le=3600)
+    oauth_metadata_ttl_seconds: int = Field(default=3600, ge=0)
+    oauth_http_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    oauth_clock_leeway_seconds: int = Field(default=60, ge=0, le=300)
 
     # Outbox relay.
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)

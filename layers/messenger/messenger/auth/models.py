@@ -72,3 +72,14 @@ class UserRegistered(BaseModel):
     email: str
     nickname: str
     registered_at: Timestamp
+
+
+class OAuthStartResponse(BaseModel):
+    authorization_url: str
+
+
+class OAuthCallbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Annotated[str, Field(min_length=1, max_length=2048)]
+    state: Annotated[str, Field(min_length=1, max_length=512)]

@@ -1,12 +1,14 @@
-"""Profile views of the users context."""
+"""Profile views, the profile PATCH body and the users context's events."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from messenger.fields import Timestamp
+from messenger.fields import Nickname, Timestamp
 
 
 class Profile(BaseModel):
@@ -21,3 +23,44 @@ class OwnProfile(Profile):
     """The owner's view adds the email."""
 
     email: str
+
+
+def _https_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname or any(c.isspace() for c in value):
+        raise ValueError("must be an https:// URL")
+    return value
+
+
+AvatarUrl = Annotated[str, Field(max_length=2048), AfterValidator(_https_url)]
+Description = Annotated[str, Field(max_length=500)]
+
+
+class ProfilePatch(BaseModel):
+    """PATCH semantics: an absent field stays as it is, null clears it (nickname cannot be null)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    nickname: Nickname | None = None
+    description: Description | None = None
+    avatar_url: AvatarUrl | None = None
+
+    @field_validator("nickname", mode="before")
+    @classmethod
+    def _nickname_not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("nickname cannot be null")
+        return value
+
+    def changes(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+class ProfileUpdated(BaseModel):
+    """Data of the `user.profile_updated` event."""
+
+    user_id: uuid.UUID
+    nickname: str
+    description: str | None
+    avatar_url: str | None
+    updated_at: Timestamp

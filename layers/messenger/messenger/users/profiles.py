@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import class_row
 
-from messenger import inbox, postgres
+from messenger import inbox, outbox, postgres
 from messenger.users.models import OwnProfile
-from messenger.users.service import CREATE_PROFILE_CONSUMER
+from messenger.users.service import CREATE_PROFILE_CONSUMER, NicknameTaken
 
 if TYPE_CHECKING:
     import uuid
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator, Sequence
+
+    from messenger.events import OutboundEvent
 
 _COLUMNS = "user_id, email, nickname, description, avatar_url, created_at"
 NICKNAME_INDEX = "profiles_nickname_ci"
@@ -33,6 +36,67 @@ class PostgresProfiles:
                 f"SELECT {_COLUMNS} FROM users.profiles WHERE lower(nickname) = lower(%s)",
                 (nickname,),
             ).fetchone()
+
+    def many(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, OwnProfile]:
+        if not user_ids:
+            return {}
+        with postgres.connection().cursor(row_factory=class_row(OwnProfile)) as cur:
+            rows = cur.execute(
+                f"SELECT {_COLUMNS} FROM users.profiles WHERE user_id = ANY(%s)", (list(user_ids),)
+            ).fetchall()
+        return {row.user_id: row for row in rows}
+
+    def search(self, prefix: str, limit: int, after: str | None) -> list[OwnProfile]:
+        """Nicknames starting with `prefix`, case-insensitively, in lower(nickname) order.
+
+        Served by the unique text_pattern_ops index on lower(nickname): a range scan, not a scan
+        of the table. LIKE's wildcards are escaped (`_` is a legal nickname character).
+        """
+        pattern = prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        with postgres.connection().cursor(row_factory=class_row(OwnProfile)) as cur:
+            return cur.execute(
+                f"SELECT {_COLUMNS} FROM users.profiles"
+                " WHERE lower(nickname) LIKE %(pattern)s ESCAPE '\\'"
+                " AND (%(after)s::text IS NULL OR lower(nickname) ~>~ %(after)s)"
+                " ORDER BY lower(nickname) USING ~<~ LIMIT %(limit)s",
+                {"pattern": pattern + "%", "after": after, "limit": limit},
+            ).fetchall()
+
+    def update(
+        self,
+        user_id: uuid.UUID,
+        changes: dict[str, Any],
+        events_for: Callable[[OwnProfile], Sequence[OutboundEvent]],
+    ) -> tuple[OwnProfile, OwnProfile] | None:
+        def work(conn: psycopg.Connection) -> tuple[OwnProfile, OwnProfile] | None:
+            with conn.cursor(row_factory=class_row(OwnProfile)) as cur:
+                before = cur.execute(
+                    f"SELECT {_COLUMNS} FROM users.profiles WHERE user_id = %s FOR UPDATE",
+                    (user_id,),
+                ).fetchone()
+                if before is None:
+                    return None
+                assignments = sql.SQL(", ").join(
+                    sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name))
+                    for name in changes
+                )
+                after = cur.execute(
+                    sql.SQL(
+                        "UPDATE users.profiles SET {}, updated_at = now()"
+                        " WHERE user_id = %(user_id)s RETURNING " + _COLUMNS
+                    ).format(assignments),
+                    {**changes, "user_id": user_id},
+                ).fetchone()
+            assert after is not None
+            outbox.enqueue(conn, events_for(after))
+            return before, after
+
+        try:
+            return postgres.transact(work)
+        except psycopg.errors.UniqueViolation as exc:
+            if exc.diag.constraint_name != NICKNAME_INDEX:
+                raise
+            raise NicknameTaken() from exc
 
     def is_nickname_taken(self, nickname: str) -> bool:
         row = (

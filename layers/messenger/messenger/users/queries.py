@@ -1,15 +1,48 @@
 """The users context's public queries: what other contexts may ask, in-process.
 
 This replaces the seed's synchronous gRPC calls between services; other contexts never read the
-`users` schema themselves.
+`users` schema themselves. Lookups go through the profile cache.
 """
 
 from __future__ import annotations
 
-from messenger.users.profiles import PostgresProfiles
+from functools import cache
+from typing import TYPE_CHECKING
 
-_profiles = PostgresProfiles()
+from messenger.users.wiring import cached_profiles
+
+if TYPE_CHECKING:
+    import uuid
+    from collections.abc import Sequence
+
+    from messenger.users.models import Profile
+    from messenger.users.profile_cache import CachedProfiles
+
+
+@cache
+def _profiles() -> CachedProfiles:
+    return cached_profiles()
 
 
 def is_nickname_taken(nickname: str) -> bool:
-    return _profiles.is_nickname_taken(nickname)
+    return _profiles().inner.is_nickname_taken(nickname)
+
+
+def profile_by_nickname(nickname: str) -> Profile | None:
+    from messenger.users.service import public_profile
+
+    found = _profiles().by_nickname(nickname)
+    return public_profile(found) if found else None
+
+
+def profiles_by_ids(user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Profile]:
+    """Current public profiles in one batch (cache first, then one query for the rest)."""
+    from messenger.users.service import public_profile
+
+    return {uid: public_profile(p) for uid, p in _profiles().many(user_ids).items()}
+
+
+def forget_profile(user_id: uuid.UUID) -> None:
+    """Drop a user's cached profile (the InvalidateCaches consumer calls this)."""
+    profile = _profiles().inner.by_id(user_id)
+    _profiles().forget(*(profile, user_id) if profile else (user_id,))

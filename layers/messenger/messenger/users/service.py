@@ -1,4 +1,4 @@
-"""Users use-cases: read profiles, and create one from a `user.registered` event."""
+"""Users use-cases: read, search and update profiles; create one from `user.registered`."""
 
 from __future__ import annotations
 
@@ -7,17 +7,25 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from messenger.errors import NotFound
+from messenger.clock import utcnow
+from messenger.errors import Conflict, NotFound
+from messenger.events import new_event
 from messenger.fields import NICKNAME_MAX
-from messenger.users.models import OwnProfile, Profile
+from messenger.pagination import Page, decode_cursor, encode_cursor
+from messenger.users.models import OwnProfile, Profile, ProfilePatch, ProfileUpdated
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator, Sequence
     from datetime import datetime
 
-    from messenger.events import EventEnvelope
+    from messenger.events import EventEnvelope, OutboundEvent
 
 CREATE_PROFILE_CONSUMER = "users.create-profile"
+
+
+class NicknameTaken(Conflict):
+    def __init__(self) -> None:
+        super().__init__("nickname_taken", "This nickname is already taken")
 
 
 class Profiles(Protocol):
@@ -25,6 +33,23 @@ class Profiles(Protocol):
 
     def by_nickname(self, nickname: str) -> OwnProfile | None:
         """Case-insensitive lookup."""
+
+    def many(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, OwnProfile]:
+        """One round trip for any number of profiles (missing ids are simply absent)."""
+
+    def search(self, prefix: str, limit: int, after: str | None) -> list[OwnProfile]:
+        """Profiles whose lower(nickname) starts with lower(prefix), after the key `after`."""
+
+    def update(
+        self,
+        user_id: uuid.UUID,
+        changes: dict[str, object],
+        events_for: Callable[[OwnProfile], Sequence[OutboundEvent]],
+    ) -> tuple[OwnProfile, OwnProfile] | None:
+        """Apply the changes and store the events they cause, atomically; (before, after).
+
+        None if the profile does not exist; NicknameTaken if the database refuses the nickname.
+        """
 
     def create_once(
         self,
@@ -49,9 +74,21 @@ def nickname_variants(nickname: str) -> Iterator[str]:
         yield nickname[: NICKNAME_MAX - len(suffix)] + suffix
 
 
+class EventOutbox(Protocol):
+    def publish_now(self, events: Sequence[OutboundEvent]) -> bool: ...
+
+
+class NoOutbox:
+    """For functions that only read: any attempt to publish is a wiring mistake."""
+
+    def publish_now(self, events: Sequence[OutboundEvent]) -> bool:
+        raise RuntimeError("this function was wired without an outbox")
+
+
 @dataclass
 class UsersService:
     profiles: Profiles
+    outbox: EventOutbox = NoOutbox()  # noqa: RUF009 - stateless
 
     def own_profile(self, user_id: uuid.UUID) -> OwnProfile:
         profile = self.profiles.by_id(user_id)
@@ -63,13 +100,51 @@ class UsersService:
         profile = self.profiles.by_id(user_id)
         if profile is None:
             raise NotFound("user_not_found", "No user has this id")
-        return _public(profile)
+        return public_profile(profile)
 
     def profile_by_nickname(self, nickname: str) -> Profile:
         profile = self.profiles.by_nickname(nickname)
         if profile is None:
             raise NotFound("user_not_found", "No user has this nickname")
-        return _public(profile)
+        return public_profile(profile)
+
+    def profiles_by_ids(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Profile]:
+        return {uid: public_profile(p) for uid, p in self.profiles.many(user_ids).items()}
+
+    def search(self, prefix: str, limit: int, cursor: str | None) -> Page[Profile]:
+        after = str(decode_cursor(cursor)) if cursor else None
+        found = self.profiles.search(prefix, limit + 1, after)
+        items = [public_profile(p) for p in found[:limit]]
+        more = len(found) > limit
+        return Page[Profile](
+            items=items, next_cursor=encode_cursor(items[-1].nickname.lower()) if more else None
+        )
+
+    def update_own_profile(
+        self, user_id: uuid.UUID, patch: ProfilePatch, correlation_id: str | None = None
+    ) -> OwnProfile:
+        changes = patch.changes()
+        if not changes:
+            return self.own_profile(user_id)
+
+        stored: list[OutboundEvent] = []
+
+        def events_for(profile: OwnProfile) -> list[OutboundEvent]:
+            data = ProfileUpdated(
+                user_id=profile.user_id,
+                nickname=profile.nickname,
+                description=profile.description,
+                avatar_url=profile.avatar_url,
+                updated_at=utcnow(),
+            )
+            stored[:] = [new_event("user.profile_updated", str(user_id), data, correlation_id)]
+            return stored
+
+        updated = self.profiles.update(user_id, changes, events_for)
+        if updated is None:
+            raise NotFound("profile_not_ready", "The profile is being created; retry in a moment")
+        self.outbox.publish_now(stored)
+        return updated[1]
 
     def create_profile_on_registration(self, event: EventEnvelope) -> OwnProfile | None:
         data = event.data
@@ -85,5 +160,5 @@ class UsersService:
         return self.profiles.create_once(event.id, profile, nickname_variants(profile.nickname))
 
 
-def _public(profile: OwnProfile) -> Profile:
+def public_profile(profile: OwnProfile) -> Profile:
     return Profile.model_validate(profile.model_dump(exclude={"email"}))

@@ -1,10 +1,30 @@
-"""Composition root of the users context (called at module scope by each function)."""
+"""Composition root of the users context (each function calls its factory at module scope)."""
 
 from __future__ import annotations
 
-from messenger.users.profiles import PostgresProfiles
+from typing import TYPE_CHECKING
+
 from messenger.users.service import UsersService
+
+if TYPE_CHECKING:
+    from messenger.users.profile_cache import CachedProfiles
+
+
+def cached_profiles() -> CachedProfiles:
+    from messenger.users.profile_cache import CachedProfiles
+    from messenger.users.profiles import PostgresProfiles
+
+    return CachedProfiles(PostgresProfiles())
 
 
 def users_service() -> UsersService:
-    return UsersService(profiles=PostgresProfiles())
+    """Reads (cached) and profile creation: no Kafka client."""
+    return UsersService(profiles=cached_profiles())
+
+
+def profile_editing_service() -> UsersService:
+    """Updates publish `user.profile_updated` through the outbox right after the commit."""
+    from messenger.kafka_publisher import KafkaPublisher
+    from messenger.outbox import OutboxPublisher
+
+    return UsersService(profiles=cached_profiles(), outbox=OutboxPublisher(KafkaPublisher()))

@@ -1,0 +1,35 @@
+"""POST /v1/friends/requests: ask a user (by nickname) to be friends; a mutual request accepts."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from messenger.friends.models import FriendRequestBody, FriendshipStatus
+from messenger.friends.wiring import friends_service
+from messenger.http import caller_id, create_resolver, respond
+from messenger.observability import logger
+
+app = create_resolver()
+friends = friends_service()
+
+
+@app.post("/v1/friends/requests", summary="Send a friend request", tags=["friends"])
+def send_friend_request(body: FriendRequestBody) -> Response[FriendshipStatus]:
+    decision = friends.request(
+        caller_id(app), body.nickname, correlation_id=logger.get_correlation_id()
+    )
+    created = decision.answer == "requested"
+    return respond(
+        FriendshipStatus(status=decision.answer),
+        HTTPStatus.CREATED if created else HTTPStatus.OK,
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

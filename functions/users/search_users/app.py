@@ -1,0 +1,33 @@
+"""GET /v1/users/search?q=<prefix>: profiles whose nickname starts with q, case-insensitively."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from messenger.http import create_resolver, respond
+from messenger.observability import logger
+from messenger.pagination import Page
+from messenger.users.models import Profile
+from messenger.users.wiring import users_service
+
+app = create_resolver()
+users = users_service()
+
+
+@app.get("/v1/users/search", summary="Search users by nickname prefix", tags=["users"])
+def search_users(
+    q: Annotated[str, Query(min_length=1, max_length=32)],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response[Page[Profile]]:
+    return respond(users.search(q, limit, cursor))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""The friends context: friend requests and friendships, one row per unordered pair."""

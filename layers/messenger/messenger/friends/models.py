@@ -1,0 +1,48 @@
+"""Requests, responses and events of the friends context."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from messenger.fields import Timestamp
+
+
+class FriendRequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    nickname: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class FriendshipStatus(BaseModel):
+    status: Literal["requested", "accepted", "rejected"]
+
+
+class Friend(BaseModel):
+    user_id: uuid.UUID
+    nickname: str
+    avatar_url: str | None
+    since: Timestamp
+
+
+class FriendRequest(BaseModel):
+    user_id: uuid.UUID
+    nickname: str
+    avatar_url: str | None
+    requested_at: Timestamp
+
+
+class FriendsOverview(BaseModel):
+    friends: list[Friend]
+    incoming: list[FriendRequest]
+    outgoing: list[FriendRequest]
+
+
+class FriendshipChanged(BaseModel):
+    """Data of every `friendship.*` event."""
+
+    from_user_id: uuid.UUID
+    to_user_id: uuid.UUID
+    at: Timestamp

@@ -1,0 +1,37 @@
+"""The friends context's public queries, for other contexts (chats): cached friend sets."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import uuid
+    from collections.abc import Sequence
+
+    from messenger.friends.store import CachedFriendships
+
+
+@cache
+def _friendships() -> CachedFriendships:
+    from messenger.friends.store import CachedFriendships, PostgresFriendships
+
+    return CachedFriendships(PostgresFriendships())
+
+
+def friends_of(user: uuid.UUID) -> set[uuid.UUID]:
+    return {row.other(user) for row in _friendships().of_user(user) if row.status == "accepted"}
+
+
+def are_friends(a: uuid.UUID, b: uuid.UUID) -> bool:
+    return b in friends_of(a)
+
+
+def non_friends_of(user: uuid.UUID, candidates: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    friends = friends_of(user)
+    return [c for c in candidates if c not in friends and c != user]
+
+
+def forget(*users: uuid.UUID) -> None:
+    """Drop cached relations (the InvalidateCaches consumer calls this)."""
+    _friendships().forget(*users)

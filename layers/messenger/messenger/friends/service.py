@@ -1,0 +1,228 @@
+"""Friends use-cases. Every transition is decided by one pure function over the pair's row.
+
+The store runs `decide` inside a transaction holding the pair's lock, then writes the row and the
+event the decision carries, so concurrent requests on one pair serialize: two users asking each
+other at the same moment end as one friendship, never two pending requests.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+from messenger.clock import rfc3339, utcnow
+from messenger.errors import Conflict, InvalidInput, NotFound
+from messenger.events import OutboundEvent, new_event
+from messenger.friends.models import (
+    Friend,
+    FriendRequest,
+    FriendshipChanged,
+    FriendsOverview,
+)
+from messenger.users.models import Profile
+
+Status = Literal["pending", "accepted", "rejected"]
+
+
+@dataclass(frozen=True)
+class Friendship:
+    """The one row of an unordered pair (low < high)."""
+
+    low: uuid.UUID
+    high: uuid.UUID
+    status: Status
+    requested_by: uuid.UUID
+    requested_at: datetime
+    responded_at: datetime | None = None
+
+    def other(self, user: uuid.UUID) -> uuid.UUID:
+        return self.high if user == self.low else self.low
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a transition does: the row afterwards (None: delete it), the event, the answer."""
+
+    row: Friendship | None
+    event_type: str | None
+    answer: Literal["requested", "accepted", "rejected", "removed"]
+
+
+def pair(a: uuid.UUID, b: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
+    """Postgres orders uuids bytewise, Python by their integer: the same order."""
+    return (a, b) if a < b else (b, a)
+
+
+class Friendships(Protocol):
+    def transition(
+        self,
+        a: uuid.UUID,
+        b: uuid.UUID,
+        decide: Callable[[Friendship | None], Decision],
+        event_for: Callable[[Decision], OutboundEvent | None],
+    ) -> Decision:
+        """Under the pair's lock: read the row, decide, write the row and the event."""
+
+    def of_user(self, user: uuid.UUID) -> list[Friendship]:
+        """Every pending or accepted row the user is part of."""
+
+    def forget(self, *users: uuid.UUID) -> None:
+        """Drop cached relations of these users (no-op without a cache)."""
+
+
+class UserDirectory(Protocol):
+    """The users context's public queries."""
+
+    def profile_by_nickname(self, nickname: str) -> Profile | None: ...
+
+    def profiles_by_ids(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Profile]: ...
+
+
+class EventOutbox(Protocol):
+    def publish_now(self, events: Sequence[OutboundEvent]) -> bool: ...
+
+
+def decide_request(
+    row: Friendship | None, caller: uuid.UUID, other: uuid.UUID, now: datetime, cooldown: timedelta
+) -> Decision:
+    low, high = pair(caller, other)
+    fresh = Friendship(low, high, "pending", caller, now)
+    if row is None:
+        return Decision(fresh, "friendship.requested", "requested")
+    if row.status == "accepted":
+        raise Conflict("already_friends", "You are already friends")
+    if row.status == "pending":
+        if row.requested_by == caller:
+            raise Conflict("request_pending", "Your request is waiting for an answer")
+        return Decision(
+            replace(row, status="accepted", responded_at=now), "friendship.accepted", "accepted"
+        )
+    # rejected: the rejected party must wait out the cooldown; the rejecting one may ask anytime.
+    if row.requested_by == caller and row.responded_at and now - row.responded_at < cooldown:
+        raise Conflict(
+            "request_rejected",
+            "This user rejected your request recently; try again later",
+            retry_after=rfc3339(row.responded_at + cooldown),
+        )
+    return Decision(fresh, "friendship.requested", "requested")
+
+
+def decide_answer(
+    row: Friendship | None, caller: uuid.UUID, accept: bool, now: datetime
+) -> Decision:
+    if row is None or row.status != "pending" or row.requested_by == caller:
+        raise NotFound("request_not_found", "No pending request from this user to you")
+    if accept:
+        return Decision(
+            replace(row, status="accepted", responded_at=now), "friendship.accepted", "accepted"
+        )
+    return Decision(
+        replace(row, status="rejected", responded_at=now), "friendship.rejected", "rejected"
+    )
+
+
+def decide_removal(row: Friendship | None, caller: uuid.UUID) -> Decision:
+    if row is not None and (
+        row.status == "accepted" or (row.status == "pending" and row.requested_by == caller)
+    ):
+        return Decision(None, "friendship.removed", "removed")
+    raise NotFound("not_friends", "You are neither friends with this user nor asking to be")
+
+
+@dataclass
+class FriendsService:
+    friendships: Friendships
+    users: UserDirectory
+    outbox: EventOutbox
+    cooldown: timedelta
+
+    def _other(self, nickname: str, code: str, detail: str) -> Profile:
+        profile = self.users.profile_by_nickname(nickname)
+        if profile is None:
+            raise NotFound(code, detail)
+        return profile
+
+    def _apply(
+        self,
+        caller: uuid.UUID,
+        other: uuid.UUID,
+        decide: Callable[[Friendship | None], Decision],
+        correlation_id: str | None,
+    ) -> Decision:
+        stored: list[OutboundEvent] = []
+
+        def event_for(decision: Decision) -> OutboundEvent | None:
+            if decision.event_type is None:
+                return None
+            low, high = pair(caller, other)
+            data = FriendshipChanged(from_user_id=caller, to_user_id=other, at=utcnow())
+            event = new_event(decision.event_type, f"{low}:{high}", data, correlation_id)
+            stored.append(event)
+            return event
+
+        decision = self.friendships.transition(caller, other, decide, event_for)
+        self.friendships.forget(caller, other)
+        self.outbox.publish_now(stored)
+        return decision
+
+    def request(
+        self, caller: uuid.UUID, nickname: str, correlation_id: str | None = None
+    ) -> Decision:
+        other = self._other(nickname, "user_not_found", "No user has this nickname")
+        if other.user_id == caller:
+            raise InvalidInput("cannot_befriend_self", "You cannot send yourself a friend request")
+        now = utcnow()
+        return self._apply(
+            caller,
+            other.user_id,
+            lambda row: decide_request(row, caller, other.user_id, now, self.cooldown),
+            correlation_id,
+        )
+
+    def answer(
+        self, caller: uuid.UUID, nickname: str, accept: bool, correlation_id: str | None = None
+    ) -> Decision:
+        other = self._other(nickname, "request_not_found", "No pending request from this user")
+        now = utcnow()
+        return self._apply(
+            caller,
+            other.user_id,
+            lambda row: decide_answer(row, caller, accept, now),
+            correlation_id,
+        )
+
+    def remove(self, caller: uuid.UUID, nickname: str, correlation_id: str | None = None) -> None:
+        other = self._other(nickname, "not_friends", "You are not friends with this user")
+        self._apply(caller, other.user_id, lambda row: decide_removal(row, caller), correlation_id)
+
+    def overview(self, user: uuid.UUID) -> FriendsOverview:
+        rows = self.friendships.of_user(user)
+        profiles = self.users.profiles_by_ids([row.other(user) for row in rows])
+        overview = FriendsOverview(friends=[], incoming=[], outgoing=[])
+        for row in sorted(rows, key=lambda r: r.responded_at or r.requested_at, reverse=True):
+            profile = profiles.get(row.other(user))
+            if profile is None:  # a profile not created yet: show it once it exists
+                continue
+            if row.status == "accepted":
+                since = row.responded_at or row.requested_at
+                overview.friends.append(
+                    Friend(
+                        user_id=profile.user_id,
+                        nickname=profile.nickname,
+                        avatar_url=profile.avatar_url,
+                        since=since,
+                    )
+                )
+            else:
+                request = FriendRequest(
+                    user_id=profile.user_id,
+                    nickname=profile.nickname,
+                    avatar_url=profile.avatar_url,
+                    requested_at=row.requested_at,
+                )
+                mine = row.requested_by == user
+                (overview.outgoing if mine else overview.incoming).append(request)
+        return overview

@@ -1,0 +1,157 @@
+"""Friendships in Postgres (schema `friends`), cached per user in Redis.
+
+`transition` takes a transaction-scoped advisory lock on the pair before reading its row, so
+every transition of one pair is serialized, including the very first (when there is no row to
+lock yet). The row and its outbox event commit together.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import redis as redis_driver
+
+from messenger import outbox, postgres
+from messenger.cache import redis
+from messenger.friends.service import Decision, Friendship, pair
+from messenger.observability import logger
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from messenger.events import OutboundEvent
+
+_COLUMNS = "user_low, user_high, status, requested_by, requested_at, responded_at"
+CACHE_TTL = 3600
+_REDIS_DOWN = (redis_driver.exceptions.ConnectionError, redis_driver.exceptions.TimeoutError)
+
+
+def _row(values: tuple[object, ...]) -> Friendship:
+    return Friendship(*values)  # type: ignore[arg-type]
+
+
+def cache_key(user: uuid.UUID) -> str:
+    return f"friends:v1:{user}"
+
+
+class PostgresFriendships:
+    def transition(
+        self,
+        a: uuid.UUID,
+        b: uuid.UUID,
+        decide: Callable[[Friendship | None], Decision],
+        event_for: Callable[[Decision], OutboundEvent | None],
+    ) -> Decision:
+        low, high = pair(a, b)
+
+        def work(conn: psycopg.Connection) -> Decision:
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"friends:{low}:{high}",)
+            )
+            found = conn.execute(
+                f"SELECT {_COLUMNS} FROM friends.friendships"
+                " WHERE user_low = %s AND user_high = %s",
+                (low, high),
+            ).fetchone()
+            decision = decide(_row(found) if found else None)
+            if decision.row is None:
+                conn.execute(
+                    "DELETE FROM friends.friendships WHERE user_low = %s AND user_high = %s",
+                    (low, high),
+                )
+            else:
+                r = decision.row
+                conn.execute(
+                    f"INSERT INTO friends.friendships ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)"
+                    " ON CONFLICT (user_low, user_high) DO UPDATE SET status = excluded.status,"
+                    " requested_by = excluded.requested_by,"
+                    " requested_at = excluded.requested_at,"
+                    " responded_at = excluded.responded_at",
+                    (r.low, r.high, r.status, r.requested_by, r.requested_at, r.responded_at),
+                )
+            event = event_for(decision)
+            if event is not None:
+                outbox.enqueue(conn, [event])
+            return decision
+
+        return postgres.transact(work)
+
+    def of_user(self, user: uuid.UUID) -> list[Friendship]:
+        rows = (
+            postgres.connection()
+            .execute(
+                f"SELECT {_COLUMNS} FROM friends.friendships"
+                " WHERE user_low = %(u)s AND status <> 'rejected'"
+                f" UNION ALL SELECT {_COLUMNS} FROM friends.friendships"
+                " WHERE user_high = %(u)s AND status <> 'rejected'",
+                {"u": user},
+            )
+            .fetchall()
+        )
+        return [_row(r) for r in rows]
+
+    def forget(self, *users: uuid.UUID) -> None:
+        """Nothing cached here."""
+
+
+class CachedFriendships:
+    """Cache-aside of each user's relations; every transition deletes both users' entries."""
+
+    def __init__(self, inner: PostgresFriendships) -> None:
+        self.inner = inner
+
+    def transition(
+        self,
+        a: uuid.UUID,
+        b: uuid.UUID,
+        decide: Callable[[Friendship | None], Decision],
+        event_for: Callable[[Decision], OutboundEvent | None],
+    ) -> Decision:
+        return self.inner.transition(a, b, decide, event_for)
+
+    def of_user(self, user: uuid.UUID) -> list[Friendship]:
+        try:
+            cached = redis().get(cache_key(user))
+        except _REDIS_DOWN:
+            cached = None
+        if cached:
+            return [
+                Friendship(
+                    uuid.UUID(r[0]),
+                    uuid.UUID(r[1]),
+                    r[2],
+                    uuid.UUID(r[3]),
+                    datetime.fromisoformat(r[4]),
+                    datetime.fromisoformat(r[5]) if r[5] else None,
+                )
+                for r in json.loads(cached)
+            ]
+        rows = self.inner.of_user(user)
+        encoded = json.dumps(
+            [
+                [
+                    str(r.low),
+                    str(r.high),
+                    r.status,
+                    str(r.requested_by),
+                    r.requested_at.isoformat(),
+                    r.responded_at.isoformat() if r.responded_at else None,
+                ]
+                for r in rows
+            ]
+        )
+        try:
+            redis().set(cache_key(user), encoded, ex=CACHE_TTL)
+        except _REDIS_DOWN as exc:
+            logger.warning("Friends cache unavailable", extra={"error": repr(exc)})
+        return rows
+
+    def forget(self, *users: uuid.UUID) -> None:
+        try:
+            redis().delete(*(cache_key(u) for u in users))
+        except _REDIS_DOWN as exc:
+            logger.warning("Could not invalidate friends cache", extra={"error": repr(exc)})
