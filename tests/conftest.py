@@ -2,7 +2,9 @@
 
 Postgres and Redis are the machine's (or embedded ones when absent); Kafka is a tansu broker
 started for the session. Each session gets a fresh Postgres database with the migrations applied
-and its own Redis database index, and everything started here stops at the end.
+and a Redis database index of its own; Redis is not flushed (every key a test makes is unique to
+it, and a concurrent run on the same machine must not lose its keys). Everything started here
+stops at the end.
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ def services() -> Iterator[LocalServices]:
 @pytest.fixture(scope="session")
 def backing_env(services: LocalServices) -> Iterator[dict[str, str]]:
     """Service URLs for the functions: a fresh migrated database, a dedicated Redis db."""
-    import redis
     from kafka.admin import KafkaAdminClient, NewTopic
 
     from messenger.migrate import apply_migrations
@@ -44,7 +45,6 @@ def backing_env(services: LocalServices) -> Iterator[dict[str, str]]:
     database_url = services.create_database("test")
     apply_migrations(database_url)
     redis_url = _with_redis_db(services.redis_url, TEST_REDIS_DB)
-    redis.Redis.from_url(redis_url).flushdb()
     admin = KafkaAdminClient(bootstrap_servers=services.kafka_bootstrap_servers)
     existing = set(admin.list_topics())
     admin.create_topics([NewTopic(t, 3, 1) for t in TOPICS if t not in existing])
