@@ -1,6 +1,7 @@
 """Kafka down during registration: 201 anyway, and the profile appears once Kafka is back.
 
-Runs with its own broker and gateway so stopping the broker disturbs no other test.
+Runs with its own broker, database and gateway: stopping the broker disturbs no other test, and
+no other gateway's outbox relay can publish this test's events to a broker that is up.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import httpx
 import pytest
 from kafka.admin import KafkaAdminClient, NewTopic
 
+from messenger.migrate import apply_migrations
 from messenger_local.gateway import LocalGateway
-from messenger_local.services import LocalServices, ManagedProcess, port_open
+from messenger_local.services import LocalServices, ManagedProcess, drop_database, port_open
 from tests.conftest import TOPICS
 from tests.e2e.conftest import start_gateway
 from tests.e2e.flows import bearer, login, register, wait_for_profile
@@ -54,15 +56,24 @@ def create_topics(bootstrap: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def outage(backing_env: dict[str, str]) -> Iterator[tuple[Broker, LocalGateway]]:
+def outage(
+    services: LocalServices, backing_env: dict[str, str]
+) -> Iterator[tuple[Broker, LocalGateway]]:
+    database_url = services.create_database("outage")
+    apply_migrations(database_url)
     with LocalServices(state_dir=ROOT / ".local" / "outage", services=("kafka",)) as kafka:
         create_topics(kafka.kafka_bootstrap_servers)
-        env = {**backing_env, "KAFKA_BOOTSTRAP_SERVERS": kafka.kafka_bootstrap_servers}
+        env = {
+            **backing_env,
+            "DATABASE_URL": database_url,
+            "KAFKA_BOOTSTRAP_SERVERS": kafka.kafka_bootstrap_servers,
+        }
         gateway = start_gateway(env, "outage")
         try:
             yield Broker(kafka), gateway
         finally:
             gateway.stop()
+            drop_database(database_url)
 
 
 def test_registration_survives_a_kafka_outage(outage: tuple[Broker, LocalGateway]) -> None:

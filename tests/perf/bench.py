@@ -1,8 +1,10 @@
 """`make bench`: cold-start proxy per function, then warm latency through the local gateway.
 
-Warm latency is measured client-side over HTTP (gateway + authorizer + function + services) and
-set beside its floor: the same database, cache and broker calls (and the same password hashing)
-made directly with the drivers, so the ratio shows what our layers cost on top of the work.
+Each RPC is measured three ways: end to end over HTTP through the local gateway (API Gateway
+emulation + authorizer + function, what a client sees locally), the function's own handler time
+(from the gateway's local-only Server-Timing header, what Lambda would bill), and the floor: the
+same database, cache and broker calls (and password hashing) made directly with the drivers. The
+ratio handler/floor is what our layers cost on top of the work itself.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import argparse
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -21,73 +24,161 @@ from tests.perf import coldstart, floors
 from tests.support import ROOT
 
 
-@dataclass(frozen=True)
-class Latency:
+def pct(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+@dataclass
+class Rpc:
     name: str
-    samples_ms: list[float]
+    http_ms: list[float] = field(default_factory=list)
+    handler_ms: list[float] = field(default_factory=list)
+    floor_ms: list[float] = field(default_factory=list)
 
-    def pct(self, p: float) -> float:
-        ordered = sorted(self.samples_ms)
-        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+    def row(self) -> str:
+        ratio = pct(self.handler_ms, 50) / pct(self.floor_ms, 50)
+        return (
+            f"{self.name:<34} {len(self.http_ms):>4} {pct(self.http_ms, 50):>8.2f}"
+            f" {pct(self.http_ms, 99):>8.2f} {pct(self.handler_ms, 50):>8.2f}"
+            f" {pct(self.handler_ms, 99):>8.2f} {pct(self.floor_ms, 50):>8.2f}"
+            f" {pct(self.floor_ms, 99):>8.2f} {ratio:>6.2f}"
+        )
 
 
-def timed(n: int, call: Callable[[int], object]) -> list[float]:
-    samples = []
+HEADER = (
+    f"{'rpc (warm)':<34} {'n':>4} {'http50':>8} {'http99':>8} {'fn50':>8} {'fn99':>8}"
+    f" {'floor50':>8} {'floor99':>8} {'fn/fl':>6}"
+)
+
+
+def function_ms(response: httpx.Response) -> float:
+    for part in response.headers.get("server-timing", "").split(","):
+        name, _, duration = part.strip().partition(";dur=")
+        if name == "function":
+            return float(duration)
+    raise AssertionError("the local gateway sent no Server-Timing header")
+
+
+def measure(rpc: Rpc, n: int, call: Callable[[int], httpx.Response]) -> Rpc:
     for i in range(n):
         start = time.perf_counter()
-        call(i)
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
+        response = call(i)
+        rpc.http_ms.append((time.perf_counter() - start) * 1000)
+        if response.status_code >= 400:
+            raise AssertionError(f"{rpc.name}: {response.status_code} {response.text}")
+        rpc.handler_ms.append(function_ms(response))
+    return rpc
 
 
-def table(rows: list[tuple[Latency, Latency]]) -> str:
-    lines = [
-        "Warm latency through the local gateway vs the floor (same driver calls, direct)",
-        f"{'rpc':<24} {'n':>5} {'p50 ms':>8} {'p99 ms':>8} {'floor p50':>10} {'floor p99':>10}"
-        f" {'ratio p50':>10}",
-    ]
-    for rpc, floor in rows:
-        ratio = rpc.pct(50) / floor.pct(50)
-        lines.append(
-            f"{rpc.name:<24} {len(rpc.samples_ms):>5} {rpc.pct(50):>8.2f} {rpc.pct(99):>8.2f}"
-            f" {floor.pct(50):>10.2f} {floor.pct(99):>10.2f} {ratio:>10.2f}"
-        )
-    return "\n".join(lines)
+class Client:
+    def __init__(self, api: httpx.Client) -> None:
+        self.api = api
+        self.tag = uuid.uuid4().hex[:6]
+        self.count = 0
+
+    def account(self) -> dict[str, str]:
+        self.count += 1
+        nickname = f"b{self.tag}{self.count}"
+        return {
+            "email": f"{nickname}@example.com",
+            "password": "correct horse",
+            "nickname": nickname,
+        }
+
+    def user(self) -> dict[str, Any]:
+        """A registered, logged-in user whose profile exists."""
+        account = self.account()
+        self.api.post("/v1/auth/register", json=account).raise_for_status()
+        session = self.api.post(
+            "/v1/auth/login", json={"email": account["email"], "password": account["password"]}
+        ).json()
+        headers = {"Authorization": f"Bearer {session['access_token']}"}
+        deadline = time.monotonic() + 30
+        while self.api.get("/v1/users/me", headers=headers).status_code != 200:
+            if time.monotonic() > deadline:
+                raise RuntimeError("profile never appeared")
+            time.sleep(0.05)
+        return {**account, **session, "headers": headers}
 
 
-def warm(api: httpx.Client, n: int, backing: dict[str, str]) -> list[tuple[Latency, Latency]]:
-    tag = uuid.uuid4().hex[:6]
-    accounts = [
-        {"email": f"b{tag}{i}@example.com", "password": "correct horse", "nickname": f"b{tag}{i}"}
-        for i in range(2 * n)
-    ]
-    # Warm every execution environment first (cold starts are reported separately).
-    for account in accounts[n:]:
+def warm(api: httpx.Client, n: int, backing: dict[str, str]) -> list[Rpc]:
+    client = Client(api)
+    me, friend = client.user(), client.user()
+    api.post("/v1/friends/requests", json={"nickname": friend["nickname"]}, headers=me["headers"])
+    api.post(f"/v1/friends/requests/{me['nickname']}/accept", headers=friend["headers"])
+    targets = [client.user() for _ in range(n + 5)]
+    accounts = [client.account() for _ in range(2 * n)]
+    for account in accounts[n:]:  # warm every function's environment first
         api.post("/v1/auth/register", json=account).raise_for_status()
         api.post("/v1/auth/login", json={"email": account["email"], "password": "correct horse"})
-    register = timed(
-        n, lambda i: api.post("/v1/auth/register", json=accounts[i]).raise_for_status()
-    )
-    credentials = [{"email": a["email"], "password": a["password"]} for a in accounts]
-    login = timed(n, lambda i: api.post("/v1/auth/login", json=credentials[i]).raise_for_status())
-    session = api.post("/v1/auth/login", json=credentials[0]).json()
-    headers = {"Authorization": f"Bearer {session['access_token']}"}
-    user_id = session["user_id"]
-    deadline = time.monotonic() + 30
-    while api.get(f"/v1/users/{user_id}", headers=headers).status_code != 200:
-        if time.monotonic() > deadline:
-            raise RuntimeError("profile never appeared")
-        time.sleep(0.1)
-    profile = timed(
-        2 * n, lambda _: api.get(f"/v1/users/{user_id}", headers=headers).raise_for_status()
-    )
+    warmups: list[Callable[[], object]] = [
+        lambda: api.get(f"/v1/users/{friend['user_id']}", headers=me["headers"]),
+        lambda: api.get("/v1/friends", headers=me["headers"]),
+        lambda: api.get("/v1/users/search", params={"q": "b"}, headers=me["headers"]),
+        lambda: api.patch("/v1/users/me", json={"description": "w"}, headers=me["headers"]),
+    ]
+    for _ in range(5):
+        for warmup in warmups:
+            warmup()
+    creds = [{"email": a["email"], "password": a["password"]} for a in accounts]
     floor = floors.Floors(backing)
     try:
-        return [
-            (Latency("POST /v1/auth/register", register), Latency("floor", floor.register(n))),
-            (Latency("POST /v1/auth/login", login), Latency("floor", floor.login(n))),
-            (Latency("GET /v1/users/{id}", profile), Latency("floor", floor.get_profile(2 * n))),
+        rpcs = [
+            measure(
+                Rpc("POST /v1/auth/register"),
+                n,
+                lambda i: api.post("/v1/auth/register", json=accounts[i]),
+            ),
+            measure(
+                Rpc("POST /v1/auth/login"), n, lambda i: api.post("/v1/auth/login", json=creds[i])
+            ),
+            measure(
+                Rpc("GET /v1/users/{id}"),
+                2 * n,
+                lambda _: api.get(f"/v1/users/{friend['user_id']}", headers=me["headers"]),
+            ),
+            measure(
+                Rpc("PATCH /v1/users/me"),
+                n,
+                lambda i: api.patch(
+                    "/v1/users/me", json={"description": f"d{i}"}, headers=me["headers"]
+                ),
+            ),
+            measure(
+                Rpc("GET /v1/users/search"),
+                2 * n,
+                lambda _: api.get(
+                    "/v1/users/search", params={"q": client.tag[:3]}, headers=me["headers"]
+                ),
+            ),
+            measure(
+                Rpc("GET /v1/friends"),
+                2 * n,
+                lambda _: api.get("/v1/friends", headers=me["headers"]),
+            ),
+            measure(
+                Rpc("POST /v1/friends/requests"),
+                n,
+                lambda i: api.post(
+                    "/v1/friends/requests",
+                    json={"nickname": targets[i]["nickname"]},
+                    headers=me["headers"],
+                ),
+            ),
         ]
+        floor_runs = [
+            floor.register,
+            floor.login,
+            floor.get_profile,
+            floor.update_profile,
+            floor.search,
+            floor.get_friends,
+            floor.send_friend_request,
+        ]
+        for rpc, run in zip(rpcs, floor_runs, strict=True):
+            rpc.floor_ms = run(len(rpc.http_ms))
+        return rpcs
     finally:
         floor.close()
 
@@ -117,10 +208,15 @@ def main() -> None:
         ).start()
         try:
             with httpx.Client(base_url=gateway.url, timeout=30) as api:
-                print(table(warm(api, args.n, backing)))
+                rpcs = warm(api, args.n, backing)
         finally:
             gateway.stop()
             drop_database(database_url)
+    print("Warm latency in ms: http = client over the local gateway (authorizer included),")
+    print("fn = the function's handler alone, floor = the same driver calls made directly")
+    print(HEADER)
+    for rpc in rpcs:
+        print(rpc.row())
 
 
 if __name__ == "__main__":

@@ -216,13 +216,19 @@ class HttpApi:
         return await anyio.to_thread.run_sync(call)
 
     async def _authorize(
-        self, authorizer: Authorizer, event: dict[str, Any], request_id: str
+        self,
+        authorizer: Authorizer,
+        event: dict[str, Any],
+        request_id: str,
+        timings: list[str] | None = None,
     ) -> Response | dict[str, Any]:
         """A Response to send back (401/403/500), or the context to pass to the integration."""
         identity = [event["headers"].get(h.lower(), "") for h in authorizer.identity_headers]
         if not all(identity):
             return _json_response(401, "Unauthorized", request_id)
         result = await self._invoke(authorizer.function, self.authorizer_event(event, identity))
+        if timings is not None:
+            timings.append(f"authorizer;dur={result.handler_ms:.3f}")
         if not result.ok:
             if result.error_message == "Unauthorized":
                 return _json_response(401, "Unauthorized", request_id)
@@ -267,9 +273,10 @@ class HttpApi:
         route, path_params = matched
         body = await request.body()
         event = self.build_event(request, route, path_params, body, request_id)
+        timings: list[str] = []
         if route.authorizer:
             authorizer = self.template.authorizers[route.authorizer]
-            outcome = await self._authorize(authorizer, event, request_id)
+            outcome = await self._authorize(authorizer, event, request_id, timings)
             if isinstance(outcome, Response):
                 return outcome
             event["requestContext"]["authorizer"] = {"lambda": outcome}
@@ -277,7 +284,11 @@ class HttpApi:
         if not result.ok:
             log.error("%s failed: %s", route.function, result.error_payload())
             return _json_response(500, "Internal Server Error", request_id)
-        return self.to_response(result.payload, request_id)
+        response = self.to_response(result.payload, request_id)
+        # Local only (API Gateway sends no such header): where the time went, for `make bench`.
+        timings.append(f"function;dur={result.handler_ms:.3f}")
+        response.headers["server-timing"] = ", ".join(timings)
+        return response
 
     @staticmethod
     def to_response(payload: Any, request_id: str) -> Response:

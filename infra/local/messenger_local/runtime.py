@@ -56,6 +56,7 @@ class InvokeResult:
     error_message: str | None = None
     stack_trace: list[str] | None = None
     duration_ms: float = 0.0
+    handler_ms: float = 0.0  # the handler call alone, measured inside the environment
     cold_start: bool = False
 
     @property
@@ -305,6 +306,7 @@ class LambdaRuntime:
                     request_id,
                     payload=json.loads(reply["payload"]),
                     duration_ms=duration,
+                    handler_ms=float(reply.get("handlerMs", 0.0)),
                     cold_start=cold,
                 )
             return InvokeResult(
@@ -314,6 +316,7 @@ class LambdaRuntime:
                 error_message=reply.get("errorMessage", ""),
                 stack_trace=reply.get("stackTrace"),
                 duration_ms=duration,
+                handler_ms=float(reply.get("handlerMs", 0.0)),
                 cold_start=cold,
             )
 
