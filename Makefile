@@ -7,7 +7,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .tools/sam
 SAM := $(SAM_VENV)/bin/sam
+SAM_PY := $(SAM_VENV)/bin/python
 ENV ?= dev
+REGION ?= us-east-1
+# `make deploy ENV=prod STRATEGY=AllAtOnce`: blue/green (every alias flips at once after the
+# PreTraffic check). Empty: the environment's own (dev all at once, staging linear, prod canary).
+STRATEGY ?=
+# Platform stacks in dependency order (infra/<name>.yaml -> stack messenger-<env>-<name>).
+PLATFORM_STACKS ?= network msk postgres documentdb cache
+# Use MongoDB Atlas instead of DocumentDB: the ARN of a secret holding {"uri": "mongodb+srv://..."}.
+ATLAS_SECRET_ARN ?=
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,19 +67,47 @@ typecheck: install ## mypy on layers/ and functions/
 	$(VENV)/bin/mypy
 
 .PHONY: validate
-validate: install tools ## sam validate --lint, cfn-lint, deps layer requirements == pyproject
+validate: install tools ## sam validate --lint, cfn-lint on every stack, generated blocks current
 	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --template template.yaml --region us-east-1
-	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/cfn-lint template.yaml infra/*.yaml
 	$(PY) layers/deps/gen_requirements.py --check
+	$(PY) infra/monitoring.py --check
+
+.PHONY: monitoring
+monitoring: install ## Regenerate the alarms + dashboard block of template.yaml (after adding a function)
+	$(PY) infra/monitoring.py
 
 .PHONY: build
 build: tools ## sam build (arm64, python3.12 layers built by pip --platform; no Docker)
 	$(PYTHON) layers/deps/gen_requirements.py --check
 	SAM_CLI_TELEMETRY=0 $(SAM) build --template template.yaml
 
+.PHONY: platform
+platform: tools ## Create/update ENV's platform stacks (network, MSK, Postgres, DocumentDB, cache)
+	@set -e; for stack in $(PLATFORM_STACKS); do \
+	  extra=""; \
+	  if [ "$$stack" = documentdb ] && [ -n "$(ATLAS_SECRET_ARN)" ]; then extra="AtlasSecretArn=$(ATLAS_SECRET_ARN)"; fi; \
+	  echo "== messenger-$(ENV)-$$stack (infra/$$stack.yaml)"; \
+	  SAM_CLI_TELEMETRY=0 $(SAM) deploy --config-file $(CURDIR)/infra/samconfig.toml \
+	    --template-file infra/$$stack.yaml --stack-name messenger-$(ENV)-$$stack --region $(REGION) \
+	    --s3-prefix messenger-$(ENV)-platform \
+	    --parameter-overrides Environment=$(ENV) $$extra \
+	    --tags Application=messenger Environment=$(ENV); \
+	done
+
 .PHONY: deploy
-deploy: build ## sam deploy to ENV (dev|staging|prod) with samconfig.toml
-	$(SAM) deploy --config-env $(ENV)
+deploy: build ## Deploy the application to ENV (dev|staging|prod); STRATEGY=AllAtOnce = blue/green
+	overrides="$$($(SAM_PY) infra/ops.py params $(ENV) --strategy '$(STRATEGY)')"; \
+	SAM_CLI_TELEMETRY=0 $(SAM) deploy --config-env $(ENV) --parameter-overrides "$$overrides"
+	$(SAM_PY) infra/ops.py record-release $(ENV) "$$(git describe --always --dirty --abbrev=40)"
+
+.PHONY: rollback
+rollback: tools ## Stop ENV's in-flight deployment and roll it back (or say how to shift back)
+	$(SAM_PY) infra/ops.py rollback $(ENV)
+
+.PHONY: status
+status: tools ## ENV's stack status, in-flight deployments, current and previous release
+	$(SAM_PY) infra/ops.py status $(ENV)
 
 .PHONY: bench
 bench: install ## Cold-start proxy per function and warm latency through the local gateway

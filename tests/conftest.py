@@ -10,6 +10,7 @@ stops at the end.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,7 +31,7 @@ def _with_redis_db(url: str, db: int) -> str:
 @pytest.fixture(scope="session")
 def services() -> Iterator[LocalServices]:
     with LocalServices(
-        state_dir=ROOT / ".local" / "test", services=("postgres", "redis", "kafka")
+        state_dir=ROOT / ".local" / "test", services=("postgres", "redis", "kafka", "mongodb")
     ) as running:
         yield running
 
@@ -40,10 +41,12 @@ def backing_env(services: LocalServices) -> Iterator[dict[str, str]]:
     """Service URLs for the functions: a fresh migrated database, a dedicated Redis db."""
     from kafka.admin import KafkaAdminClient, NewTopic
 
-    from messenger.migrate import apply_migrations
+    from messenger.migrate import apply_migrations, apply_mongo_indexes
 
     database_url = services.create_database("test")
     apply_migrations(database_url)
+    mongo_database = f"test_{uuid.uuid4().hex[:8]}"
+    apply_mongo_indexes(services.mongodb_uri, mongo_database)
     redis_url = _with_redis_db(services.redis_url, TEST_REDIS_DB)
     admin = KafkaAdminClient(bootstrap_servers=services.kafka_bootstrap_servers)
     existing = set(admin.list_topics())
@@ -56,6 +59,9 @@ def backing_env(services: LocalServices) -> Iterator[dict[str, str]]:
         "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
         "KAFKA_SASL_MECHANISM": "",
         "DATABASE_SECRET_ARN": "",
+        "MONGODB_URI": services.mongodb_uri,
+        "MONGODB_DATABASE": mongo_database,
+        "MONGODB_SECRET_ARN": "",
     }
     drop_database(database_url)
 
@@ -63,7 +69,7 @@ def backing_env(services: LocalServices) -> Iterator[dict[str, str]]:
 @pytest.fixture(scope="session")
 def in_process_env(backing_env: dict[str, str]) -> Iterator[dict[str, str]]:
     """The environment the in-process handlers read (settings are read once, on first use)."""
-    from messenger.secrets import database_url
+    from messenger.secrets import database_url, mongodb_uri
     from messenger.settings import get_settings
 
     saved = dict(os.environ)
@@ -73,13 +79,13 @@ def in_process_env(backing_env: dict[str, str]) -> Iterator[dict[str, str]]:
         POWERTOOLS_LOG_LEVEL="WARNING",
         POWERTOOLS_METRICS_NAMESPACE="Messenger",
     )
-    get_settings.cache_clear()
-    database_url.cache_clear()
+    for cached in (get_settings, database_url, mongodb_uri):
+        cached.cache_clear()
     yield backing_env
     os.environ.clear()
     os.environ.update(saved)
-    get_settings.cache_clear()
-    database_url.cache_clear()
+    for cached in (get_settings, database_url, mongodb_uri):
+        cached.cache_clear()
 
 
 @pytest.fixture

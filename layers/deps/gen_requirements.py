@@ -20,7 +20,7 @@ PYPROJECT = HERE.parent.parent / "pyproject.toml"
 REQUIREMENTS = HERE / "requirements.txt"
 
 # Pulled in only for boto3/botocore (+ click for a CLI we do not ship): install with --no-deps.
-NO_DEPS = {"aws-msk-iam-sasl-signer-python"}
+NO_DEPS = {"aws-msk-iam-sasl-signer-python", "pynamodb"}
 NO_DEPS_MARKER = "# no-deps"
 
 HEADER = """\

@@ -218,6 +218,7 @@ def test_producers_may_write_to_their_topics(name: str) -> None:
 # Functions that publish events (through the outbox) right after their commit.
 PRODUCERS = {
     "Register",
+    "OAuthCallback",
     "OutboxRelay",
     "UpdateMyProfile",
     "SendFriendRequest",

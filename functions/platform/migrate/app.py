@@ -2,7 +2,10 @@
 
 Wired in template.yaml as the PreTraffic hook of every function's deployment: CodeDeploy invokes
 it with a deployment id and hook execution id, and traffic shifts only after it reports
-Succeeded. Invoked directly (no CodeDeploy fields) it just migrates, for operators.
+Succeeded. After migrating it runs a smoke check (Postgres `SELECT 1` through the same URL the
+functions use, i.e. RDS Proxy with TLS, and a Redis PING over TLS): if either fails, it reports
+Failed and CodeDeploy leaves every alias on the old version. Invoked directly (no CodeDeploy
+fields) it migrates and checks, for operators, and raises on failure.
 """
 
 from __future__ import annotations
@@ -26,6 +29,29 @@ def _report(event: dict[str, Any], status: str) -> None:
     )
 
 
+def smoke_check() -> dict[str, str]:
+    """What every new version needs from the platform: Postgres answers, Redis answers."""
+    import psycopg
+
+    from messenger.cache import redis
+
+    results: dict[str, str] = {}
+    try:
+        with psycopg.connect(database_url(), connect_timeout=5, prepare_threshold=None) as conn:
+            conn.execute("SELECT 1").fetchone()
+        results["postgres"] = "ok"
+    except Exception as exc:
+        logger.exception("Smoke check: Postgres failed")
+        results["postgres"] = f"failed: {type(exc).__name__}"
+    try:
+        redis().ping()
+        results["redis"] = "ok"
+    except Exception as exc:
+        logger.exception("Smoke check: Redis failed")
+        results["redis"] = f"failed: {type(exc).__name__}"
+    return results
+
+
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     is_hook = "DeploymentId" in event and "LifecycleEventHookExecutionId" in event
@@ -38,6 +64,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             return {"status": "Failed"}
         raise
     logger.info("Migrations applied", extra={"applied": applied})
+    checks = smoke_check()
+    if any(result != "ok" for result in checks.values()):
+        logger.error("Smoke check failed", extra={"checks": checks})
+        if is_hook:
+            _report(event, "Failed")
+            return {"status": "Failed", "applied": applied, "checks": checks}
+        raise RuntimeError(f"smoke check failed: {checks}")
+    logger.info("Smoke check passed", extra={"checks": checks})
     if is_hook:
         _report(event, "Succeeded")
-    return {"status": "Succeeded", "applied": applied}
+    return {"status": "Succeeded", "applied": applied, "checks": checks}

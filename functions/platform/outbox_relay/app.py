@@ -1,4 +1,8 @@
-"""Scheduled: publish every outbox event the request path could not (Kafka down, timeout)."""
+"""Scheduled: publish every outbox event the request path could not (Kafka down, timeout).
+
+Two outboxes: Postgres (accounts, profiles, friendships) and MongoDB (chats, messages). One
+failing does not stop the other; the function fails (and alarms) if either did.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,30 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger import outbox
+from messenger import mongo_outbox, outbox
 from messenger.kafka_publisher import KafkaPublisher
 from messenger.observability import logger
 
 # The relay always tries the broker (no backoff): it is what recovers from an outage.
 publisher = KafkaPublisher(backoff=False)
+RELAYS = {"postgres": outbox.relay, "mongodb": mongo_outbox.relay}
 
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = asdict(outbox.relay(publisher))
-    logger.info("Outbox relayed", extra=report)
-    return report
+    reports: dict[str, Any] = {}
+    failed: list[str] = []
+    for store, relay in RELAYS.items():
+        try:
+            reports[store] = asdict(relay(publisher))
+        except Exception:
+            logger.exception("Outbox relay failed", extra={"store": store})
+            failed.append(store)
+    logger.info("Outbox relayed", extra=reports)
+    if failed:
+        raise RuntimeError(f"outbox relay failed for {', '.join(failed)}")
+    return {
+        "published": sum(r["published"] for r in reports.values()),
+        "pending_before": sum(r["pending_before"] for r in reports.values()),
+        **reports,
+    }

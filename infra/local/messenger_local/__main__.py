@@ -48,9 +48,10 @@ def dev(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with LocalServices(state_dir=state) as services:
-        from messenger.migrate import apply_migrations
+        from messenger.migrate import apply_migrations, apply_mongo_indexes
 
         applied = apply_migrations(services.database_url)
+        apply_mongo_indexes(services.mongodb_uri)
         env = {**services.env(), **_pairs(args.env, "--env")}
         gateway = LocalGateway(
             args.template,

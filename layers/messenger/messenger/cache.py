@@ -15,11 +15,18 @@ _client: redis_driver.Redis | None = None
 def redis() -> redis_driver.Redis:
     global _client
     if _client is None:
+        settings = get_settings()
+        url = settings.require("redis_url")
+        tls: dict[str, str] = {}
+        if url.startswith("rediss://") and settings.redis_ssl_ca_certs:
+            # ElastiCache (TLS only): verify the server against the certs layer's bundle.
+            tls = {"ssl_ca_certs": settings.redis_ssl_ca_certs, "ssl_cert_reqs": "required"}
         _client = redis_driver.Redis.from_url(
-            get_settings().require("redis_url"),
+            url,
             decode_responses=True,
             socket_timeout=1.0,
             socket_connect_timeout=1.0,
             health_check_interval=30,
+            **tls,
         )
     return _client

@@ -25,6 +25,12 @@ class InvalidInput(DomainError):
     title = "Validation failed"
 
 
+class BadRequest(DomainError):
+    """The request cannot be honoured as sent (e.g. a sign-in state that is stale or used)."""
+
+    title = "Bad request"
+
+
 class Unauthenticated(DomainError):
     title = "Unauthorized"
 

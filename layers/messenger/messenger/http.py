@@ -32,6 +32,7 @@ PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 64 * 1024
 
 STATUS_BY_ERROR: dict[type[errors.DomainError], HTTPStatus] = {
+    errors.BadRequest: HTTPStatus.BAD_REQUEST,
     errors.InvalidInput: HTTPStatus.UNPROCESSABLE_ENTITY,
     errors.Unauthenticated: HTTPStatus.UNAUTHORIZED,
     errors.Forbidden: HTTPStatus.FORBIDDEN,

@@ -28,3 +28,18 @@ def apply_migrations(database_url: str) -> list[str]:
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
     return [m.id for m in pending]
+
+
+def apply_mongo_indexes(mongodb_uri: str, database: str = "messenger") -> None:
+    """MongoDB has no schema to migrate; its indexes are created idempotently instead."""
+    import pymongo
+
+    from messenger.chats.store import ensure_indexes
+
+    client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+        mongodb_uri, retryWrites=False, serverSelectionTimeoutMS=5000
+    )
+    try:
+        ensure_indexes(client[database])
+    finally:
+        client.close()

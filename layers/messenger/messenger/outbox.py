@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class OutboxRecord:
-    id: uuid.UUID
+    id: uuid.UUID | str
     topic: str
     key: str
     payload: bytes

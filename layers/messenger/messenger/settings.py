@@ -39,7 +39,17 @@ class Settings(BaseModel):
     # (secrets are resolved from their ARN by messenger.secrets at cold start).
     database_url: str | None = None
     database_secret_arn: str | None = None
+    # TLS towards the managed endpoints in AWS (CA bundles from the certs layer, /opt/certs).
+    database_host: str | None = None  # the RDS Proxy endpoint; else the secret's host
+    database_sslmode: Literal["require", "verify-ca", "verify-full"] = "require"
+    database_sslrootcert: str | None = None
     redis_url: str | None = None
+    # MongoDB (DocumentDB or Atlas in AWS): a URI locally, a secret in AWS (messenger.secrets).
+    mongodb_uri: str | None = None
+    mongodb_secret_arn: str | None = None
+    mongodb_database: str = "messenger"
+    mongodb_tls_ca_file: str | None = None
+    redis_ssl_ca_certs: str | None = None  # used for rediss:// URLs only
     kafka_bootstrap_servers: str | None = None
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["OAUTHBEARER"] | None = None
@@ -67,6 +77,17 @@ class Settings(BaseModel):
     oauth_metadata_ttl_seconds: int = Field(default=3600, ge=0)
     oauth_http_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
     oauth_clock_leeway_seconds: int = Field(default=60, ge=0, le=300)
+
+    # Realtime (WebSocket API): DynamoDB tables of live connections (DYNAMODB_ENDPOINT only
+    # locally), the API's @connections management endpoint, how many pushes run at once.
+    dynamodb_endpoint: str | None = None
+    connections_table: str | None = None
+    user_connections_table: str | None = None
+    websocket_management_endpoint: str | None = None
+    # API Gateway closes every WebSocket connection after 2 hours: records live no longer.
+    websocket_connection_ttl_seconds: int = Field(default=2 * 3600, ge=60, le=2 * 3600)
+    push_concurrency: int = Field(default=32, ge=1, le=256)
+    push_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
 
     # Outbox relay.
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)

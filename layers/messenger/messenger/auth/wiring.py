@@ -15,6 +15,8 @@ from messenger.auth.session import SessionService
 from messenger.settings import get_settings
 
 if TYPE_CHECKING:
+    from messenger.auth.oauth import OAuthCallbackService, OAuthStartService
+    from messenger.auth.oidc import IdTokenVerifier, OpenIDConnect
     from messenger.auth.service import LoginService, RegistrationService
 
 
@@ -58,4 +60,52 @@ def login_service() -> LoginService:
             settings.login_max_failures, settings.login_failure_window_seconds
         ),
         passwords=Argon2Passwords(),
+    )
+
+
+def _openid(verifier: IdTokenVerifier | None) -> OpenIDConnect:
+    from messenger.auth.oauth_providers import ConfiguredProviders
+    from messenger.auth.oidc import OpenIDConnect
+
+    settings = get_settings()
+    return OpenIDConnect(
+        ConfiguredProviders(settings.oauth_providers),
+        verifier,
+        timeout_seconds=settings.oauth_http_timeout_seconds,
+        metadata_ttl_seconds=settings.oauth_metadata_ttl_seconds,
+    )
+
+
+def oauth_start_service() -> OAuthStartService:
+    from messenger.auth.oauth import OAuthStartService
+    from messenger.auth.oauth_providers import ConfiguredProviders
+    from messenger.auth.oauth_store import RedisPendingSignIns
+
+    settings = get_settings()
+    return OAuthStartService(
+        providers=ConfiguredProviders(settings.oauth_providers),
+        openid=_openid(verifier=None),  # starting never verifies a token: no JOSE stack here
+        pending=RedisPendingSignIns(settings.oauth_state_ttl_seconds),
+    )
+
+
+def oauth_callback_service() -> OAuthCallbackService:
+    from messenger.auth.id_token import JoseIdTokenVerifier
+    from messenger.auth.oauth import OAuthCallbackService
+    from messenger.auth.oauth_accounts import PostgresOAuthAccounts
+    from messenger.auth.oauth_providers import ConfiguredProviders
+    from messenger.auth.oauth_store import RedisPendingSignIns
+    from messenger.kafka_publisher import KafkaPublisher
+    from messenger.outbox import OutboxPublisher
+    from messenger.users import queries as users
+
+    settings = get_settings()
+    return OAuthCallbackService(
+        providers=ConfiguredProviders(settings.oauth_providers),
+        openid=_openid(JoseIdTokenVerifier(settings.oauth_clock_leeway_seconds)),
+        pending=RedisPendingSignIns(settings.oauth_state_ttl_seconds),
+        accounts=PostgresOAuthAccounts(),
+        sessions=session_service(),
+        nicknames=users,
+        outbox=OutboxPublisher(KafkaPublisher()),
     )

@@ -1,0 +1,43 @@
+"""POST /v1/auth/oauth/{provider}/callback: redeem the provider's code for a session token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from messenger.auth.models import LoginResponse, OAuthCallbackRequest
+from messenger.auth.wiring import oauth_callback_service
+from messenger.http import create_resolver, respond
+from messenger.observability import logger
+
+app = create_resolver()
+oauth = oauth_callback_service()
+
+
+@app.post(
+    "/v1/auth/oauth/<provider>/callback",
+    summary="Finish signing in with an OpenID Connect provider",
+    description=(
+        "Redeems the code, verifies the ID token and answers the login response. 400"
+        " invalid_state (unknown, expired or used); 401 oauth_failed (the provider refused or the"
+        " ID token failed a check); 404 provider_not_found; 409 email_unverified (an account with"
+        " this email exists and the provider does not say the email is verified)."
+    ),
+    tags=["auth"],
+)
+def oauth_callback(provider: str, body: OAuthCallbackRequest) -> Response[LoginResponse]:
+    session = oauth.callback(
+        provider, body.code, body.state, correlation_id=logger.get_correlation_id()
+    )
+    logger.info(
+        "Signed in with OAuth", extra={"provider": provider, "user_id": str(session.user_id)}
+    )
+    return respond(session)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

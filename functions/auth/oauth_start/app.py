@@ -1,0 +1,39 @@
+"""GET /v1/auth/oauth/{provider}/start: the provider's authorization URL (code flow with PKCE)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from messenger.auth.models import OAuthStartResponse
+from messenger.auth.wiring import oauth_start_service
+from messenger.http import create_resolver, respond
+from messenger.observability import logger
+
+app = create_resolver()
+oauth = oauth_start_service()
+
+
+@app.get(
+    "/v1/auth/oauth/<provider>/start",
+    summary="Start signing in with an OpenID Connect provider",
+    description=(
+        "Authorization code flow with PKCE: answers the provider's authorization URL; state and"
+        " nonce are kept for 10 minutes. 404 provider_not_found; 422 validation_failed when the"
+        " redirect_uri is not configured for the provider."
+    ),
+    tags=["auth"],
+)
+def oauth_start(
+    provider: str, redirect_uri: Annotated[str, Query(min_length=1, max_length=2048)]
+) -> Response[OAuthStartResponse]:
+    return respond(oauth.start(provider, redirect_uri))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,32 @@
+"""GET /v1/chats: my chats, most recent activity first, with last message and my unread count."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from messenger.chats.models import Chat
+from messenger.chats.wiring import chats_service
+from messenger.http import caller_id, create_resolver, respond
+from messenger.observability import logger
+from messenger.pagination import Page
+
+app = create_resolver()
+chats = chats_service()
+
+
+@app.get("/v1/chats", summary="List my chats", tags=["chats"])
+def list_chats(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response[Page[Chat]]:
+    return respond(chats.chats(caller_id(app), limit, cursor))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

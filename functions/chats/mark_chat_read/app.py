@@ -1,0 +1,36 @@
+"""POST /v1/chats/{chat_id}/read: my unread count now counts only messages after message_id."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from messenger.chats.models import MarkReadRequest
+from messenger.chats.wiring import chats_service
+from messenger.http import caller_id, create_resolver, no_content
+from messenger.observability import logger
+
+app = create_resolver()
+chats = chats_service()
+
+
+@app.post(
+    "/v1/chats/<chat_id>/read",
+    summary="Mark a chat read",
+    tags=["chats"],
+    responses={204: {"description": "Marked"}},
+)
+def mark_chat_read(chat_id: uuid.UUID, body: MarkReadRequest) -> Response[str]:
+    chats.mark_read(
+        caller_id(app), chat_id, body.message_id, correlation_id=logger.get_correlation_id()
+    )
+    return no_content()
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,32 @@
+"""POST /v1/chats/{chat_id}/messages: send; a retry with the same client_message_id is a no-op."""
+
+from __future__ import annotations
+
+import uuid
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from messenger.chats.models import Message, SendMessageRequest
+from messenger.chats.wiring import chats_service
+from messenger.http import caller_id, create_resolver, respond
+from messenger.observability import logger
+
+app = create_resolver()
+chats = chats_service()
+
+
+@app.post("/v1/chats/<chat_id>/messages", summary="Send a message", tags=["chats"])
+def send_message(chat_id: uuid.UUID, body: SendMessageRequest) -> Response[Message]:
+    message, created = chats.send(
+        caller_id(app), chat_id, body, correlation_id=logger.get_correlation_id()
+    )
+    return respond(message, HTTPStatus.CREATED if created else HTTPStatus.OK)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""The chats context: direct and group chats, messages, read markers (MongoDB)."""

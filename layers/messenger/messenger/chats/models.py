@@ -1,0 +1,91 @@
+"""Requests, responses and events of the chats context."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from messenger.fields import Timestamp
+
+MAX_OTHER_PARTICIPANTS = 100
+MAX_CONTENT = 4096
+
+
+def _no_duplicates(ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    if len(set(ids)) != len(ids):
+        raise ValueError("participants must not repeat")
+    return ids
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+class CreateChatRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    participants: Annotated[
+        list[uuid.UUID],
+        Field(min_length=1, max_length=MAX_OTHER_PARTICIPANTS),
+        AfterValidator(_no_duplicates),
+    ]
+    title: Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=100)] | None = (
+        None
+    )
+
+
+class Message(BaseModel):
+    message_id: uuid.UUID
+    chat_id: uuid.UUID
+    author_id: uuid.UUID
+    content: str
+    created_at: Timestamp
+    client_message_id: str | None
+
+
+class Chat(BaseModel):
+    chat_id: uuid.UUID
+    type: Literal["direct", "group"]
+    title: str | None
+    participants: list[uuid.UUID]
+    created_by: uuid.UUID
+    created_at: Timestamp
+    last_message: Message | None
+    unread_count: int
+
+
+class SendMessageRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content: Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=MAX_CONTENT)]
+    client_message_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+
+class MarkReadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message_id: uuid.UUID
+
+
+class ChatCreated(BaseModel):
+    chat_id: uuid.UUID
+    type: Literal["direct", "group"]
+    participants: list[uuid.UUID]
+    created_by: uuid.UUID
+    created_at: Timestamp
+
+
+class MessageSent(Message):
+    """The message object plus the chat's participants (so consumers need no lookup)."""
+
+    participants: list[uuid.UUID]
+
+
+class ChatRead(BaseModel):
+    chat_id: uuid.UUID
+    user_id: uuid.UUID
+    message_id: uuid.UUID
+    at: Timestamp
+    participants: list[uuid.UUID]

@@ -1,0 +1,251 @@
+"""Chats use-cases: create, list, send, history, mark read. Authorization happens here.
+
+Only participants read or write a chat (403 not_participant); a direct chat needs its two users
+to still be friends; creating a chat needs friendship with every other participant. Those checks
+read the chat's cached membership and the friends context's cached friend sets: on a warm
+execution environment, SendMessage's checks touch Redis only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+from uuid6 import uuid7
+
+from messenger.chats.models import (
+    Chat,
+    ChatCreated,
+    ChatRead,
+    CreateChatRequest,
+    Message,
+    MessageSent,
+    SendMessageRequest,
+)
+from messenger.clock import utcnow
+from messenger.errors import Forbidden, InvalidInput, NotFound
+from messenger.events import OutboundEvent, new_event
+from messenger.pagination import Page, decode_cursor, encode_cursor
+
+EventsFor = Callable[[], list[OutboundEvent]]
+
+
+@dataclass(frozen=True)
+class ChatMembership:
+    """What every authorization check needs; immutable once the chat exists, so cacheable."""
+
+    chat_id: uuid.UUID
+    type: Literal["direct", "group"]
+    participants: tuple[uuid.UUID, ...]
+
+
+class ChatStore(Protocol):
+    def create(self, chat: Chat, direct_key: str | None, events: EventsFor) -> tuple[Chat, bool]:
+        """Insert the chat and its events atomically; for a direct pair that already has a
+        chat, return that one instead (False: not created)."""
+
+    def membership(self, chat_id: uuid.UUID) -> ChatMembership | None: ...
+
+    def chats_of(
+        self, user: uuid.UUID, limit: int, after: tuple[datetime, str] | None
+    ) -> list[tuple[Chat, datetime]]:
+        """The user's chats, most recent activity first, each with its activity time."""
+
+    def send(
+        self, message: Message, membership: ChatMembership, dedupe_key: str, events: EventsFor
+    ) -> tuple[Message, bool]:
+        """Store the message, update the chat (last message, unread counts) and the events,
+        atomically; if (chat, author, dedupe_key) exists, return the original (False)."""
+
+    def history(self, chat_id: uuid.UUID, limit: int, before: str | None) -> list[Message]: ...
+
+    def mark_read(
+        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, events: EventsFor
+    ) -> bool:
+        """Move the user's read marker forward to message_id and recount unread; False if the
+        marker was already there or later. Raises NotFound if the message is not in the chat."""
+
+
+class FriendDirectory(Protocol):
+    def are_friends(self, a: uuid.UUID, b: uuid.UUID) -> bool: ...
+
+    def non_friends_of(
+        self, user: uuid.UUID, candidates: Sequence[uuid.UUID]
+    ) -> list[uuid.UUID]: ...
+
+
+class EventOutbox(Protocol):
+    def publish_now(self, events: Sequence[OutboundEvent]) -> bool: ...
+
+
+def new_message_id() -> uuid.UUID:
+    """UUIDv7: ids sort by creation time, so history pages by id (RFC 9562, via uuid6)."""
+    return uuid.UUID(int=uuid7().int)
+
+
+def direct_key(a: uuid.UUID, b: uuid.UUID) -> str:
+    low, high = sorted((a, b))
+    return f"{low}:{high}"
+
+
+@dataclass
+class ChatsService:
+    store: ChatStore
+    friends: FriendDirectory
+    outbox: EventOutbox
+
+    def _member_of(self, chat_id: uuid.UUID, caller: uuid.UUID) -> ChatMembership:
+        membership = self.store.membership(chat_id)
+        if membership is None:
+            raise NotFound("chat_not_found", "No chat has this id")
+        if caller not in membership.participants:
+            raise Forbidden("not_participant", "You are not a participant of this chat")
+        return membership
+
+    def create(
+        self, caller: uuid.UUID, request: CreateChatRequest, correlation_id: str | None = None
+    ) -> tuple[Chat, bool]:
+        others = [p for p in request.participants if p != caller]
+        if not others:
+            raise InvalidInput(
+                "validation_failed",
+                "A chat needs someone besides you",
+                errors=[{"field": "participants", "message": "must name another user"}],
+            )
+        strangers = self.friends.non_friends_of(caller, others)
+        if strangers:
+            raise Forbidden(
+                "not_friends",
+                "Every other participant must be your friend",
+                non_friends=[str(s) for s in strangers],
+            )
+        kind: Literal["direct", "group"] = "direct" if len(others) == 1 else "group"
+        chat = Chat(
+            chat_id=uuid.uuid4(),
+            type=kind,
+            title=request.title if kind == "group" else None,
+            participants=[caller, *others],
+            created_by=caller,
+            created_at=utcnow(),
+            last_message=None,
+            unread_count=0,
+        )
+        stored: list[OutboundEvent] = []
+
+        def events() -> list[OutboundEvent]:
+            data = ChatCreated(
+                chat_id=chat.chat_id,
+                type=chat.type,
+                participants=chat.participants,
+                created_by=caller,
+                created_at=chat.created_at,
+            )
+            stored[:] = [new_event("chat.created", str(chat.chat_id), data, correlation_id)]
+            return stored
+
+        key = direct_key(caller, others[0]) if kind == "direct" else None
+        result, created = self.store.create(chat, key, events)
+        if created:
+            self.outbox.publish_now(stored)
+        return result, created
+
+    def chats(self, caller: uuid.UUID, limit: int, cursor: str | None) -> Page[Chat]:
+        after = None
+        if cursor:
+            decoded = decode_cursor(cursor)
+            try:
+                after = (datetime.fromisoformat(decoded[0]), str(uuid.UUID(decoded[1])))
+            except (TypeError, ValueError, IndexError, KeyError) as exc:
+                raise InvalidInput(
+                    "validation_failed",
+                    "The cursor is not one this API issued",
+                    errors=[{"field": "cursor", "message": "invalid cursor"}],
+                ) from exc
+        found = self.store.chats_of(caller, limit + 1, after)
+        page = found[:limit]
+        next_cursor = None
+        if len(found) > limit:
+            chat, activity = page[-1]
+            next_cursor = encode_cursor([activity.isoformat(), str(chat.chat_id)])
+        return Page[Chat](items=[chat for chat, _ in page], next_cursor=next_cursor)
+
+    def send(
+        self,
+        caller: uuid.UUID,
+        chat_id: uuid.UUID,
+        request: SendMessageRequest,
+        correlation_id: str | None = None,
+    ) -> tuple[Message, bool]:
+        membership = self._member_of(chat_id, caller)
+        if membership.type == "direct":
+            other = next(p for p in membership.participants if p != caller)
+            if not self.friends.are_friends(caller, other):
+                raise Forbidden("not_friends", "You are no longer friends with this user")
+        message = Message(
+            message_id=new_message_id(),
+            chat_id=chat_id,
+            author_id=caller,
+            content=request.content,
+            created_at=utcnow(),
+            client_message_id=request.client_message_id,
+        )
+        stored: list[OutboundEvent] = []
+
+        def events() -> list[OutboundEvent]:
+            data = MessageSent(**message.model_dump(), participants=list(membership.participants))
+            stored[:] = [new_event("message.sent", str(chat_id), data, correlation_id)]
+            return stored
+
+        dedupe_key = request.client_message_id or str(message.message_id)
+        result, created = self.store.send(message, membership, dedupe_key, events)
+        if created:
+            self.outbox.publish_now(stored)
+        return result, created
+
+    def history(
+        self, caller: uuid.UUID, chat_id: uuid.UUID, limit: int, cursor: str | None
+    ) -> Page[Message]:
+        self._member_of(chat_id, caller)
+        before = None
+        if cursor:
+            try:
+                before = str(uuid.UUID(str(decode_cursor(cursor))))
+            except ValueError as exc:
+                raise InvalidInput(
+                    "validation_failed",
+                    "The cursor is not one this API issued",
+                    errors=[{"field": "cursor", "message": "invalid cursor"}],
+                ) from exc
+        found = self.store.history(chat_id, limit + 1, before)
+        items = found[:limit]
+        more = len(found) > limit
+        return Page[Message](
+            items=items, next_cursor=encode_cursor(str(items[-1].message_id)) if more else None
+        )
+
+    def mark_read(
+        self,
+        caller: uuid.UUID,
+        chat_id: uuid.UUID,
+        message_id: uuid.UUID,
+        correlation_id: str | None = None,
+    ) -> None:
+        membership = self._member_of(chat_id, caller)
+        stored: list[OutboundEvent] = []
+
+        def events() -> list[OutboundEvent]:
+            data = ChatRead(
+                chat_id=chat_id,
+                user_id=caller,
+                message_id=message_id,
+                at=utcnow(),
+                participants=list(membership.participants),
+            )
+            stored[:] = [new_event("chat.read", str(chat_id), data, correlation_id)]
+            return stored
+
+        if self.store.mark_read(chat_id, caller, message_id, events):
+            self.outbox.publish_now(stored)
