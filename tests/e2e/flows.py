@@ -51,3 +51,14 @@ def signed_up(api: httpx.Client) -> dict[str, Any]:
     session = login(api, account["email"])
     wait_for_profile(api, session["access_token"])
     return {**account, **session}
+
+
+def befriend(api: httpx.Client, a: dict[str, Any], b: dict[str, Any]) -> None:
+    sent = api.post(
+        "/v1/friends/requests", json={"nickname": b["nickname"]}, headers=bearer(a["access_token"])
+    )
+    assert sent.status_code == 201, sent.text
+    accepted = api.post(
+        f"/v1/friends/requests/{a['nickname']}/accept", headers=bearer(b["access_token"])
+    )
+    assert accepted.status_code == 200, accepted.text

@@ -225,6 +225,9 @@ PRODUCERS = {
     "AcceptFriendRequest",
     "RejectFriendRequest",
     "RemoveFriend",
+    "CreateChat",
+    "SendMessage",
+    "MarkChatRead",
 }
 
 
