@@ -178,9 +178,81 @@ def warm(api: httpx.Client, n: int, backing: dict[str, str]) -> list[Rpc]:
         ]
         for rpc, run in zip(rpcs, floor_runs, strict=True):
             rpc.floor_ms = run(len(rpc.http_ms))
-        return rpcs
     finally:
         floor.close()
+    return rpcs + chats(api, client, me, friend, n, backing)
+
+
+def chats(
+    api: httpx.Client,
+    client: Client,
+    me: dict[str, Any],
+    friend: dict[str, Any],
+    n: int,
+    backing: dict[str, str],
+) -> list[Rpc]:
+    chat_id = api.post(
+        "/v1/chats", json={"participants": [friend["user_id"]]}, headers=me["headers"]
+    ).json()["chat_id"]
+    url = f"/v1/chats/{chat_id}/messages"
+    for i in range(10):  # warm SendMessage and GetChatHistory
+        api.post(url, json={"content": f"warm {i}"}, headers=me["headers"])
+        api.get(url, headers=me["headers"])
+    rpcs = [
+        measure(
+            Rpc("POST /v1/chats/{id}/messages"),
+            2 * n,
+            lambda i: api.post(url, json={"content": f"m{i}"}, headers=me["headers"]),
+        ),
+        measure(
+            Rpc("GET /v1/chats/{id}/messages"), 2 * n, lambda _: api.get(url, headers=me["headers"])
+        ),
+    ]
+    floor = floors.ChatFloors(backing, chat_id, me["user_id"])
+    try:
+        rpcs[0].floor_ms = floor.send(2 * n)
+        rpcs[1].floor_ms = floor.history(2 * n)
+    finally:
+        floor.close()
+    return rpcs
+
+
+def send_throughput(
+    api: httpx.Client, backing: dict[str, str], clients: int, per_client: int
+) -> str:
+    """Messages/s for SendMessage with `clients` concurrent senders, each in its own chat."""
+    client = Client(api)
+    me = client.user()
+    senders = []
+    for _ in range(clients):
+        other = client.user()
+        api.post(
+            "/v1/friends/requests", json={"nickname": other["nickname"]}, headers=me["headers"]
+        )
+        api.post(f"/v1/friends/requests/{me['nickname']}/accept", headers=other["headers"])
+        chat_id = api.post(
+            "/v1/chats", json={"participants": [me["user_id"]]}, headers=other["headers"]
+        ).json()["chat_id"]
+        senders.append((other["headers"], f"/v1/chats/{chat_id}/messages"))
+
+    def run(sender: tuple[dict[str, str], str]) -> int:
+        headers, url = sender
+        with httpx.Client(base_url=str(api.base_url), timeout=30) as own:
+            for i in range(per_client):
+                own.post(url, json={"content": f"t{i}"}, headers=headers).raise_for_status()
+        return per_client
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(clients) as pool:  # warm one environment per sender
+        list(pool.map(lambda s: api.post(s[1], json={"content": "w"}, headers=s[0]), senders))
+        start = time.perf_counter()
+        sent = sum(pool.map(run, senders))
+        elapsed = time.perf_counter() - start
+    return (
+        f"SendMessage throughput: {sent / elapsed:.0f} messages/s with {clients} concurrent"
+        f" clients through the local gateway ({sent} messages in {elapsed:.1f} s, 2 cores)"
+    )
 
 
 def main() -> None:
@@ -192,16 +264,18 @@ def main() -> None:
     print(coldstart.report(coldstart.measure_all(args.runs)), flush=True)
     print()
     with LocalServices(
-        state_dir=ROOT / ".local" / "bench", services=("postgres", "redis", "kafka")
+        state_dir=ROOT / ".local" / "bench", services=("postgres", "redis", "kafka", "mongodb")
     ) as services:
-        from messenger.migrate import apply_migrations
+        from messenger.migrate import apply_migrations, apply_mongo_indexes
 
         database_url = services.create_database("bench")
         apply_migrations(database_url)
+        apply_mongo_indexes(services.mongodb_uri)
         backing = {**services.env(), "DATABASE_URL": database_url}
         gateway = LocalGateway(
             ROOT / "template.yaml",
             env={**backing, "POWERTOOLS_LOG_LEVEL": "WARNING"},
+            max_concurrency=8,
             port=0,
             state_dir=ROOT / ".local" / "bench",
             function_log_dir=ROOT / ".local" / "bench" / "logs",
@@ -209,6 +283,7 @@ def main() -> None:
         try:
             with httpx.Client(base_url=gateway.url, timeout=30) as api:
                 rpcs = warm(api, args.n, backing)
+                throughput = send_throughput(api, backing, clients=8, per_client=args.n // 2)
         finally:
             gateway.stop()
             drop_database(database_url)
@@ -217,6 +292,8 @@ def main() -> None:
     print(HEADER)
     for rpc in rpcs:
         print(rpc.row())
+    print()
+    print(throughput)
 
 
 if __name__ == "__main__":

@@ -188,3 +188,78 @@ class Floors:
             self._publish(event_id, payload)
 
         return _timed(n, once)
+
+
+class ChatFloors:
+    """SendMessage and GetChatHistory, warm: membership and friendship from Redis, then Mongo."""
+
+    def __init__(self, env: dict[str, str], chat_id: str, author: str) -> None:
+        import pymongo
+
+        self.client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+            env["MONGODB_URI"], retryWrites=False
+        )
+        self.db = self.client[env.get("MONGODB_DATABASE", "messenger")]
+        self.redis = redis.Redis.from_url(env["REDIS_URL"], decode_responses=True)
+        self.kafka = KafkaProducer(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], acks="all")
+        self.chat_id, self.author = chat_id, author
+
+    def close(self) -> None:
+        self.kafka.close()
+        self.client.close()
+
+    def send(self, n: int) -> list[float]:
+        from messenger.chats.service import new_message_id
+        from messenger.clock import utcnow
+
+        def once(_: int) -> None:
+            self.redis.get(f"chat-members:v1:{self.chat_id}")
+            self.redis.get(f"friends:v1:{self.author}")
+            message_id, event_id, now = str(new_message_id()), str(uuid.uuid4()), utcnow()
+            doc = {
+                "_id": message_id,
+                "chat_id": self.chat_id,
+                "author_id": self.author,
+                "content": "floor",
+                "created_at": now,
+                "client_message_id": None,
+            }
+            payload = {"id": event_id, "type": "message.sent", "data": {"message_id": message_id}}
+
+            def work(session: object) -> None:
+                self.db.messages.insert_one({**doc, "dedupe_key": message_id}, session=session)
+                self.db.chats.update_one(
+                    {"_id": self.chat_id},
+                    {"$inc": {"unread.x": 1}, "$max": {"last_activity_at": now}},
+                    session=session,
+                )
+                self.db.chats.update_one(
+                    {
+                        "_id": self.chat_id,
+                        "$or": [{"last_message": None}, {"last_message._id": {"$lt": message_id}}],
+                    },
+                    {"$set": {"last_message": doc}},
+                    session=session,
+                )
+                self.db.outbox.insert_one(
+                    {"_id": event_id, "payload": payload, "pending": True, "created_at": now},
+                    session=session,
+                )
+
+            with self.client.start_session() as session:
+                session.with_transaction(work)
+            self.kafka.send("bench-floor", key=b"k", value=json.dumps(payload).encode())
+            self.kafka.flush()
+            self.db.outbox.update_many(
+                {"_id": {"$in": [event_id]}},
+                {"$unset": {"pending": ""}, "$set": {"published_at": now}},
+            )
+
+        return _timed(n, once)
+
+    def history(self, n: int) -> list[float]:
+        def once(_: int) -> None:
+            self.redis.get(f"chat-members:v1:{self.chat_id}")
+            list(self.db.messages.find({"chat_id": self.chat_id}).sort("_id", -1).limit(51))
+
+        return _timed(n, once)
