@@ -29,10 +29,10 @@ from messenger.auth.service import EmailTaken, EventOutbox, NicknameDirectory, n
 from messenger.clock import utcnow
 from messenger.errors import BadRequest, Conflict, InvalidInput, NotFound, Unauthenticated
 from messenger.events import new_event
-from messenger.fields import NICKNAME_MAX
+from messenger.fields import NICKNAME_MAX, nickname_variants
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
 
     from messenger.auth.session import SessionService
     from messenger.events import OutboundEvent
@@ -187,17 +187,6 @@ def derive_nickname(claims: Mapping[str, Any], email: str | None) -> str:
             return candidate
         short = short or candidate
     return f"{short}_{FALLBACK_NICKNAME}" if short else FALLBACK_NICKNAME
-
-
-def nickname_variants(nickname: str) -> Iterator[str]:
-    """The nickname, then `name_2`..`name_9`, then random suffixes; always a valid nickname."""
-    yield nickname
-    for n in range(2, 10):
-        suffix = f"_{n}"
-        yield nickname[: NICKNAME_MAX - len(suffix)] + suffix
-    while True:
-        suffix = "_" + secrets.token_hex(3)
-        yield nickname[: NICKNAME_MAX - len(suffix)] + suffix
 
 
 def unique_nickname(nickname: str, directory: NicknameDirectory) -> str:

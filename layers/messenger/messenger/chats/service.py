@@ -28,7 +28,7 @@ from messenger.chats.models import (
 from messenger.clock import utcnow
 from messenger.errors import Forbidden, InvalidInput, NotFound
 from messenger.events import OutboundEvent, new_event
-from messenger.pagination import Page, decode_cursor, encode_cursor
+from messenger.pagination import Page, decode_cursor, encode_cursor, invalid_cursor
 
 EventsFor = Callable[[], list[OutboundEvent]]
 
@@ -159,11 +159,7 @@ class ChatsService:
             try:
                 after = (datetime.fromisoformat(decoded[0]), str(uuid.UUID(decoded[1])))
             except (TypeError, ValueError, IndexError, KeyError) as exc:
-                raise InvalidInput(
-                    "validation_failed",
-                    "The cursor is not one this API issued",
-                    errors=[{"field": "cursor", "message": "invalid cursor"}],
-                ) from exc
+                raise invalid_cursor() from exc
         found = self.store.chats_of(caller, limit + 1, after)
         page = found[:limit]
         next_cursor = None
@@ -214,11 +210,7 @@ class ChatsService:
             try:
                 before = str(uuid.UUID(str(decode_cursor(cursor))))
             except ValueError as exc:
-                raise InvalidInput(
-                    "validation_failed",
-                    "The cursor is not one this API issued",
-                    errors=[{"field": "cursor", "message": "invalid cursor"}],
-                ) from exc
+                raise invalid_cursor() from exc
         found = self.store.history(chat_id, limit + 1, before)
         items = found[:limit]
         more = len(found) > limit

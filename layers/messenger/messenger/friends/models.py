@@ -25,6 +25,8 @@ class Friend(BaseModel):
     nickname: str
     avatar_url: str | None
     since: Timestamp
+    # Holds at least one live WebSocket connection (the realtime context's presence).
+    online: bool = False
 
 
 class FriendRequest(BaseModel):

@@ -81,6 +81,12 @@ class UserDirectory(Protocol):
     def profiles_by_ids(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Profile]: ...
 
 
+class Presence(Protocol):
+    """The realtime context's public query: who holds a live connection (one batch)."""
+
+    def online_among(self, user_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]: ...
+
+
 class EventOutbox(Protocol):
     def publish_now(self, events: Sequence[OutboundEvent]) -> bool: ...
 
@@ -138,6 +144,7 @@ class FriendsService:
     users: UserDirectory
     outbox: EventOutbox
     cooldown: timedelta
+    presence: Presence | None = None
 
     def _other(self, nickname: str, code: str, detail: str) -> Profile:
         profile = self.users.profile_by_nickname(nickname)
@@ -201,6 +208,8 @@ class FriendsService:
     def overview(self, user: uuid.UUID) -> FriendsOverview:
         rows = self.friendships.of_user(user)
         profiles = self.users.profiles_by_ids([row.other(user) for row in rows])
+        friends = [row.other(user) for row in rows if row.status == "accepted"]
+        online = self.presence.online_among(friends) if self.presence and friends else set()
         overview = FriendsOverview(friends=[], incoming=[], outgoing=[])
         for row in sorted(rows, key=lambda r: r.responded_at or r.requested_at, reverse=True):
             profile = profiles.get(row.other(user))
@@ -214,6 +223,7 @@ class FriendsService:
                         nickname=profile.nickname,
                         avatar_url=profile.avatar_url,
                         since=since,
+                        online=profile.user_id in online,
                     )
                 )
             else:

@@ -12,6 +12,7 @@ def friends_service() -> FriendsService:
     from messenger.friends.store import CachedFriendships, PostgresFriendships
     from messenger.kafka_publisher import KafkaPublisher
     from messenger.outbox import OutboxPublisher
+    from messenger.realtime import queries as realtime
     from messenger.users import queries as users
 
     return FriendsService(
@@ -19,4 +20,5 @@ def friends_service() -> FriendsService:
         users=users,
         outbox=OutboxPublisher(KafkaPublisher()),
         cooldown=timedelta(seconds=get_settings().friend_request_cooldown_seconds),
+        presence=realtime,
     )

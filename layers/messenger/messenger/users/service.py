@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 from messenger.clock import utcnow
 from messenger.errors import Conflict, NotFound
 from messenger.events import new_event
-from messenger.fields import NICKNAME_MAX
+from messenger.fields import nickname_variants
 from messenger.pagination import Page, decode_cursor, encode_cursor
 from messenger.users.models import OwnProfile, Profile, ProfilePatch, ProfileUpdated
 
@@ -61,17 +60,6 @@ class Profiles(Protocol):
 
         Returns None when the event (or the user) was already handled.
         """
-
-
-def nickname_variants(nickname: str) -> Iterator[str]:
-    """The nickname, then `name_2`..`name_9`, then random suffixes; always a valid nickname."""
-    yield nickname
-    for n in range(2, 10):
-        suffix = f"_{n}"
-        yield nickname[: NICKNAME_MAX - len(suffix)] + suffix
-    while True:
-        suffix = "_" + secrets.token_hex(3)
-        yield nickname[: NICKNAME_MAX - len(suffix)] + suffix
 
 
 class EventOutbox(Protocol):

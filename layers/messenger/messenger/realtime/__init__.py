@@ -1,0 +1,1 @@
+"""The realtime context: live WebSocket connections (DynamoDB) and what is pushed over them."""

@@ -1,0 +1,238 @@
+"""Realtime use-cases: connect, disconnect, typing, and pushing events to live connections.
+
+A user is online while they hold at least one live connection (several devices: several
+connections). The store answers "who else is still connected" atomically with each change, so
+exactly the first connection and the last disconnection announce presence to online friends.
+
+Fan-out: every recipient's connections are read in one batch and posted to concurrently. A gone
+connection (410) is forgotten; any other failure never stops the remaining recipients, and when
+the event has to be retried, the connections already served are remembered so they get it once.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any, Protocol
+
+from messenger.events import EventEnvelope
+
+
+@dataclass(frozen=True)
+class Connection:
+    connection_id: str
+    user_id: uuid.UUID
+    expires_at: int  # epoch seconds: API Gateway's 2-hour limit, also the DynamoDB TTL
+
+
+class Outcome(Enum):
+    DELIVERED = "delivered"
+    GONE = "gone"  # 410: the client is gone; forget the connection
+    FAILED = "failed"  # anything else (throttled, 5xx, timeout): worth another try
+
+
+class ConnectionStore(Protocol):
+    def add(self, connection: Connection, now: int) -> list[Connection]:
+        """Register it; the user's live connections afterwards (this one included)."""
+
+    def remove(self, connection_id: str, now: int) -> tuple[Connection | None, list[Connection]]:
+        """Forget it; the connection (None if unknown) and its user's live connections left."""
+
+    def get(self, connection_id: str) -> Connection | None: ...
+
+    def of_users(self, user_ids: Iterable[uuid.UUID], now: int) -> list[Connection]:
+        """Every live connection of these users, in one batch."""
+
+
+class Pusher(Protocol):
+    def post_many(self, posts: Sequence[tuple[str, bytes]]) -> dict[str, Outcome]:
+        """Post each payload to its connection (concurrently); the outcome per connection id."""
+
+
+class DeliveryLog(Protocol):
+    """Which connections already got an event (so a retried event reaches only the others)."""
+
+    def served(self, event_id: str) -> set[str]: ...
+
+    def remember(self, event_id: str, connection_ids: Iterable[str]) -> None: ...
+
+
+class FriendDirectory(Protocol):
+    def friends_of(self, user: uuid.UUID) -> set[uuid.UUID]: ...
+
+
+class ChatDirectory(Protocol):
+    def participants_of(self, chat_id: uuid.UUID) -> list[uuid.UUID] | None: ...
+
+
+class Authenticator(Protocol):
+    def authenticate(self, token: str) -> uuid.UUID | None: ...
+
+
+class PushIncompleteError(RuntimeError):
+    """Some connections could not be served (not gone, just failing): retry the event."""
+
+
+def frame(event_type: str, data: Mapping[str, Any]) -> bytes:
+    """The JSON frame every client receives: {"type": ..., "data": {...}}."""
+    return json.dumps({"type": event_type, "data": data}, separators=(",", ":")).encode()
+
+
+def epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+@dataclass(frozen=True)
+class Push:
+    """One frame for a set of users (minus some of their connections)."""
+
+    users: frozenset[uuid.UUID]
+    payload: bytes
+    skip_connections: frozenset[str] = frozenset()
+
+
+def _ids(values: Any) -> list[uuid.UUID]:
+    return [uuid.UUID(str(v)) for v in values or ()]
+
+
+def push_for(event: EventEnvelope, chats: ChatDirectory | None = None) -> Push | None:
+    """What a chat or friendship event pushes, to whom (API.md, Realtime); None: nothing."""
+    data = dict(event.data)
+    if event.type == "message.sent":
+        users = _ids(data.pop("participants", None))
+        if not users and chats is not None:
+            users = chats.participants_of(uuid.UUID(str(data["chat_id"]))) or []
+        return Push(frozenset(users), frame(event.type, data))
+    if event.type == "chat.read":
+        users = _ids(data.pop("participants", None))
+        if not users and chats is not None:
+            users = chats.participants_of(uuid.UUID(str(data["chat_id"]))) or []
+        reader = uuid.UUID(str(data["user_id"]))
+        return Push(frozenset(u for u in users if u != reader), frame(event.type, data))
+    if event.type in ("friendship.requested", "friendship.accepted"):
+        # from_user_id is whoever acted (asked, or accepted): the other one hears about it.
+        return Push(frozenset(_ids([data["to_user_id"]])), frame(event.type, data))
+    return None
+
+
+@dataclass
+class FanOut:
+    """Posts frames to users' live connections and forgets the gone ones."""
+
+    connections: ConnectionStore
+    pusher: Pusher
+
+    def deliver(
+        self, push: Push, now: int, already_served: set[str] | None = None
+    ) -> tuple[set[str], set[str], list[Connection]]:
+        """Delivered connection ids, failed ones, and the gone connections (already forgotten)."""
+        if not push.users:
+            return set(), set(), []
+        targets = [
+            c
+            for c in self.connections.of_users(push.users, now)
+            if c.connection_id not in push.skip_connections
+            and c.connection_id not in (already_served or set())
+        ]
+        if not targets:
+            return set(), set(), []
+        outcomes = self.pusher.post_many([(c.connection_id, push.payload) for c in targets])
+        delivered = {cid for cid, o in outcomes.items() if o is Outcome.DELIVERED}
+        failed = {cid for cid, o in outcomes.items() if o is Outcome.FAILED}
+        gone: list[Connection] = []
+        for target in targets:
+            if outcomes.get(target.connection_id) is Outcome.GONE:
+                self.connections.remove(target.connection_id, now)
+                gone.append(target)
+        return delivered, failed, gone
+
+
+@dataclass
+class RealtimeService:
+    connections: ConnectionStore
+    pusher: Pusher
+    friends: FriendDirectory
+    connection_ttl: timedelta
+    sessions: Authenticator | None = None
+    chats: ChatDirectory | None = None
+    deliveries: DeliveryLog | None = None
+
+    @property
+    def _fan_out(self) -> FanOut:
+        return FanOut(self.connections, self.pusher)
+
+    # -- presence ------------------------------------------------------------------------------
+    def _announce(self, user: uuid.UUID, online: bool, now: int) -> None:
+        """presence.changed to the user's friends that are online (best effort)."""
+        friends = self.friends.friends_of(user)
+        if friends:
+            payload = frame("presence.changed", {"user_id": str(user), "online": online})
+            self._fan_out.deliver(Push(frozenset(friends), payload), now)
+
+    def _forgotten(self, gone: list[Connection], now: int) -> None:
+        """Connections a push found gone: a user left with none went offline."""
+        for user in {c.user_id for c in gone}:
+            if not self.connections.of_users([user], now):
+                self._announce(user, False, now)
+
+    # -- WebSocket routes ----------------------------------------------------------------------
+    def connect(self, connection_id: str, token: str | None, now: datetime) -> uuid.UUID | None:
+        """$connect: the user behind the token, registered; None refuses the connection."""
+        if self.sessions is None:
+            raise RuntimeError("connect needs the session authenticator")
+        user = self.sessions.authenticate(token) if token else None
+        if user is None:
+            return None
+        connection = Connection(connection_id, user, epoch(now + self.connection_ttl))
+        live = self.connections.add(connection, epoch(now))
+        if [c.connection_id for c in live] == [connection_id]:  # first device: now online
+            self._announce(user, True, epoch(now))
+        return user
+
+    def disconnect(self, connection_id: str, now: datetime) -> None:
+        """$disconnect: forget the connection; the user's last one announces them offline."""
+        connection, left = self.connections.remove(connection_id, epoch(now))
+        if connection is not None and not left:
+            self._announce(connection.user_id, False, epoch(now))
+
+    def typing(self, connection_id: str, chat_id: uuid.UUID, now: datetime) -> bool:
+        """`typing` to the chat's other participants; False when the caller may not."""
+        if self.chats is None:
+            raise RuntimeError("typing needs the chats directory")
+        caller = self.connections.get(connection_id)
+        if caller is None:
+            return False
+        participants = self.chats.participants_of(chat_id)
+        if not participants or caller.user_id not in participants:
+            return False
+        others = frozenset(p for p in participants if p != caller.user_id)
+        payload = frame("typing", {"chat_id": str(chat_id), "user_id": str(caller.user_id)})
+        _, _, gone = self._fan_out.deliver(Push(others, payload), epoch(now))
+        self._forgotten(gone, epoch(now))
+        return True
+
+    # -- events --------------------------------------------------------------------------------
+    def push_event(self, event: EventEnvelope, now: datetime) -> int:
+        """Push a chat/friendship event to its recipients' connections; how many got it.
+
+        Raises PushIncompleteError when some connections failed (not gone): the event is retried,
+        and the connections served this time are skipped then.
+        """
+        push = push_for(event, self.chats)
+        if push is None:
+            return 0
+        event_id = str(event.id)
+        served = self.deliveries.served(event_id) if self.deliveries else set()
+        delivered, failed, gone = self._fan_out.deliver(push, epoch(now), served)
+        self._forgotten(gone, epoch(now))
+        if failed:
+            if self.deliveries is not None:
+                self.deliveries.remember(event_id, delivered)
+            raise PushIncompleteError(
+                f"{len(failed)} of {len(delivered) + len(failed)} connections failed"
+            )
+        return len(delivered)

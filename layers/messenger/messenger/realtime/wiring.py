@@ -1,0 +1,54 @@
+"""Composition root of the realtime context (each function calls its factory at module scope)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from messenger.realtime.service import RealtimeService
+from messenger.settings import get_settings
+
+if TYPE_CHECKING:
+    import uuid
+
+
+class _LazyChats:
+    """messenger.chats.queries, imported on first use (the chats context owns it)."""
+
+    def participants_of(self, chat_id: uuid.UUID) -> list[uuid.UUID] | None:
+        from messenger.chats import queries  # type: ignore[attr-defined,unused-ignore]
+
+        result: list[uuid.UUID] | None = queries.participants_of(chat_id)
+        return result
+
+
+def _service(**extra: Any) -> RealtimeService:
+    from messenger.friends import queries as friends
+    from messenger.realtime.pusher import ApiGatewayPusher
+    from messenger.realtime.store import DynamoConnections
+
+    return RealtimeService(
+        connections=DynamoConnections(),
+        pusher=ApiGatewayPusher(),
+        friends=friends,
+        connection_ttl=timedelta(seconds=get_settings().websocket_connection_ttl_seconds),
+        **extra,
+    )
+
+
+def connection_service() -> RealtimeService:
+    """$connect and $disconnect: sessions (the token), connections, presence pushes."""
+    from messenger.auth.wiring import session_service
+
+    return _service(sessions=session_service())
+
+
+def typing_service() -> RealtimeService:
+    return _service(chats=_LazyChats())
+
+
+def push_service() -> RealtimeService:
+    """The chat/friendship event consumer: fan-out with a delivery log for retried events."""
+    from messenger.realtime.deliveries import RedisDeliveryLog
+
+    return _service(chats=_LazyChats(), deliveries=RedisDeliveryLog())

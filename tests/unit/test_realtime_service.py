@@ -1,0 +1,245 @@
+"""Realtime use-cases with in-memory fakes: fan-out, gone connections, retries, presence, typing."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from messenger.events import EventEnvelope
+from messenger.realtime.service import (
+    Connection,
+    Outcome,
+    PushIncompleteError,
+    RealtimeService,
+    epoch,
+    push_for,
+)
+
+pytestmark = pytest.mark.unit
+
+NOW = datetime(2026, 11, 26, 16, 30, tzinfo=UTC)
+ANN, BOB, CAT = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+
+class FakeConnections:
+    def __init__(self) -> None:
+        self.by_id: dict[str, Connection] = {}
+
+    def add(self, connection: Connection, now: int) -> list[Connection]:
+        self.by_id[connection.connection_id] = connection
+        return self.of_users([connection.user_id], now)
+
+    def remove(self, connection_id: str, now: int) -> tuple[Connection | None, list[Connection]]:
+        gone = self.by_id.pop(connection_id, None)
+        return gone, self.of_users([gone.user_id], now) if gone else []
+
+    def get(self, connection_id: str) -> Connection | None:
+        return self.by_id.get(connection_id)
+
+    def of_users(self, user_ids: Iterable[uuid.UUID], now: int) -> list[Connection]:
+        wanted = set(user_ids)
+        return sorted(
+            (c for c in self.by_id.values() if c.user_id in wanted and c.expires_at > now),
+            key=lambda c: c.connection_id,
+        )
+
+
+class FakePusher:
+    def __init__(self) -> None:
+        self.outcomes: dict[str, Outcome] = {}
+        self.frames: list[tuple[str, dict[str, Any]]] = []
+
+    def post_many(self, posts: Sequence[tuple[str, bytes]]) -> dict[str, Outcome]:
+        result = {}
+        for connection_id, payload in posts:
+            outcome = self.outcomes.get(connection_id, Outcome.DELIVERED)
+            if outcome is Outcome.DELIVERED:
+                self.frames.append((connection_id, json.loads(payload)))
+            result[connection_id] = outcome
+        return result
+
+    def to(self, connection_id: str) -> list[dict[str, Any]]:
+        return [f for cid, f in self.frames if cid == connection_id]
+
+
+class FakeDeliveries:
+    def __init__(self) -> None:
+        self.log: dict[str, set[str]] = {}
+
+    def served(self, event_id: str) -> set[str]:
+        return set(self.log.get(event_id, set()))
+
+    def remember(self, event_id: str, connection_ids: Iterable[str]) -> None:
+        self.log.setdefault(event_id, set()).update(connection_ids)
+
+
+class Directory:
+    def __init__(self) -> None:
+        self.friends: dict[uuid.UUID, set[uuid.UUID]] = {ANN: {BOB}, BOB: {ANN}, CAT: set()}
+        self.chats: dict[uuid.UUID, list[uuid.UUID]] = {}
+        self.tokens = {"ann": ANN, "bob": BOB, "cat": CAT}
+
+    def friends_of(self, user: uuid.UUID) -> set[uuid.UUID]:
+        return self.friends.get(user, set())
+
+    def participants_of(self, chat_id: uuid.UUID) -> list[uuid.UUID] | None:
+        return self.chats.get(chat_id)
+
+    def authenticate(self, token: str) -> uuid.UUID | None:
+        return self.tokens.get(token)
+
+
+@pytest.fixture
+def world() -> tuple[RealtimeService, FakeConnections, FakePusher, Directory]:
+    connections, pusher, directory = FakeConnections(), FakePusher(), Directory()
+    service = RealtimeService(
+        connections=connections,
+        pusher=pusher,
+        friends=directory,
+        connection_ttl=timedelta(hours=2),
+        sessions=directory,
+        chats=directory,
+        deliveries=FakeDeliveries(),
+    )
+    return service, connections, pusher, directory
+
+
+def envelope(kind: str, **data: Any) -> EventEnvelope:
+    return EventEnvelope(id=uuid.uuid4(), type=kind, occurred_at=NOW, data=data)
+
+
+def message(chat: uuid.UUID, *participants: uuid.UUID) -> EventEnvelope:
+    return envelope(
+        "message.sent",
+        message_id=str(uuid.uuid4()),
+        chat_id=str(chat),
+        author_id=str(participants[0]),
+        content="hi",
+        participants=[str(p) for p in participants],
+    )
+
+
+def test_a_bad_token_is_refused_and_nothing_is_stored(world: Any) -> None:
+    service, connections, _, _ = world
+    assert service.connect("c1", "nope", NOW) is None
+    assert service.connect("c1", None, NOW) is None
+    assert connections.by_id == {}
+
+
+def test_connections_expire_with_api_gateways_two_hour_limit(world: Any) -> None:
+    service, connections, _, _ = world
+    assert service.connect("c1", "ann", NOW) == ANN
+    assert connections.by_id["c1"].expires_at == epoch(NOW + timedelta(hours=2))
+
+
+def test_first_connection_and_last_disconnection_announce_presence(world: Any) -> None:
+    service, _, pusher, _ = world
+    service.connect("ann-1", "ann", NOW)
+    service.connect("bob-1", "bob", NOW)
+    service.connect("bob-2", "bob", NOW)  # a second device: no new announcement
+    service.disconnect("bob-1", NOW)  # one device left: still online
+    service.disconnect("bob-2", NOW)
+    presence = [f["data"] for f in pusher.to("ann-1") if f["type"] == "presence.changed"]
+    assert presence == [
+        {"user_id": str(BOB), "online": True},
+        {"user_id": str(BOB), "online": False},
+    ]
+
+
+def test_a_message_reaches_every_device_of_every_participant(world: Any) -> None:
+    service, connections, pusher, _ = world
+    for cid, user in (("a1", ANN), ("b1", BOB), ("b2", BOB), ("c1", CAT)):
+        connections.by_id[cid] = Connection(cid, user, epoch(NOW) + 60)
+    event = message(uuid.uuid4(), ANN, BOB)
+    assert service.push_event(event, NOW) == 3
+    assert pusher.to("c1") == []
+    frame = pusher.to("b2")[0]
+    assert frame["type"] == "message.sent"
+    assert "participants" not in frame["data"]
+
+
+def test_a_read_receipt_goes_to_the_others_only() -> None:
+    chat = uuid.uuid4()
+    event = envelope(
+        "chat.read",
+        chat_id=str(chat),
+        user_id=str(BOB),
+        message_id="m",
+        at="t",
+        participants=[str(ANN), str(BOB)],
+    )
+    push = push_for(event)
+    assert push is not None
+    assert push.users == {ANN}
+
+
+def test_friendship_events_go_to_the_other_user() -> None:
+    for kind in ("friendship.requested", "friendship.accepted"):
+        push = push_for(envelope(kind, from_user_id=str(ANN), to_user_id=str(BOB), at="t"))
+        assert push is not None
+        assert push.users == {BOB}
+    assert (
+        push_for(envelope("friendship.removed", from_user_id=str(ANN), to_user_id=str(BOB))) is None
+    )
+
+
+def test_a_gone_connection_is_forgotten_and_the_others_still_served(world: Any) -> None:
+    service, connections, pusher, _ = world
+    for cid, user in (("a1", ANN), ("b1", BOB), ("b2", BOB)):
+        connections.by_id[cid] = Connection(cid, user, epoch(NOW) + 60)
+    pusher.outcomes["b1"] = Outcome.GONE
+    assert service.push_event(message(uuid.uuid4(), ANN, BOB), NOW) == 2
+    assert "b1" not in connections.by_id
+    assert set(connections.by_id) == {"a1", "b2"}
+
+
+def test_a_failing_connection_retries_the_event_for_it_alone(world: Any) -> None:
+    service, connections, pusher, _ = world
+    for cid, user in (("a1", ANN), ("b1", BOB), ("b2", BOB)):
+        connections.by_id[cid] = Connection(cid, user, epoch(NOW) + 60)
+    pusher.outcomes["b1"] = Outcome.FAILED
+    event = message(uuid.uuid4(), ANN, BOB)
+    with pytest.raises(PushIncompleteError):
+        service.push_event(event, NOW)
+    assert "b1" in connections.by_id  # kept: it may recover
+    pusher.outcomes.clear()
+    assert service.push_event(event, NOW) == 1  # the retry reaches b1 only
+    assert [cid for cid, _ in pusher.frames] == ["a1", "b2", "b1"]
+
+
+def test_a_group_of_a_hundred_is_one_fan_out(world: Any) -> None:
+    service, connections, _, _ = world
+    members = [uuid.uuid4() for _ in range(100)]
+    for i, user in enumerate(members):
+        connections.by_id[f"m{i}"] = Connection(f"m{i}", user, epoch(NOW) + 60)
+    assert service.push_event(message(uuid.uuid4(), *members), NOW) == 100
+
+
+def test_expired_connections_are_ignored(world: Any) -> None:
+    service, connections, pusher, _ = world
+    connections.by_id["old"] = Connection("old", BOB, epoch(NOW) - 1)
+    assert service.push_event(message(uuid.uuid4(), ANN, BOB), NOW) == 0
+    assert pusher.frames == []
+
+
+def test_typing_goes_to_the_other_participants_of_the_callers_chat(world: Any) -> None:
+    service, connections, pusher, directory = world
+    chat = uuid.uuid4()
+    directory.chats[chat] = [ANN, BOB]
+    for cid, user in (("a1", ANN), ("a2", ANN), ("b1", BOB), ("c1", CAT)):
+        connections.by_id[cid] = Connection(cid, user, epoch(NOW) + 60)
+    assert service.typing("a1", chat, NOW) is True
+    assert [cid for cid, _ in pusher.frames] == ["b1"]
+    assert pusher.frames[0][1] == {
+        "type": "typing",
+        "data": {"chat_id": str(chat), "user_id": str(ANN)},
+    }
+    assert service.typing("c1", chat, NOW) is False  # not a participant
+    assert service.typing("unknown", chat, NOW) is False
+    assert service.typing("a1", uuid.uuid4(), NOW) is False  # no such chat
+    assert len(pusher.frames) == 1
