@@ -16,14 +16,20 @@ FAST_RELAY = {"OutboxRelaySchedule": "rate(1 second)"}
 QUIET = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_SERVICE_NAME": "e2e"}
 
 
-def start_gateway(env: dict[str, str], name: str) -> LocalGateway:
+def start_gateway(env: dict[str, str], name: str, *, triggers: bool = True) -> LocalGateway:
+    """A gateway over template.yaml. A second gateway on the session's broker must not run the
+    MSK triggers and schedules (`triggers=False`): its consumers would join the session
+    gateway's consumer groups, and every join and leave stalls consumption in a rebalance."""
     return LocalGateway(
         ROOT / "template.yaml",
         parameters=FAST_RELAY,
         env={**env, **QUIET},
         port=0,
+        ws_port=0,
         state_dir=ROOT / ".local" / name,
         function_log_dir=ROOT / ".local" / name / "logs",
+        enable_kafka=triggers,
+        enable_schedules=triggers,
     ).start()
 
 

@@ -30,12 +30,17 @@ def provider() -> Iterator[MockProvider]:
 
 
 @pytest.fixture(scope="module")
-def oauth_gateway(backing_env: dict[str, str], provider: MockProvider) -> Iterator[LocalGateway]:
-    gateway = start_gateway({**backing_env, "OAUTH_PROVIDERS": provider.providers_json()}, "oauth")
+def oauth_gateway(
+    backing_env: dict[str, str], provider: MockProvider, gateway: LocalGateway
+) -> Iterator[LocalGateway]:
+    """HTTP only: the session `gateway` consumes the events (profiles appear through it)."""
+    own = start_gateway(
+        {**backing_env, "OAUTH_PROVIDERS": provider.providers_json()}, "oauth", triggers=False
+    )
     try:
-        yield gateway
+        yield own
     finally:
-        gateway.stop()
+        own.stop()
 
 
 @pytest.fixture

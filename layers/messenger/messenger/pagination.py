@@ -29,12 +29,16 @@ def encode_cursor(key: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
 
 
+def invalid_cursor() -> InvalidInput:
+    return InvalidInput(
+        "validation_failed",
+        "The cursor is not one this API issued",
+        errors=[{"field": "cursor", "message": "invalid cursor"}],
+    )
+
+
 def decode_cursor(cursor: str) -> Any:
     try:
         return json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidInput(
-            "validation_failed",
-            "The cursor is not one this API issued",
-            errors=[{"field": "cursor", "message": "invalid cursor"}],
-        ) from exc
+        raise invalid_cursor() from exc
