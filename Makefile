@@ -97,7 +97,7 @@ platform: tools ## Create/update ENV's platform stacks (network, MSK, Postgres, 
 
 .PHONY: deploy
 deploy: build ## Deploy the application to ENV (dev|staging|prod); STRATEGY=AllAtOnce = blue/green
-	overrides="$$($(SAM_PY) infra/ops.py params $(ENV) --strategy '$(STRATEGY)')"; \
+	overrides="$$($(SAM_PY) infra/ops.py params $(ENV) --strategy '$(STRATEGY)')" && \
 	SAM_CLI_TELEMETRY=0 $(SAM) deploy --config-env $(ENV) --parameter-overrides "$$overrides"
 	$(SAM_PY) infra/ops.py record-release $(ENV) "$$(git describe --always --dirty --abbrev=40)"
 
