@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import Any
+
 import redis as redis_driver
 
 from messenger.errors import register_unavailable
@@ -30,3 +33,22 @@ def redis() -> redis_driver.Redis:
             **tls,
         )
     return _client
+
+
+# ElastiCache Serverless shards keys across slots and refuses multi-key commands whose keys hash to
+# different slots (CROSSSLOT). Reading or dropping several keys is therefore a pipeline of
+# single-key commands: one round trip, valid on any topology.
+
+
+def get_many(keys: Sequence[str]) -> list[Any]:
+    pipe = redis().pipeline(transaction=False)
+    for key in keys:
+        pipe.get(key)
+    return list(pipe.execute())
+
+
+def delete_many(keys: Iterable[str]) -> None:
+    pipe = redis().pipeline(transaction=False)
+    for key in keys:
+        pipe.delete(key)
+    pipe.execute()

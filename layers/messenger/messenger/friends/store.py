@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import redis as redis_driver
 
 from messenger import outbox, postgres
-from messenger.cache import redis
+from messenger.cache import delete_many, redis
 from messenger.friends.service import Decision, Friendship, pair
 from messenger.observability import logger
 
@@ -152,6 +152,6 @@ class CachedFriendships:
 
     def forget(self, *users: uuid.UUID) -> None:
         try:
-            redis().delete(*(cache_key(u) for u in users))
+            delete_many(cache_key(u) for u in users)
         except _REDIS_DOWN as exc:
             logger.warning("Could not invalidate friends cache", extra={"error": repr(exc)})

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis as redis_driver
 
-from messenger.cache import redis
+from messenger.cache import delete_many, get_many, redis
 from messenger.observability import logger
 from messenger.users.models import OwnProfile
 
@@ -78,7 +78,7 @@ class CachedProfiles:
             else:
                 keys.append(profile_key(item))
         try:
-            redis().delete(*keys)
+            delete_many(keys)
         except _REDIS_DOWN as exc:
             logger.warning("Could not invalidate profiles", extra={"error": repr(exc)})
 
@@ -108,7 +108,7 @@ class CachedProfiles:
         if not user_ids:
             return {}
         try:
-            cached = redis().mget([profile_key(u) for u in user_ids])
+            cached = get_many([profile_key(u) for u in user_ids])
         except _REDIS_DOWN:
             cached = [None] * len(user_ids)
         found = {
