@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
+from messenger_local.template import parse_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"
@@ -32,27 +32,8 @@ ALIAS = "live"
 API_5XX = "Api5xx"  # the authorizer's "errors" alarm: its 401s are Lambda errors by design
 
 
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
-
-
-_Loader.add_multi_constructor("!", _tag)
-
-
 def load(text: str) -> dict[str, Any]:
-    data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    assert isinstance(data, dict)
-    return data
+    return parse_yaml(text)
 
 
 def _deployed(props: dict[str, Any]) -> bool:

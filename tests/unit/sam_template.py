@@ -6,14 +6,13 @@ SAM's Globals merge rule, so that tests assert what each function really gets.
 
 from __future__ import annotations
 
-import copy
 import json
 import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from messenger_local.template import load_yaml, merge_globals
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -24,52 +23,14 @@ FUNCTION = "AWS::Serverless::Function"
 LAYER = "AWS::Serverless::LayerVersion"
 
 
-class _CfnLoader(yaml.SafeLoader):
-    pass
-
-
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    if suffix in ("Ref", "Condition"):
-        return {suffix: value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{suffix}": value}
-
-
-_CfnLoader.add_multi_constructor("!", _tag)
-
-
 @cache
 def template() -> dict[str, Any]:
-    with TEMPLATE.open(encoding="utf-8") as fh:
-        data = yaml.load(fh, Loader=_CfnLoader)  # a SafeLoader subclass
-    assert isinstance(data, dict)
-    return data
+    return load_yaml(TEMPLATE)
 
 
 def resources(kind: str | None = None) -> dict[str, dict[str, Any]]:
     found = template()["Resources"]
     return {k: v for k, v in found.items() if kind is None or v["Type"] == kind}
-
-
-def merge_globals(globals_: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
-    """SAM's rule: maps merge (the resource wins), lists concatenate, scalars are replaced."""
-    merged = copy.deepcopy(globals_)
-    for key, value in props.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = merge_globals(merged[key], value)
-        elif isinstance(value, list) and isinstance(merged.get(key), list):
-            merged[key] = merged[key] + value
-        else:
-            merged[key] = value
-    return merged
 
 
 def functions() -> dict[str, dict[str, Any]]:

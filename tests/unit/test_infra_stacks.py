@@ -14,9 +14,9 @@ from functools import cache
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.unit.sam_template import ROOT, _CfnLoader, template
+from messenger_local.template import load_yaml
+from tests.unit.sam_template import ROOT, template
 
 pytestmark = pytest.mark.unit
 
@@ -26,10 +26,7 @@ STACKS = ["network", "msk", "postgres", "documentdb", "cache"]
 
 @cache
 def stack(name: str) -> dict[str, Any]:
-    with (INFRA / f"{name}.yaml").open(encoding="utf-8") as fh:
-        data = yaml.load(fh, Loader=_CfnLoader)  # a SafeLoader subclass
-    assert isinstance(data, dict)
-    return data
+    return load_yaml(INFRA / f"{name}.yaml")
 
 
 def of_type(name: str, kind: str) -> dict[str, dict[str, Any]]:

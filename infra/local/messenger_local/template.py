@@ -1,7 +1,8 @@
 """Read template.yaml (the single source of truth) into what the local runtime needs.
 
 Only the subset of CloudFormation/SAM the local gateway has to honour: Parameters, Conditions,
-Globals.Function, functions with their HttpApi/MSK/Schedule events and the HttpApi authorizers.
+Globals.Function, functions with their HttpApi/MSK/Schedule events and the HttpApi authorizers,
+WebSocket APIs (ApiGatewayV2 routes with Lambda proxy integrations) and DynamoDB tables.
 Intrinsics are resolved "enough": a Ref to a parameter gives its value, a Ref/GetAtt to a resource
 gives its logical id (a stable placeholder, since nothing is deployed locally).
 """
@@ -59,12 +60,16 @@ def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dic
 _CfnLoader.add_multi_constructor("!", _construct_tag)
 
 
-def load_yaml(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as fh:
-        data = yaml.load(fh, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+def parse_yaml(text: str) -> dict[str, Any]:
+    """A CloudFormation/SAM template's text as plain data (short tags become Fn:: maps)."""
+    data = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
     if not isinstance(data, dict):
-        raise ValueError(f"{path} is not a template")
+        raise ValueError("not a template")
     return data
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    return parse_yaml(path.read_text(encoding="utf-8"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -140,6 +145,31 @@ class Schedule:
     enabled: bool = True
 
 
+@dataclass(frozen=True)
+class WebSocketRoute:
+    route_key: str  # $connect, $disconnect, $default or a value of the selection expression
+    function: str | None  # the Lambda proxy integration's function (None: not a Lambda route)
+
+
+@dataclass(frozen=True)
+class WebSocketApi:
+    logical_id: str
+    route_selection_expression: str
+    stage: str
+    routes: dict[str, WebSocketRoute]
+
+    def management_prefix(self) -> str:
+        """The @connections endpoint as the template spells it for AWS (before local rewrite)."""
+        return f"https://{self.logical_id}.execute-api.{REGION}.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class Table:
+    logical_id: str
+    name: str  # TableName, else the logical id (what `!Ref` resolves to locally)
+    properties: dict[str, Any]
+
+
 @dataclass
 class Template:
     path: Path
@@ -150,6 +180,8 @@ class Template:
     default_authorizer: Authorizer | None
     msk_mappings: list[MskMapping]
     schedules: list[Schedule]
+    websocket_apis: list[WebSocketApi] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------
@@ -231,12 +263,12 @@ class _Resolver:
         return {k: self.resolve(v) for k, v in value.items()}
 
 
-def _merge_globals(globals_: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
+def merge_globals(globals_: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
     """SAM's rule: maps merge (function wins), lists concatenate, scalars are overridden."""
     merged = copy.deepcopy(globals_)
     for key, value in props.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge_globals(merged[key], value)
+            merged[key] = merge_globals(merged[key], value)
         elif isinstance(value, list) and isinstance(merged.get(key), list):
             merged[key] = merged[key] + value
         else:
@@ -323,7 +355,7 @@ def load_template(path: str | Path, parameter_overrides: dict[str, str] | None =
     for logical_id, resource in resources.items():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
-        props = resolver.resolve(_merge_globals(function_globals, resource.get("Properties") or {}))
+        props = resolver.resolve(merge_globals(function_globals, resource.get("Properties") or {}))
         variables = (props.get("Environment") or {}).get("Variables") or {}
         reserved = props.get("ReservedConcurrentExecutions")
         logging_config = props.get("LoggingConfig") or {}
@@ -403,6 +435,13 @@ def load_template(path: str | Path, parameter_overrides: dict[str, str] | None =
                     )
                 )
 
+    websocket_apis = _websocket_apis(resources, resolver)
+    tables = [
+        Table(logical_id, str(props.get("TableName") or logical_id), props)
+        for logical_id, resource in resources.items()
+        if resource.get("Type") == "AWS::DynamoDB::Table"
+        for props in [resolver.resolve(resource.get("Properties") or {})]
+    ]
     for auth in authorizers.values():
         if auth.function not in functions:
             raise ValueError(f"authorizer {auth.name} points at unknown function {auth.function}")
@@ -416,4 +455,60 @@ def load_template(path: str | Path, parameter_overrides: dict[str, str] | None =
         default_authorizer=default_auth,
         msk_mappings=msk,
         schedules=schedules,
+        websocket_apis=websocket_apis,
+        tables=tables,
     )
+
+
+def _integration_function(uri: str) -> str | None:
+    """`arn:...:lambda:path/2015-03-31/functions/<fn>/invocations` -> the function."""
+    match = re.search(r"/functions/(.+)/invocations$", uri)
+    if match is None:
+        return None
+    target = match.group(1)
+    if ":function:" in target:  # a full Lambda ARN, maybe qualified (:live)
+        target = target.split(":function:", 1)[1].split(":", 1)[0]
+    return target
+
+
+def _websocket_apis(resources: dict[str, Any], resolver: _Resolver) -> list[WebSocketApi]:
+    """AWS::ApiGatewayV2::Api (WEBSOCKET) with their routes, Lambda integrations and stage."""
+    by_type: dict[str, dict[str, dict[str, Any]]] = {}
+    for logical_id, resource in resources.items():
+        kind = str(resource.get("Type", ""))
+        if kind.startswith("AWS::ApiGatewayV2::"):
+            props = resolver.resolve(resource.get("Properties") or {})
+            by_type.setdefault(kind.rsplit("::", 1)[1], {})[logical_id] = props
+    apis: list[WebSocketApi] = []
+    for api_id, props in by_type.get("Api", {}).items():
+        if str(props.get("ProtocolType", "")).upper() != "WEBSOCKET":
+            continue
+        stage = next(
+            (
+                str(s.get("StageName"))
+                for s in by_type.get("Stage", {}).values()
+                if s.get("ApiId") == api_id
+            ),
+            "$default",
+        )
+        routes: dict[str, WebSocketRoute] = {}
+        for route in by_type.get("Route", {}).values():
+            if route.get("ApiId") != api_id:
+                continue
+            if str(route.get("AuthorizationType", "NONE")).upper() != "NONE":
+                log.warning("WebSocket route %s: authorizers are not emulated", route["RouteKey"])
+            target = str(route.get("Target", ""))
+            integration = by_type.get("Integration", {}).get(target.rpartition("/")[2], {})
+            function = _integration_function(str(integration.get("IntegrationUri", "")))
+            routes[str(route["RouteKey"])] = WebSocketRoute(str(route["RouteKey"]), function)
+        apis.append(
+            WebSocketApi(
+                logical_id=api_id,
+                route_selection_expression=str(
+                    props.get("RouteSelectionExpression", "$request.body.action")
+                ),
+                stage=stage,
+                routes=routes,
+            )
+        )
+    return apis
