@@ -21,6 +21,8 @@ def hook(monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, list[str]]:
     monkeypatch.setattr(module, "_report", lambda event, status: reported.append(status))
     monkeypatch.setattr(module, "database_url", lambda: "postgresql://u:p@proxy:5432/messenger")
     monkeypatch.setattr(module, "apply_migrations", lambda url: ["0001_init"])
+    monkeypatch.setattr(module, "mongodb_uri", lambda: "mongodb://docdb:27017/?tls=true")
+    monkeypatch.setattr(module, "apply_mongo_indexes", lambda uri, database: None)
     return module, reported
 
 

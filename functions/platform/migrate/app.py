@@ -1,4 +1,4 @@
-"""Apply the Postgres migrations before new code takes traffic.
+"""Apply the Postgres migrations (and MongoDB's indexes) before new code takes traffic.
 
 Wired in template.yaml as the PreTraffic hook of every function's deployment: CodeDeploy invokes
 it with a deployment id and hook execution id, and traffic shifts only after it reports
@@ -14,9 +14,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger.migrate import apply_migrations
+from messenger.migrate import apply_migrations, apply_mongo_indexes
 from messenger.observability import logger
-from messenger.secrets import database_url
+from messenger.secrets import database_url, mongodb_uri
+from messenger.settings import get_settings
 
 
 def _report(event: dict[str, Any], status: str) -> None:
@@ -57,6 +58,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     is_hook = "DeploymentId" in event and "LifecycleEventHookExecutionId" in event
     try:
         applied = apply_migrations(database_url())
+        apply_mongo_indexes(mongodb_uri(), get_settings().mongodb_database)
     except Exception:
         logger.exception("Migrations failed")
         if is_hook:
