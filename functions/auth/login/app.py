@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from messenger.auth.models import LoginRequest, LoginResponse
 from messenger.auth.wiring import login_service
 from messenger.http import create_resolver, respond
-from messenger.observability import logger
+from messenger.observability import MetricUnit, logger, metrics
 
 app = create_resolver()
 logins = login_service()
@@ -19,9 +19,12 @@ logins = login_service()
 
 @app.post("/v1/auth/login", summary="Log in", tags=["auth"])
 def login(body: LoginRequest) -> Response[LoginResponse]:
-    return respond(logins.login(body))
+    session = logins.login(body)
+    metrics.add_metric(name="Logins", unit=MetricUnit.Count, value=1)
+    return respond(session)
 
 
+@metrics.log_metrics  # EMF to stdout; empty when the request added none
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from messenger.auth.models import RegisteredAccount, RegisterRequest
 from messenger.auth.wiring import registration_service
 from messenger.http import create_resolver, respond
-from messenger.observability import logger
+from messenger.observability import MetricUnit, logger, metrics
 
 app = create_resolver()
 registration = registration_service()
@@ -22,9 +22,11 @@ registration = registration_service()
 def register(body: RegisterRequest) -> Response[RegisteredAccount]:
     account = registration.register(body, correlation_id=logger.get_correlation_id())
     logger.info("Account registered", extra={"user_id": str(account.user_id)})
+    metrics.add_metric(name="AccountsRegistered", unit=MetricUnit.Count, value=1)
     return respond(account, HTTPStatus.CREATED)
 
 
+@metrics.log_metrics  # EMF to stdout; empty when the request added none
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from messenger.chats.models import Chat, CreateChatRequest
 from messenger.chats.wiring import chats_service
 from messenger.http import caller_id, create_resolver, respond
-from messenger.observability import logger
+from messenger.observability import MetricUnit, logger, metrics
 
 app = create_resolver()
 chats = chats_service()
@@ -21,9 +21,12 @@ chats = chats_service()
 @app.post("/v1/chats", summary="Create a chat", tags=["chats"])
 def create_chat(body: CreateChatRequest) -> Response[Chat]:
     chat, created = chats.create(caller_id(app), body, correlation_id=logger.get_correlation_id())
+    if created:
+        metrics.add_metric(name="ChatsCreated", unit=MetricUnit.Count, value=1)
     return respond(chat, HTTPStatus.CREATED if created else HTTPStatus.OK)
 
 
+@metrics.log_metrics  # EMF to stdout; empty when the request added none
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from messenger.chats.models import Message, SendMessageRequest
 from messenger.chats.wiring import chats_service
 from messenger.http import caller_id, create_resolver, respond
-from messenger.observability import logger
+from messenger.observability import MetricUnit, logger, metrics
 
 app = create_resolver()
 chats = chats_service()
@@ -24,9 +24,12 @@ def send_message(chat_id: uuid.UUID, body: SendMessageRequest) -> Response[Messa
     message, created = chats.send(
         caller_id(app), chat_id, body, correlation_id=logger.get_correlation_id()
     )
+    if created:
+        metrics.add_metric(name="MessagesSent", unit=MetricUnit.Count, value=1)
     return respond(message, HTTPStatus.CREATED if created else HTTPStatus.OK)
 
 
+@metrics.log_metrics  # EMF to stdout; empty when the request added none
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

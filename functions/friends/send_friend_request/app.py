@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from messenger.friends.models import FriendRequestBody, FriendshipStatus
 from messenger.friends.wiring import friends_service
 from messenger.http import caller_id, create_resolver, respond
-from messenger.observability import logger
+from messenger.observability import MetricUnit, logger, metrics
 
 app = create_resolver()
 friends = friends_service()
@@ -24,12 +24,14 @@ def send_friend_request(body: FriendRequestBody) -> Response[FriendshipStatus]:
         caller_id(app), body.nickname, correlation_id=logger.get_correlation_id()
     )
     created = decision.answer == "requested"
+    metrics.add_metric(name=f"Friendships{decision.answer.title()}", unit=MetricUnit.Count, value=1)
     return respond(
         FriendshipStatus(status=decision.answer),
         HTTPStatus.CREATED if created else HTTPStatus.OK,
     )
 
 
+@metrics.log_metrics  # EMF to stdout; empty when the request added none
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
