@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
+from messenger_local.dynamodb import ensure_tables
 from messenger_local.services import LocalServices, drop_database
-from tests.support import ROOT
+from tests.support import ROOT, template
 
 TOPICS = ("user-events", "friendship-events", "chat-events")
 TEST_REDIS_DB = 13
@@ -31,7 +32,8 @@ def _with_redis_db(url: str, db: int) -> str:
 @pytest.fixture(scope="session")
 def services() -> Iterator[LocalServices]:
     with LocalServices(
-        state_dir=ROOT / ".local" / "test", services=("postgres", "redis", "kafka", "mongodb")
+        state_dir=ROOT / ".local" / "test",
+        services=("postgres", "redis", "kafka", "mongodb", "dynamodb"),
     ) as running:
         yield running
 
@@ -52,6 +54,7 @@ def backing_env(services: LocalServices) -> Iterator[dict[str, str]]:
     existing = set(admin.list_topics())
     admin.create_topics([NewTopic(t, 3, 1) for t in TOPICS if t not in existing])
     admin.close()
+    ensure_tables(template().tables, services.dynamodb_endpoint)  # the template's tables
     yield {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
@@ -59,6 +62,7 @@ def backing_env(services: LocalServices) -> Iterator[dict[str, str]]:
         "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
         "KAFKA_SASL_MECHANISM": "",
         "DATABASE_SECRET_ARN": "",
+        "DYNAMODB_ENDPOINT": services.dynamodb_endpoint,
         "MONGODB_URI": services.mongodb_uri,
         "MONGODB_DATABASE": mongo_database,
         "MONGODB_SECRET_ARN": "",

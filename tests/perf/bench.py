@@ -255,6 +255,85 @@ def send_throughput(
     )
 
 
+def push_latency(
+    api: httpx.Client, gateway: LocalGateway, clients: int = 50, messages: int = 40
+) -> str:
+    """Send over HTTP -> frame received, at each of `clients` WebSocket clients of a group chat.
+
+    One sender and `clients` friends in one group chat, each friend connected through the local
+    WebSocket API; every message is pushed to all of them (Kafka -> PushRealtimeEvents ->
+    @connections). Latency per (message, client) pair, sequential sends.
+    """
+    import json
+    import threading
+
+    from websockets.sync.client import connect
+
+    client = Client(api)
+    me = client.user()
+    members = []
+    for _ in range(clients):
+        other = client.user()
+        api.post(
+            "/v1/friends/requests", json={"nickname": other["nickname"]}, headers=me["headers"]
+        ).raise_for_status()
+        api.post(
+            f"/v1/friends/requests/{me['nickname']}/accept", headers=other["headers"]
+        ).raise_for_status()
+        members.append(other)
+    created = api.post(
+        "/v1/chats", json={"participants": [m["user_id"] for m in members]}, headers=me["headers"]
+    )
+    assert created.status_code == 201, created.text
+    url = f"/v1/chats/{created.json()['chat_id']}/messages"
+    sent_at: dict[str, float] = {}
+    latencies: list[float] = []
+    lock = threading.Lock()
+    sockets = [connect(f"{gateway.ws_url}/?token={m['access_token']}") for m in members]
+
+    def listen(ws: Any) -> None:
+        try:
+            for raw in ws:
+                now = time.perf_counter()
+                frame = json.loads(raw)
+                if frame.get("type") != "message.sent":
+                    continue
+                content = frame["data"]["content"]
+                with lock:
+                    if content in sent_at:
+                        latencies.append((now - sent_at[content]) * 1000)
+        except Exception:  # closed at the end
+            return
+
+    threads = [threading.Thread(target=listen, args=(ws,), daemon=True) for ws in sockets]
+    for thread in threads:
+        thread.start()
+    try:
+        for i in range(5):  # warm the push consumer and the send path
+            api.post(url, json={"content": f"warm {i}"}, headers=me["headers"])
+        time.sleep(2)
+        for i in range(messages):
+            content = f"p{i}"
+            with lock:
+                sent_at[content] = time.perf_counter()
+            api.post(url, json={"content": content}, headers=me["headers"]).raise_for_status()
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:  # one message at a time: wait for every client
+                with lock:
+                    if len(latencies) >= (i + 1) * clients:
+                        break
+                time.sleep(0.005)
+    finally:
+        for ws in sockets:
+            ws.close()
+    expected = messages * clients
+    return (
+        f"Push latency (POST message -> frame at each of {clients} connected clients):"
+        f" p50 {pct(latencies, 50):.0f} ms, p99 {pct(latencies, 99):.0f} ms,"
+        f" max {max(latencies):.0f} ms ({len(latencies)}/{expected} frames)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=100, help="requests per RPC")
@@ -264,7 +343,8 @@ def main() -> None:
     print(coldstart.report(coldstart.measure_all(args.runs)), flush=True)
     print()
     with LocalServices(
-        state_dir=ROOT / ".local" / "bench", services=("postgres", "redis", "kafka", "mongodb")
+        state_dir=ROOT / ".local" / "bench",
+        services=("postgres", "redis", "kafka", "mongodb", "dynamodb"),
     ) as services:
         from messenger.migrate import apply_migrations, apply_mongo_indexes
 
@@ -277,6 +357,7 @@ def main() -> None:
             env={**backing, "POWERTOOLS_LOG_LEVEL": "WARNING"},
             max_concurrency=8,
             port=0,
+            ws_port=0,
             state_dir=ROOT / ".local" / "bench",
             function_log_dir=ROOT / ".local" / "bench" / "logs",
         ).start()
@@ -284,6 +365,7 @@ def main() -> None:
             with httpx.Client(base_url=gateway.url, timeout=30) as api:
                 rpcs = warm(api, args.n, backing)
                 throughput = send_throughput(api, backing, clients=8, per_client=args.n // 2)
+                push = push_latency(api, gateway, clients=50)
         finally:
             gateway.stop()
             drop_database(database_url)
@@ -294,6 +376,7 @@ def main() -> None:
         print(rpc.row())
     print()
     print(throughput)
+    print(push)
 
 
 if __name__ == "__main__":

@@ -59,12 +59,14 @@ def dev(args: argparse.Namespace) -> int:
             env=env,
             host=args.host,
             port=args.port,
+            ws_port=args.ws_port,
             state_dir=state,
             function_log_dir=logs / "functions",
         )
         with gateway:
             rows = [
                 ("HTTP API", gateway.url),
+                ("WebSocket API", f"{gateway.ws_url}/?token=<access_token>  (@connections too)"),
                 ("Postgres", f"{services.database_url}  ({services.origin['postgres']})"),
                 ("Redis", f"{services.redis_url}  ({services.origin['redis']})"),
                 ("Kafka", f"{services.kafka_bootstrap_servers}  ({services.origin['kafka']})"),
@@ -87,6 +89,9 @@ def dev(args: argparse.Namespace) -> int:
                 print(f"  MSK {topics} [{mapping.consumer_group_id}] -> {mapping.function}")
             for schedule in gateway.template.schedules:
                 print(f"  {schedule.expression} -> {schedule.function}")
+            for api in gateway.template.websocket_apis:
+                for key, route in api.routes.items():
+                    print(f"  WebSocket {key:<35} -> {route.function}")
             print(flush=True)
             try:
                 while not stop.wait(0.5):
@@ -149,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     p_dev = sub.add_parser("dev", parents=[common], help="start services + gateway, print URLs")
     p_dev.add_argument("--host", default="127.0.0.1")
     p_dev.add_argument("--port", type=int, default=3000)
+    p_dev.add_argument("--ws-port", type=int, default=3001, help="WebSocket API port")
     p_dev.add_argument("--state-dir", default=".local")
     p_dev.set_defaults(func=dev)
     p_inv = sub.add_parser("invoke", parents=[common], help="invoke one function once")

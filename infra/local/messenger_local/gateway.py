@@ -1,4 +1,4 @@
-"""LocalGateway: the template's HTTP API, MSK triggers and schedules over one Lambda runtime.
+"""LocalGateway: the template's HTTP and WebSocket APIs, MSK triggers and schedules, one runtime.
 
 Usable in-process from pytest (port=0 picks a free port) and by `python -m messenger_local dev`.
 The backing services are not its business: pass their URLs in `env` (see LocalServices.env()).
@@ -15,11 +15,13 @@ from typing import Any
 
 import uvicorn
 
+from messenger_local.dynamodb import ensure_tables
 from messenger_local.http_gateway import HttpApi
 from messenger_local.kafka_triggers import KafkaTriggers
 from messenger_local.runtime import DEFAULT_MAX_CONCURRENCY, InvokeResult, LambdaRuntime
 from messenger_local.schedules import Schedules
 from messenger_local.template import Template, load_template
+from messenger_local.websocket_gateway import WebSocketGateway
 
 log = logging.getLogger("messenger_local.gateway")
 
@@ -43,6 +45,7 @@ class LocalGateway:
         enable_schedules: bool = True,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         kafka_options: dict[str, Any] | None = None,
+        ws_port: int = 3001,
     ) -> None:
         self.template: Template = load_template(template, parameters)
         self.env = {**LOCAL_ENV, **(env or {})}
@@ -57,6 +60,14 @@ class LocalGateway:
             max_concurrency=max_concurrency,
         )
         self.http = HttpApi(self.template, self.runtime)
+        self.ws_port = ws_port
+        if len(self.template.websocket_apis) > 1:
+            log.warning("only the first WebSocket API is served locally")
+        self.websocket = (
+            WebSocketGateway(self.template.websocket_apis[0], self.runtime)
+            if self.template.websocket_apis
+            else None
+        )
         self.kafka: KafkaTriggers | None = None
         bootstrap = self.env.get("KAFKA_BOOTSTRAP_SERVERS")
         if enable_kafka and self.template.msk_mappings:
@@ -75,10 +86,17 @@ class LocalGateway:
         )
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._ws_server: uvicorn.Server | None = None
+        self._ws_thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str | None:
+        """The WebSocket API (its @connections endpoint is on the same port, as in AWS)."""
+        return f"ws://{self.host}:{self.ws_port}" if self.websocket else None
 
     def invoke(self, function_id: str, event: Any) -> InvokeResult:
         """Direct invoke (like `aws lambda invoke`), through the same execution environments."""
@@ -96,25 +114,51 @@ class LocalGateway:
         for thread in threads:
             thread.join()
 
-    def start(self, startup_timeout: float = 15.0) -> LocalGateway:
+    def _serve(
+        self, app: Any, port: int, name: str, timeout: float
+    ) -> tuple[uvicorn.Server, threading.Thread, int]:
         config = uvicorn.Config(
-            self.http,
+            app,
             host=self.host,
-            port=self.port,
+            port=port,
             lifespan="off",
             log_level="warning",
             access_log=False,
+            timeout_graceful_shutdown=2,
         )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="http-api", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + startup_timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"HTTP API did not start on {self.host}:{self.port}")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name=name, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                server.should_exit = True
+                raise RuntimeError(f"{name} did not start on {self.host}:{port}")
             time.sleep(0.02)
-        self.port = int(self._server.servers[0].sockets[0].getsockname()[1])
+        return server, thread, int(server.servers[0].sockets[0].getsockname()[1])
+
+    def start(self, startup_timeout: float = 15.0) -> LocalGateway:
+        endpoint = self.env.get("DYNAMODB_ENDPOINT")
+        if self.template.tables:
+            if endpoint:
+                ensure_tables(self.template.tables, endpoint)
+            else:
+                log.warning("no DYNAMODB_ENDPOINT in env: the template's tables are not created")
+        try:
+            self._server, self._thread, self.port = self._serve(
+                self.http, self.port, "http-api", startup_timeout
+            )
+            if self.websocket is not None:
+                self._ws_server, self._ws_thread, self.ws_port = self._serve(
+                    self.websocket, self.ws_port, "websocket-api", startup_timeout
+                )
+                # The functions reach @connections here instead of execute-api in AWS.
+                self.runtime.url_rewrites[self.websocket.api.management_prefix()] = (
+                    f"http://{self.host}:{self.ws_port}"
+                )
+        except BaseException:
+            self.stop()
+            raise
         try:
             if self.kafka:
                 self.kafka.start()
@@ -136,11 +180,13 @@ class LocalGateway:
             self.kafka.stop()
         if self.schedules:
             self.schedules.stop()
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(10)
-        self._server = self._thread = None
+        for server in (self._server, self._ws_server):
+            if server is not None:
+                server.should_exit = True
+        for thread in (self._thread, self._ws_thread):
+            if thread is not None:
+                thread.join(10)
+        self._server = self._thread = self._ws_server = self._ws_thread = None
 
     def __enter__(self) -> LocalGateway:
         return self.start()

@@ -185,6 +185,13 @@ class LambdaRuntime:
         self._lock = threading.Lock()
         self._log_files: dict[str, IO[bytes]] = {}
         self._closed = False
+        # URL prefixes of the template's AWS endpoints served locally (e.g. a WebSocket API's
+        # @connections endpoint) -> the local URL: rewritten in the functions' variables.
+        self.url_rewrites: dict[str, str] = {}
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     # -- environment -------------------------------------------------------------------------
     def function(self, function_id: str) -> Function:
@@ -213,6 +220,10 @@ class LambdaRuntime:
         )
         env.update(function.system_env)
         env.update(function.env)
+        for name, value in function.env.items():
+            for prefix, local in self.url_rewrites.items():
+                if value.startswith(prefix):
+                    env[name] = local + value[len(prefix) :]
         env.update(self.env_overrides)
         return env
 
@@ -239,6 +250,8 @@ class LambdaRuntime:
             return self._log_files[function.logical_id]
 
     def _spawn(self, function: Function) -> _Worker:
+        if self._closed:  # shut down while this invocation waited for an environment
+            raise _ClosedError("the local runtime is shut down")
         worker = _Worker(function, self.environment(function), self._log_file(function))
         # Lambda allows 10 s of init on top of nothing; locally we are generous but bounded.
         worker.wait_ready(max(10.0, function.timeout))

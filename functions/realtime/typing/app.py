@@ -1,0 +1,32 @@
+"""WebSocket route `typing` ({"action": "typing", "chat_id"}): tell the other participants."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ValidationError
+
+from messenger.clock import utcnow
+from messenger.observability import logger
+from messenger.realtime.wiring import typing_service
+
+realtime = typing_service()
+
+
+class TypingMessage(BaseModel):
+    action: Literal["typing"]
+    chat_id: uuid.UUID
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        message = TypingMessage.model_validate_json(event.get("body") or "")
+    except ValidationError:
+        return {"statusCode": 400, "body": 'Send {"action": "typing", "chat_id": "<uuid>"}'}
+    if not realtime.typing(event["requestContext"]["connectionId"], message.chat_id, utcnow()):
+        return {"statusCode": 403, "body": "Not a participant of this chat"}
+    return {"statusCode": 200}

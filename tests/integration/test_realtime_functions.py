@@ -1,0 +1,140 @@
+"""The realtime functions invoked with their events/ samples against moto DynamoDB.
+
+The @connections endpoint is the local gateway's (a WebSocket API with no clients connected:
+every post answers 410, as API Gateway does for a connection that is gone).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from messenger_local.gateway import LocalGateway
+from tests.integration.helpers import http_call
+from tests.support import ROOT, invoke, sample_event, template, unique
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("in_process_env")]
+
+
+@pytest.fixture(scope="module")
+def realtime_env(in_process_env: dict[str, str]) -> Iterator[dict[str, str]]:
+    import os
+
+    from messenger.realtime import store
+    from messenger.settings import get_settings
+
+    gateway = LocalGateway(
+        ROOT / "template.yaml",
+        env=in_process_env,
+        port=0,
+        ws_port=0,
+        state_dir=ROOT / ".local" / "integration-realtime",
+        enable_kafka=False,
+        enable_schedules=False,
+    ).start()
+    function_env = template().functions["PushRealtimeEvents"].env
+    extra = {
+        "CONNECTIONS_TABLE": function_env["CONNECTIONS_TABLE"],
+        "USER_CONNECTIONS_TABLE": function_env["USER_CONNECTIONS_TABLE"],
+        "WEBSOCKET_MANAGEMENT_ENDPOINT": f"http://127.0.0.1:{gateway.ws_port}/dev",
+        # Dummies for the local stand-ins (moto, the gateway), as the local runtime sets them.
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    os.environ.update(extra)
+    get_settings.cache_clear()
+    store.configure.cache_clear()
+    try:
+        yield {**in_process_env, **extra}
+    finally:
+        gateway.stop()
+        for name in extra:
+            os.environ.pop(name, None)
+        get_settings.cache_clear()
+
+
+def _connections() -> Any:
+    from messenger.realtime.store import DynamoConnections
+
+    return DynamoConnections()
+
+
+def _account() -> tuple[uuid.UUID, str]:
+    """A registered user and a live token (Register + Login with their samples' shape)."""
+    nickname = unique("rt")
+    body = {"email": f"{nickname}@example.com", "password": "correct horse", "nickname": nickname}
+    assert http_call("Register", body)[0] == 201
+    status, session, _ = http_call("Login", {"email": body["email"], "password": body["password"]})
+    assert status == 200
+    return uuid.UUID(session["user_id"]), str(session["access_token"])
+
+
+def test_connect_keeps_the_connection_of_a_valid_token_and_refuses_others(
+    realtime_env: dict[str, str],
+) -> None:
+    user, token = _account()
+    event = sample_event("WebSocketConnect")
+    connection_id = f"it{uuid.uuid4().hex[:12]}="
+    event["requestContext"]["connectionId"] = connection_id
+    event["queryStringParameters"] = {"token": token}
+    assert invoke("WebSocketConnect", event)["statusCode"] == 200
+    stored = _connections().get(connection_id)
+    assert stored is not None
+    assert stored.user_id == user
+    assert 7100 < stored.expires_at - time.time() <= 7200  # API Gateway's 2-hour limit
+
+    refused = sample_event("WebSocketConnect")  # the sample's token is no session
+    assert invoke("WebSocketConnect", refused)["statusCode"] == 401
+
+    gone = sample_event("WebSocketDisconnect")
+    gone["requestContext"]["connectionId"] = connection_id
+    assert invoke("WebSocketDisconnect", gone)["statusCode"] == 200
+    assert _connections().get(connection_id) is None
+    # A second $disconnect (retried, or after a push removed it) is harmless.
+    assert invoke("WebSocketDisconnect", gone)["statusCode"] == 200
+
+
+def test_typing_in_a_chat_that_is_not_the_callers_is_refused(
+    realtime_env: dict[str, str],
+) -> None:
+    from messenger.realtime.service import Connection
+
+    connection_id = f"it{uuid.uuid4().hex[:12]}="
+    _connections().add(
+        Connection(connection_id, uuid.uuid4(), int(time.time()) + 60), int(time.time())
+    )
+    event = sample_event("WebSocketTyping")
+    event["requestContext"]["connectionId"] = connection_id
+    assert invoke("WebSocketTyping", event)["statusCode"] == 403
+    event["body"] = json.dumps({"action": "typing", "chat_id": "not-a-uuid"})
+    assert invoke("WebSocketTyping", event)["statusCode"] == 400
+
+
+def test_push_samples_forget_gone_connections_and_report_no_failure(
+    realtime_env: dict[str, str],
+) -> None:
+    from messenger.realtime.service import Connection
+
+    now = int(time.time())
+    for name in ("push_realtime_events_chat.json", "push_realtime_events_friendship.json"):
+        event = sample_event("PushRealtimeEvents", name)
+        (record,) = next(iter(event["records"].values()))
+        import base64
+
+        envelope = json.loads(base64.b64decode(record["value"]))
+        envelope["id"] = str(uuid.uuid4())
+        record["value"] = base64.b64encode(json.dumps(envelope).encode()).decode()
+        recipient = uuid.UUID(
+            envelope["data"].get("to_user_id") or envelope["data"]["participants"][1]
+        )
+        stale = f"it{uuid.uuid4().hex[:12]}="
+        _connections().add(Connection(stale, recipient, now + 60), now)
+        assert invoke("PushRealtimeEvents", event) == {"batchItemFailures": []}
+        assert _connections().get(stale) is None  # 410 from @connections: forgotten
+        assert stale not in {c.connection_id for c in _connections().of_users([recipient], now)}
