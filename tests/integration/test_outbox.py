@@ -82,8 +82,9 @@ def test_register_succeeds_while_kafka_is_down_and_the_relay_publishes_later(
     os.environ["KAFKA_BOOTSTRAP_SERVERS"] = in_process_env["KAFKA_BOOTSTRAP_SERVERS"]
     get_settings.cache_clear()
     kafka_publisher.reset()
-    report = invoke("OutboxRelay", sample_event("OutboxRelay"))
-    assert report["published"] >= 2
+    # (Another test tier's gateway may run its own relay on this database meanwhile: what
+    # matters is that nothing is left pending, not which relay published it.)
+    invoke("OutboxRelay", sample_event("OutboxRelay"))
     assert str(event_id) not in pending_ids(db)
     assert read_topic(in_process_env["KAFKA_BOOTSTRAP_SERVERS"], {str(event_id)}) == {str(event_id)}
 

@@ -208,7 +208,6 @@ class WebSocketGateway:
                 log.info("$connect refused with %s", status)
                 await self._refuse(scope, send, status)
                 return
-        await send({"type": "websocket.accept"})
         headers = self._headers(scope)
         client = scope.get("client") or ("127.0.0.1", 0)
         conn = _Connection(
@@ -219,7 +218,12 @@ class WebSocketGateway:
             headers.get("user-agent", ""),
             connected_at,
         )
-        self.connections[connection_id] = conn
+        # As in AWS, the connection is postable the moment $connect succeeded: register it before
+        # the client learns it is open, holding its lock so an early post waits for the accept
+        # instead of finding no connection (410, which would make a pusher forget it).
+        async with conn.lock:
+            self.connections[connection_id] = conn
+            await send({"type": "websocket.accept"})
         code = 1005
         try:
             while True:
