@@ -9,12 +9,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from messenger.friends.models import FriendsOverview
-from messenger.friends.wiring import friends_service
+from messenger.friends.wiring import friends_reader
 from messenger.http import caller_id, create_resolver, respond
 from messenger.observability import logger
 
 app = create_resolver()
-friends = friends_service()
+friends = friends_reader()
 
 
 @app.get("/v1/friends", summary="List friends and friend requests", tags=["friends"])

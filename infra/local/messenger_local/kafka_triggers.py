@@ -146,6 +146,9 @@ class KafkaTrigger:
             session_timeout_ms=6000,
             heartbeat_interval_ms=1000,
             max_poll_records=self.mapping.batch_size,
+            # The broker answers a fetch when data arrives or after this wait: keep it short so a
+            # record reaches its function within tens of milliseconds (Lambda polls continuously).
+            fetch_max_wait_ms=50,
             metadata_max_age_ms=5000,  # notice (re)created topics quickly
             **self.consumer_options,
         )

@@ -19,7 +19,7 @@ from messenger.settings import get_settings
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from messenger.outbox import OutboxRecord
+    from messenger.publishing import OutboxRecord
 
 
 class PublishFailed(RuntimeError):

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 from messenger import mongo
 from messenger.clock import utcnow
 from messenger.observability import logger
-from messenger.outbox import OutboxRecord, RelayReport
+from messenger.publishing import OutboxRecord, RelayReport
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from messenger.events import OutboundEvent
-    from messenger.outbox import EventPublisher
+    from messenger.publishing import EventPublisher
 
 COLLECTION = "outbox"
 FAST_PATH_GRACE = timedelta(seconds=5)

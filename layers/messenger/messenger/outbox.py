@@ -11,42 +11,23 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from psycopg.types.json import Jsonb
 
 from messenger import postgres
 from messenger.observability import logger
+from messenger.publishing import EventPublisher, OutboxRecord, RelayReport
 from messenger.settings import get_settings
 
+__all__ = ["EventPublisher", "OutboxPublisher", "OutboxRecord", "RelayReport", "enqueue", "relay"]
+
 if TYPE_CHECKING:
-    import uuid
     from collections.abc import Sequence
 
     import psycopg
 
     from messenger.events import OutboundEvent
-
-
-@dataclass(frozen=True)
-class OutboxRecord:
-    id: uuid.UUID | str
-    topic: str
-    key: str
-    payload: bytes
-    correlation_id: str | None
-
-
-class EventPublisher(Protocol):
-    def publish(self, records: Sequence[OutboxRecord]) -> None:
-        """Publish every record durably, or raise."""
-
-
-@dataclass(frozen=True)
-class RelayReport:
-    published: int
-    pending_before: int
-    purged: int
 
 
 def enqueue(conn: psycopg.Connection, events: Sequence[OutboundEvent]) -> None:

@@ -4,21 +4,34 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from messenger.friends.service import FriendsService
+from messenger.friends.service import EventOutbox, FriendsService
 from messenger.settings import get_settings
 
 
 def friends_service() -> FriendsService:
-    from messenger.friends.store import CachedFriendships, PostgresFriendships
+    """Requests, answers, removals: they publish through the outbox (Kafka client at init)."""
     from messenger.kafka_publisher import KafkaPublisher
     from messenger.outbox import OutboxPublisher
+
+    return _service(OutboxPublisher(KafkaPublisher()))
+
+
+def friends_reader() -> FriendsService:
+    """GET /v1/friends only reads: no Kafka client in its cold start."""
+    from messenger.publishing import NoOutbox
+
+    return _service(NoOutbox())
+
+
+def _service(outbox: EventOutbox) -> FriendsService:
+    from messenger.friends.store import CachedFriendships, PostgresFriendships
     from messenger.realtime import queries as realtime
     from messenger.users import queries as users
 
     return FriendsService(
         friendships=CachedFriendships(PostgresFriendships()),
         users=users,
-        outbox=OutboxPublisher(KafkaPublisher()),
+        outbox=outbox,
         cooldown=timedelta(seconds=get_settings().friend_request_cooldown_seconds),
         presence=realtime,
     )

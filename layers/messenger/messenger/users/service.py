@@ -11,6 +11,7 @@ from messenger.errors import Conflict, NotFound
 from messenger.events import new_event
 from messenger.fields import nickname_variants
 from messenger.pagination import Page, decode_cursor, encode_cursor
+from messenger.publishing import NoOutbox
 from messenger.users.models import OwnProfile, Profile, ProfilePatch, ProfileUpdated
 
 if TYPE_CHECKING:
@@ -64,13 +65,6 @@ class Profiles(Protocol):
 
 class EventOutbox(Protocol):
     def publish_now(self, events: Sequence[OutboundEvent]) -> bool: ...
-
-
-class NoOutbox:
-    """For functions that only read: any attempt to publish is a wiring mistake."""
-
-    def publish_now(self, events: Sequence[OutboundEvent]) -> bool:
-        raise RuntimeError("this function was wired without an outbox")
 
 
 @dataclass
