@@ -14,9 +14,9 @@ if TYPE_CHECKING:
 
 @cache
 def _friendships() -> CachedFriendships:
-    from messenger.friends.store import CachedFriendships, PostgresFriendships
+    from messenger.friends.store import CachedFriendships
 
-    return CachedFriendships(PostgresFriendships())
+    return CachedFriendships()
 
 
 def friends_of(user: uuid.UUID) -> set[uuid.UUID]:

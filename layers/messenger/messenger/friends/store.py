@@ -98,20 +98,8 @@ class PostgresFriendships:
         """Nothing cached here."""
 
 
-class CachedFriendships:
-    """Cache-aside of each user's relations; every transition deletes both users' entries."""
-
-    def __init__(self, inner: PostgresFriendships) -> None:
-        self.inner = inner
-
-    def transition(
-        self,
-        a: uuid.UUID,
-        b: uuid.UUID,
-        decide: Callable[[Friendship | None], Decision],
-        event_for: Callable[[Decision], OutboundEvent | None],
-    ) -> Decision:
-        return self.inner.transition(a, b, decide, event_for)
+class CachedFriendships(PostgresFriendships):
+    """Cache-aside of each user's relations; the service forgets both users after a transition."""
 
     def of_user(self, user: uuid.UUID) -> list[Friendship]:
         try:
@@ -130,7 +118,7 @@ class CachedFriendships:
                 )
                 for r in json.loads(cached)
             ]
-        rows = self.inner.of_user(user)
+        rows = super().of_user(user)
         encoded = json.dumps(
             [
                 [

@@ -24,12 +24,12 @@ def friends_reader() -> FriendsService:
 
 
 def _service(outbox: EventOutbox) -> FriendsService:
-    from messenger.friends.store import CachedFriendships, PostgresFriendships
+    from messenger.friends.store import CachedFriendships
     from messenger.realtime import queries as realtime
     from messenger.users import queries as users
 
     return FriendsService(
-        friendships=CachedFriendships(PostgresFriendships()),
+        friendships=CachedFriendships(),
         users=users,
         outbox=outbox,
         cooldown=timedelta(seconds=get_settings().friend_request_cooldown_seconds),
