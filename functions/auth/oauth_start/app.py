@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from messenger.auth.models import OAuthStartResponse
 from messenger.auth.wiring import oauth_start_service
+from messenger.fields import TEXT_RULE, Text
 from messenger.http import create_resolver, respond
 from messenger.observability import logger
 
@@ -29,7 +30,8 @@ oauth = oauth_start_service()
     tags=["auth"],
 )
 def oauth_start(
-    provider: str, redirect_uri: Annotated[str, Query(min_length=1, max_length=2048)]
+    provider: str,
+    redirect_uri: Annotated[Text, Query(min_length=1, max_length=2048, description=TEXT_RULE)],
 ) -> Response[OAuthStartResponse]:
     return respond(oauth.start(provider, redirect_uri))
 

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.fields import TEXT_RULE, Text
 from messenger.http import create_resolver, respond
 from messenger.observability import logger
 from messenger.pagination import Page
@@ -21,7 +22,7 @@ users = users_service()
 
 @app.get("/v1/users/search", summary="Search users by nickname prefix", tags=["users"])
 def search_users(
-    q: Annotated[str, Query(min_length=1, max_length=32)],
+    q: Annotated[Text, Query(min_length=1, max_length=32, description=TEXT_RULE)],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response[Page[Profile]]:
