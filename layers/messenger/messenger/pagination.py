@@ -16,7 +16,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, TypeAdapter
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from messenger.errors import InvalidInput
 from messenger.fields import Text
@@ -44,10 +44,15 @@ def _in_utc(value: datetime) -> datetime:
 # Cursor key parts: a datetime with an offset that exists in UTC (the stores compare in UTC).
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
-# The keys the API's cursors hold.
-TEXT_KEY: TypeAdapter[str] = TypeAdapter(Annotated[Text, Field(max_length=MAX_CURSOR)])
-UUID_KEY: TypeAdapter[uuid.UUID] = TypeAdapter(uuid.UUID)
-ACTIVITY_KEY: TypeAdapter[tuple[datetime, uuid.UUID]] = TypeAdapter(tuple[UtcDatetime, uuid.UUID])
+# The keys the API's cursors hold (validators built on first use: nothing added to cold starts).
+_LAZY = ConfigDict(defer_build=True)
+TEXT_KEY: TypeAdapter[str] = TypeAdapter(
+    Annotated[Text, Field(max_length=MAX_CURSOR)], config=_LAZY
+)
+UUID_KEY: TypeAdapter[uuid.UUID] = TypeAdapter(uuid.UUID, config=_LAZY)
+ACTIVITY_KEY: TypeAdapter[tuple[datetime, uuid.UUID]] = TypeAdapter(
+    tuple[UtcDatetime, uuid.UUID], config=_LAZY
+)
 
 
 def encode_cursor(key: Any) -> str:
