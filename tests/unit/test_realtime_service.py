@@ -326,3 +326,15 @@ def test_a_push_skips_and_closes_connections_of_revoked_sessions(world: Any) -> 
     assert sorted(cid for cid, _ in pusher.frames) == ["a2", "b1"]
     assert pusher.closed == ["a1"]
     assert "a1" not in connections.by_id
+
+
+def test_a_connection_keeps_its_session_in_the_users_set() -> None:
+    """The UserConnections member carries the session; members written before sessions were
+    kept still read (with no session), so a deploy does not lose live connections."""
+    from messenger.realtime.store import _member, _parse
+
+    now = epoch(NOW)
+    with_session = Connection("abc=", ANN, now + 60, "0f" * 32)
+    legacy = Connection("old=", ANN, now + 60)
+    members = {_member(with_session), _member(legacy), f"gone= {now - 1} {'0f' * 32}"}
+    assert _parse(ANN, members, now) == [with_session, legacy]
