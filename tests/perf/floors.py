@@ -91,6 +91,14 @@ class Floors:
                     "INSERT INTO auth.accounts (user_id, email, password_hash) VALUES (%s,%s,%s)",
                     (user_id, f"{nickname}@example.com", password_hash),
                 )
+                self.pg.execute(  # the nickname's reservation, then the profiles again
+                    "INSERT INTO users.nickname_reservations (nickname_ci, user_id)"
+                    " VALUES (lower(%s), %s)",
+                    (nickname, user_id),
+                )
+                self.pg.execute(
+                    "SELECT 1 FROM users.profiles WHERE lower(nickname) = lower(%s)", (nickname,)
+                ).fetchone()
                 payload = self._enqueue(event_id, "user-events", str(user_id), "user.registered")
             self._publish(event_id, payload)
 

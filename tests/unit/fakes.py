@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from messenger.auth.models import Account
-from messenger.auth.service import EmailTaken
+from messenger.auth.service import EmailTaken, NicknameTaken
 from messenger.auth.session import Session
 from messenger.clock import utcnow
 from messenger.events import OutboundEvent
@@ -15,13 +15,27 @@ from messenger.users.models import OwnProfile
 
 
 @dataclass
+class FakeNicknames:
+    """Nicknames held (profiles or reservations), lower-cased."""
+
+    taken: set[str] = field(default_factory=set)
+
+    def is_nickname_taken(self, nickname: str) -> bool:
+        return nickname.lower() in self.taken
+
+
+@dataclass
 class FakeAccounts:
     by_mail: dict[str, Account] = field(default_factory=dict)
     events: list[OutboundEvent] = field(default_factory=list)
+    nicknames: FakeNicknames = field(default_factory=FakeNicknames)
 
-    def add(self, account: Account, events: Sequence[OutboundEvent]) -> None:
+    def add(self, account: Account, events: Sequence[OutboundEvent], nickname: str) -> None:
         if account.email in self.by_mail:
             raise EmailTaken()
+        if nickname.lower() in self.nicknames.taken:
+            raise NicknameTaken()
+        self.nicknames.taken.add(nickname.lower())
         self.by_mail[account.email] = account
         self.events.extend(events)
 
@@ -45,8 +59,9 @@ class FakeSessions:
         session = self.live.get(token_hash)
         return session if session and session.expires_at > utcnow() else None
 
-    def revoke(self, token_hash: bytes) -> None:
-        self.live.pop(token_hash, None)
+    def revoke(self, token_hash: bytes) -> uuid.UUID | None:
+        session = self.live.pop(token_hash, None)
+        return session.user_id if session else None
 
 
 @dataclass
@@ -82,14 +97,6 @@ class FakePasswords:
 
     def waste_time(self, password: str) -> None:
         self.wasted += 1
-
-
-@dataclass
-class FakeNicknames:
-    taken: set[str] = field(default_factory=set)
-
-    def is_nickname_taken(self, nickname: str) -> bool:
-        return nickname.lower() in self.taken
 
 
 @dataclass

@@ -342,8 +342,12 @@ class WebSocketGateway:
             }
             return Response(json.dumps(body), media_type="application/json")
         if request.method == "DELETE":
+            # As API Gateway: the server closes the socket; `$disconnect` runs when it is closed.
             async with conn.lock:
                 conn.closed = True
-                await conn.send({"type": "websocket.close", "code": 1000})
+                try:
+                    await conn.send({"type": "websocket.close", "code": 1000})
+                except Exception:  # already dead under us: gone, as for a post
+                    return _error(410, "GoneException", None)
             return Response(status_code=204)
         return _error(403, "ForbiddenException", "Forbidden")

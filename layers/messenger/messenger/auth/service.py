@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 
 
 class Accounts(Protocol):
-    def add(self, account: Account, events: Sequence[OutboundEvent]) -> None:
-        """Store the account and its events atomically; raise EmailTaken if the email exists."""
+    def add(self, account: Account, events: Sequence[OutboundEvent], nickname: str) -> None:
+        """Store the account, reserve its nickname and store its events, atomically; raise
+        EmailTaken if the email exists, NicknameTaken if another account holds the nickname."""
 
     def by_email(self, email: str) -> Account | None: ...
 
@@ -60,7 +61,9 @@ class PasswordHasher(Protocol):
 class NicknameDirectory(Protocol):
     """The users context's public query (the replacement of the seed's gRPC call)."""
 
-    def is_nickname_taken(self, nickname: str) -> bool: ...
+    def is_nickname_taken(self, nickname: str) -> bool:
+        """Held by a profile or reserved by a registration (a fast check; the reservation in
+        the account's transaction decides)."""
 
 
 class EventOutbox(Protocol):
@@ -70,6 +73,11 @@ class EventOutbox(Protocol):
 class EmailTaken(Conflict):
     def __init__(self) -> None:
         super().__init__("email_taken", "An account with this email already exists")
+
+
+class NicknameTaken(Conflict):
+    def __init__(self) -> None:
+        super().__init__("nickname_taken", "This nickname is already taken")
 
 
 INVALID_CREDENTIALS = "Email or password is incorrect"
@@ -89,10 +97,12 @@ class RegistrationService:
     def register(
         self, request: RegisterRequest, correlation_id: str | None = None
     ) -> RegisteredAccount:
+        # Both checked first only to skip hashing: the account's transaction decides (the email's
+        # unique index, the nickname's reservation), so of two racing registrations one wins.
         if self.nicknames.is_nickname_taken(request.nickname):
-            raise Conflict("nickname_taken", "This nickname is already taken")
+            raise NicknameTaken()
         if self.accounts.by_email(request.email) is not None:
-            raise EmailTaken()  # checked first only to skip hashing; the unique index decides
+            raise EmailTaken()
         now = utcnow()
         account = Account(
             user_id=uuid.uuid4(),
@@ -111,7 +121,7 @@ class RegistrationService:
             ),
             correlation_id=correlation_id,
         )
-        self.accounts.add(account, [event])
+        self.accounts.add(account, [event], request.nickname)
         self.outbox.publish_now([event])
         return RegisteredAccount(
             user_id=account.user_id, email=account.email, nickname=request.nickname

@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from messenger.auth.session import Session
-from messenger.cache import redis
+from messenger.cache import get_many, redis
 from messenger.clock import utcnow
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import timedelta
 
     import psycopg
@@ -85,17 +86,24 @@ class CachedSessions:
             )
         return session if session.expires_at > utcnow() else None
 
-    def revoke(self, token_hash: bytes) -> None:
+    def revoke(self, token_hash: bytes) -> uuid.UUID | None:
         row = (
             _postgres()
             .execute(
                 "UPDATE auth.sessions SET revoked_at = now()"
-                " WHERE token_hash = %s AND revoked_at IS NULL RETURNING expires_at",
+                " WHERE token_hash = %s AND revoked_at IS NULL RETURNING user_id, expires_at",
                 (token_hash,),
             )
             .fetchone()
         )
         if row is None:
-            return
+            return None
         # The tombstone must outlive any cached copy of the session: the cache TTL bounds that.
-        redis().set(_cache_key(token_hash), REVOKED, ex=self._ttl(row[0]))
+        redis().set(_cache_key(token_hash), REVOKED, ex=self._ttl(row[1]))
+        user_id: uuid.UUID = row[0]
+        return user_id
+
+    def known_revoked(self, token_hashes: Sequence[bytes]) -> set[bytes]:
+        """Those with a revocation tombstone in the cache: one pipelined round trip."""
+        values = get_many([_cache_key(h) for h in token_hashes])
+        return {h for h, value in zip(token_hashes, values, strict=True) if value == REVOKED}

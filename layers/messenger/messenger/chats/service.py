@@ -91,6 +91,17 @@ def direct_key(a: uuid.UUID, b: uuid.UUID) -> str:
     return f"{low}:{high}"
 
 
+def ensure_may_send(membership: ChatMembership, user: uuid.UUID, friends: FriendDirectory) -> None:
+    """Who may send in a chat (and so say they are typing): a participant, and in a direct chat
+    only while the two are still friends. Raises Forbidden otherwise."""
+    if user not in membership.participants:
+        raise Forbidden("not_participant", "You are not a participant of this chat")
+    if membership.type == "direct":
+        other = next(p for p in membership.participants if p != user)
+        if not friends.are_friends(user, other):
+            raise Forbidden("not_friends", "You are no longer friends with this user")
+
+
 @dataclass
 class ChatsService:
     store: ChatStore
@@ -173,10 +184,7 @@ class ChatsService:
         correlation_id: str | None = None,
     ) -> tuple[Message, bool]:
         membership = self._member_of(chat_id, caller)
-        if membership.type == "direct":
-            other = next(p for p in membership.participants if p != caller)
-            if not self.friends.are_friends(caller, other):
-                raise Forbidden("not_friends", "You are no longer friends with this user")
+        ensure_may_send(membership, caller, self.friends)
         message = Message(
             message_id=new_message_id(),
             chat_id=chat_id,

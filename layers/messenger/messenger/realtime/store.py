@@ -3,7 +3,8 @@
 - `Connections` (hash key connection_id): who holds a connection; what $disconnect, `typing` and
   the 410 cleanup look up by id. Strongly consistent GetItem, no index to lag behind.
 - `UserConnections` (hash key user_id): the user's connections as a string set of
-  "<connection_id> <expires_at>". ADD/DELETE on the set are atomic and return what is left, so the
+  "<connection_id> <expires_at> <session_id>" (records written before sessions were kept have no
+  session part). ADD/DELETE on the set are atomic and return what is left, so the
   first connection and the last disconnection are decided exactly, even for concurrent devices;
   and the connections of up to 100 users come back in one BatchGetItem.
 
@@ -37,6 +38,7 @@ class ConnectionRecord(Model):
     user_id = UnicodeAttribute()
     connected_at = NumberAttribute()
     expires_at = NumberAttribute()
+    session_id = UnicodeAttribute(null=True)
 
 
 class UserConnectionsRecord(Model):
@@ -66,15 +68,18 @@ def configure() -> None:
 
 
 def _member(connection: Connection) -> str:
-    return f"{connection.connection_id} {connection.expires_at}"
+    member = f"{connection.connection_id} {connection.expires_at}"
+    return f"{member} {connection.session}" if connection.session else member
 
 
 def _parse(user: uuid.UUID, members: Iterable[str] | None, now: int) -> list[Connection]:
     found = []
     for member in members or ():
-        connection_id, _, expires = member.rpartition(" ")
+        connection_id, expires, *session = member.split(" ")
         if int(expires) > now:
-            found.append(Connection(connection_id, user, int(expires)))
+            found.append(
+                Connection(connection_id, user, int(expires), session[0] if session else None)
+            )
     return sorted(found, key=lambda c: c.connection_id)
 
 
@@ -88,6 +93,7 @@ class DynamoConnections:
             user_id=str(connection.user_id),
             connected_at=now,
             expires_at=connection.expires_at,
+            session_id=connection.session,
         ).save()
         item = UserConnectionsRecord(str(connection.user_id))
         item.update(
@@ -104,7 +110,12 @@ class DynamoConnections:
             record = ConnectionRecord.get(connection_id, consistent_read=True)
         except DoesNotExist:
             return None
-        return Connection(record.connection_id, uuid.UUID(record.user_id), int(record.expires_at))
+        return Connection(
+            record.connection_id,
+            uuid.UUID(record.user_id),
+            int(record.expires_at),
+            record.session_id,
+        )
 
     def remove(self, connection_id: str, now: int) -> tuple[Connection | None, list[Connection]]:
         connection = self.get(connection_id)
