@@ -37,6 +37,12 @@ def limits_gateway(backing_env: dict[str, str], gateway: LocalGateway) -> Iterat
         parameters={**FAST_RELAY, "LoginMaxFailuresPerEmail": str(PER_EMAIL_CEILING)},
     )
     try:
+        # The bursts below use every environment a function may have (4 locally): create them
+        # one at a time first, as parallel cold starts on a loaded machine can exceed the local
+        # 10 s init bound (a 500 that has nothing to do with the limits).
+        for count in range(1, 5):
+            for function_id in ("Authorizer", "SendMessage", "CreateChat"):
+                own.prewarm(function_id, count=count)
         yield own
     finally:
         own.stop()
@@ -72,9 +78,7 @@ def assert_limited(response: httpx.Response, at_most: int) -> int:
     return int(retry_after)
 
 
-def test_a_burst_over_twenty_messages_is_refused_then_sending_resumes(
-    api: httpx.Client,
-) -> None:
+def test_a_burst_of_twenty_messages_is_within_the_limit(api: httpx.Client) -> None:
     ann, bob = signed_up(api), signed_up(api)
     befriend(api, ann, bob)
     created = api.post(
@@ -82,30 +86,32 @@ def test_a_burst_over_twenty_messages_is_refused_then_sending_resumes(
     )
     assert created.status_code == 201, created.text
     chat_id = created.json()["chat_id"]
-
-    # Within the limit: a few messages, one after the other, all accepted.
-    for i in range(3):
-        assert send(api, ann, chat_id, f"hello {i}").status_code == 201
-
-    # A burst of 100 at once: at most the 20 of the burst (what remains of it) plus the 10/s
-    # sustained rate get through; the rest is 429 with a Retry-After of 1 s (one message is
-    # 100 ms of the schedule, rounded up).
-    started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=40) as pool:
-        answers = list(pool.map(lambda i: send(api, ann, chat_id, f"burst {i}"), range(100)))
-    elapsed = time.monotonic() - started
-    accepted = [a for a in answers if a.status_code == 201]
-    refused = [a for a in answers if a.status_code != 201]
-    assert refused, f"100 sends in {elapsed:.1f} s were all accepted"
-    for answer in refused:
-        assert_limited(answer, at_most=1)
-    assert len(accepted) <= 20 + 10 * elapsed + 1
-
-    # Bob has his own budget: Ann's burst does not limit him.
+    # 20 at once is the burst: all accepted, however fast they arrive.
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda i: send(api, ann, chat_id, f"burst {i}"), range(20)))
+    assert [a.status_code for a in answers] == [201] * 20, [a.text for a in answers]
+    # Bob has his own budget.
     assert send(api, bob, chat_id, "still here").status_code == 201
 
-    # Once the Retry-After has passed, Ann sends again.
-    poll(lambda: send(api, ann, chat_id, "again").status_code == 201, timeout=10, interval=0.5)
+
+def test_a_burst_over_twenty_sends_is_refused_then_sending_resumes(api: httpx.Client) -> None:
+    ann = signed_up(api)
+    # Every attempt counts, so a chat that does not exist keeps the burst cheap (404, no write):
+    # the sends reach the limiter much faster than 10/s even on a loaded machine.
+    nowhere = str(uuid.uuid4())
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        answers = list(pool.map(lambda i: send(api, ann, nowhere, f"burst {i}"), range(80)))
+    elapsed = time.monotonic() - started
+    passed = [a for a in answers if a.status_code == 404]
+    refused = [a for a in answers if a.status_code != 404]
+    assert refused, f"80 sends in {elapsed:.1f} s were never limited"
+    for answer in refused:  # one message is 100 ms of the schedule: Retry-After 1 (rounded up)
+        assert_limited(answer, at_most=1)
+    assert 20 <= len(passed) <= 20 + 10 * elapsed + 1, (len(passed), elapsed)
+
+    # Once the Retry-After has passed, Ann may send again.
+    poll(lambda: send(api, ann, nowhere, "again").status_code == 404, timeout=10, interval=0.5)
 
 
 def test_friend_requests_are_limited_to_thirty_an_hour(api: httpx.Client) -> None:
@@ -128,20 +134,22 @@ def test_friend_requests_are_limited_to_thirty_an_hour(api: httpx.Client) -> Non
 def test_chat_creation_is_limited_to_thirty_a_minute(api: httpx.Client) -> None:
     ann = signed_up(api)
     stranger = str(uuid.uuid4())
-    started = time.monotonic()
-    answers = []
-    for _ in range(60):  # not friends: 403, but counted; 30/min refills one every 2 s
-        answer = api.post(
+
+    def create(_: int) -> httpx.Response:  # not friends: 403, but counted
+        return api.post(
             "/v1/chats", json={"participants": [stranger]}, headers=bearer(ann["access_token"])
         )
-        answers.append(answer)
-        if answer.status_code == 429:
-            break
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(create, range(50)))
     elapsed = time.monotonic() - started
-    assert answers[-1].status_code == 429, "60 chat creations were never limited"
-    assert all(a.status_code == 403 for a in answers[:-1])
-    assert 30 <= len(answers) - 1 <= 30 + elapsed / 2 + 1
-    assert_limited(answers[-1], at_most=2)
+    passed = [a for a in answers if a.status_code == 403]
+    refused = [a for a in answers if a.status_code != 403]
+    assert refused, f"50 chat creations in {elapsed:.1f} s were never limited"
+    for answer in refused:  # 30/min: one every 2 s
+        assert_limited(answer, at_most=2)
+    assert 30 <= len(passed) <= 30 + elapsed / 2 + 1, (len(passed), elapsed)
 
 
 def wrong_login(client: httpx.Client, email: str) -> httpx.Response:
