@@ -204,3 +204,15 @@ def test_login_is_throttled_after_five_failures() -> None:
     )
     assert (status, body["code"]) == (429, "rate_limited")
     assert 0 < int(headers["retry-after"]) <= 15 * 60
+
+
+def test_an_attacker_locks_out_only_their_own_address() -> None:
+    account = new_account()
+    http_call("Register", account)
+    wrong = {"email": account["email"], "password": "wrong horse"}
+    right = {"email": account["email"], "password": account["password"]}
+    for _ in range(5):
+        assert http_call("Login", wrong, source_ip="203.0.113.66")[0] == 401
+    status, body, _ = http_call("Login", right, source_ip="203.0.113.66")
+    assert (status, body["code"]) == (429, "rate_limited")
+    assert http_call("Login", right, source_ip="198.51.100.7")[0] == 200

@@ -10,7 +10,9 @@ from messenger.auth.models import Account
 from messenger.auth.service import EmailTaken, NicknameTaken
 from messenger.auth.session import Session
 from messenger.clock import utcnow
+from messenger.errors import RateLimited
 from messenger.events import OutboundEvent
+from messenger.ratelimit import LimitName
 from messenger.users.models import OwnProfile
 
 
@@ -66,17 +68,38 @@ class FakeSessions:
 
 @dataclass
 class FakeThrottle:
+    """Counts like RedisLoginThrottle (per (email, IP) and per email), without windows."""
+
     max_failures: int = 5
-    failures: dict[str, int] = field(default_factory=dict)
+    max_failures_per_email: int = 100
+    failures: dict[tuple[str, str], int] = field(default_factory=dict)
+    per_email: dict[str, int] = field(default_factory=dict)
 
-    def retry_after(self, email: str) -> int | None:
-        return 900 if self.failures.get(email, 0) >= self.max_failures else None
+    def retry_after(self, email: str, client_ip: str) -> int | None:
+        over_client = self.failures.get((email, client_ip), 0) >= self.max_failures
+        over_email = self.per_email.get(email, 0) >= self.max_failures_per_email
+        return 900 if over_client or over_email else None
 
-    def record_failure(self, email: str) -> None:
-        self.failures[email] = self.failures.get(email, 0) + 1
+    def record_failure(self, email: str, client_ip: str) -> None:
+        self.failures[(email, client_ip)] = self.failures.get((email, client_ip), 0) + 1
+        self.per_email[email] = self.per_email.get(email, 0) + 1
 
-    def reset(self, email: str) -> None:
-        self.failures.pop(email, None)
+    def reset(self, email: str, client_ip: str) -> None:
+        self.failures.pop((email, client_ip), None)
+
+
+@dataclass
+class FakeRateLimiter:
+    """Allows `allowance[name]` actions per subject (unlimited when absent), then refuses."""
+
+    allowance: dict[LimitName, int] = field(default_factory=dict)
+    counted: dict[tuple[LimitName, str], int] = field(default_factory=dict)
+
+    def acquire(self, name: LimitName, subject: str) -> None:
+        used = self.counted.get((name, subject), 0)
+        if name in self.allowance and used >= self.allowance[name]:
+            raise RateLimited(f"over {name}", 3)
+        self.counted[(name, subject)] = used + 1
 
 
 @dataclass

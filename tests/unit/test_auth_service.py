@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from messenger.auth.models import LoginRequest, RegisterRequest
+from messenger.auth.models import LoginRequest, LoginResponse, RegisterRequest
 from messenger.auth.service import LoginService, RegistrationService
 from messenger.auth.session import SessionService, hash_token
 from messenger.errors import Conflict, RateLimited, Unauthenticated
@@ -21,6 +21,9 @@ from tests.unit.fakes import (
 )
 
 pytestmark = pytest.mark.unit
+
+OWNER_IP = "198.51.100.7"
+ATTACKER_IP = "203.0.113.66"
 
 
 class AuthService:
@@ -41,7 +44,9 @@ class AuthService:
         )
         self.logins = LoginService(self.accounts, self.sessions, self.throttle, self.passwords)
         self.register = self.registration.register
-        self.login = self.logins.login
+
+    def login(self, request: LoginRequest, client_ip: str = OWNER_IP) -> LoginResponse:
+        return self.logins.login(request, client_ip)
 
     def close_session_connections(self, user_id: uuid.UUID, session_id: str) -> int:
         self.closed.append((user_id, session_id))
@@ -147,6 +152,30 @@ def test_success_resets_the_failure_count(service: AuthService) -> None:
             service.login(LoginRequest(email="ann@example.com", password="wrong horse"))
     service.login(LoginRequest(email="ann@example.com", password="correct horse"))
     assert service.throttle.failures == {}
+    assert service.throttle.per_email == {"ann@example.com": 4}, "the email's ceiling stays"
+
+
+def test_an_attacker_locks_only_their_own_address(service: AuthService) -> None:
+    register(service)
+    wrong = LoginRequest(email="Ann@Example.com", password="wrong horse")
+    for _ in range(5):
+        with pytest.raises(Unauthenticated):
+            service.login(wrong, ATTACKER_IP)
+    right = LoginRequest(email="ann@example.com", password="correct horse")
+    with pytest.raises(RateLimited):
+        service.login(right, ATTACKER_IP)
+    assert service.login(right, OWNER_IP).access_token
+
+
+def test_the_per_email_ceiling_locks_every_address(service: AuthService) -> None:
+    service.throttle.max_failures_per_email = 8
+    register(service)
+    wrong = LoginRequest(email="ann@example.com", password="wrong horse")
+    for attempt in range(8):
+        with pytest.raises(Unauthenticated):
+            service.login(wrong, f"203.0.113.{attempt}")
+    with pytest.raises(RateLimited):
+        service.login(LoginRequest(email="ann@example.com", password="correct horse"), OWNER_IP)
 
 
 def test_login_rehashes_outdated_password_hashes(service: AuthService) -> None:

@@ -39,12 +39,15 @@ class Accounts(Protocol):
 
 
 class LoginThrottle(Protocol):
-    def retry_after(self, email: str) -> int | None:
-        """Seconds until this email may try again, or None when it may try now."""
+    """Failed logins, counted per (email, client IP) and per email across every IP."""
 
-    def record_failure(self, email: str) -> None: ...
+    def retry_after(self, email: str, client_ip: str) -> int | None:
+        """Seconds until this client may try this email again, or None when it may try now."""
 
-    def reset(self, email: str) -> None: ...
+    def record_failure(self, email: str, client_ip: str) -> None: ...
+
+    def reset(self, email: str, client_ip: str) -> None:
+        """Forget this client's failures for the email (its password was right)."""
 
 
 class PasswordHasher(Protocol):
@@ -135,22 +138,22 @@ class LoginService:
     throttle: LoginThrottle
     passwords: PasswordHasher
 
-    def login(self, request: LoginRequest) -> LoginResponse:
+    def login(self, request: LoginRequest, client_ip: str) -> LoginResponse:
         email = normalize_email(request.email)
-        wait = self.throttle.retry_after(email)
+        wait = self.throttle.retry_after(email, client_ip)
         if wait is not None:
             raise RateLimited("Too many failed logins for this email; try again later", wait)
         account = self.accounts.by_email(email)
         if account is None or account.password_hash is None:
             self.passwords.waste_time(request.password)
-            self._refuse(email)
+            self._refuse(email, client_ip)
         if not self.passwords.verify(account.password_hash, request.password):
-            self._refuse(email)
+            self._refuse(email, client_ip)
         if self.passwords.needs_rehash(account.password_hash):
             self.accounts.replace_password_hash(
                 account.user_id, self.passwords.hash(request.password)
             )
-        self.throttle.reset(email)
+        self.throttle.reset(email, client_ip)
         token, session = self.sessions.open_session(account.user_id)
         return LoginResponse(
             access_token=token,
@@ -159,6 +162,6 @@ class LoginService:
             user_id=session.user_id,
         )
 
-    def _refuse(self, email: str) -> NoReturn:
-        self.throttle.record_failure(email)
+    def _refuse(self, email: str, client_ip: str) -> NoReturn:
+        self.throttle.record_failure(email, client_ip)
         raise Unauthenticated("invalid_credentials", INVALID_CREDENTIALS)

@@ -66,7 +66,9 @@ def login_service() -> LoginService:
         accounts=PostgresAccounts(),
         sessions=session_service(),
         throttle=RedisLoginThrottle(
-            settings.login_max_failures, settings.login_failure_window_seconds
+            settings.login_max_failures,
+            settings.login_max_failures_per_email,
+            settings.login_failure_window_seconds,
         ),
         passwords=Argon2Passwords(),
     )

@@ -29,6 +29,7 @@ from messenger.clock import utcnow
 from messenger.errors import Forbidden, InvalidInput, NotFound
 from messenger.events import OutboundEvent, new_event
 from messenger.pagination import ACTIVITY_KEY, UUID_KEY, Page, decode_cursor, encode_cursor
+from messenger.ratelimit import CREATE_CHAT, SEND_MESSAGE, RateLimiter
 
 EventsFor = Callable[[], list[OutboundEvent]]
 
@@ -107,6 +108,7 @@ class ChatsService:
     store: ChatStore
     friends: FriendDirectory
     outbox: EventOutbox
+    limiter: RateLimiter
 
     def _member_of(self, chat_id: uuid.UUID, caller: uuid.UUID) -> ChatMembership:
         membership = self.store.membership(chat_id)
@@ -119,6 +121,7 @@ class ChatsService:
     def create(
         self, caller: uuid.UUID, request: CreateChatRequest, correlation_id: str | None = None
     ) -> tuple[Chat, bool]:
+        self.limiter.acquire(CREATE_CHAT, str(caller))
         others = [p for p in request.participants if p != caller]
         if not others:
             raise InvalidInput(
@@ -183,6 +186,7 @@ class ChatsService:
         request: SendMessageRequest,
         correlation_id: str | None = None,
     ) -> tuple[Message, bool]:
+        self.limiter.acquire(SEND_MESSAGE, str(caller))
         membership = self._member_of(chat_id, caller)
         ensure_may_send(membership, caller, self.friends)
         message = Message(
