@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 
-from messenger import errors
+from messenger import deadline, errors
 from messenger.observability import logger
 
 if TYPE_CHECKING:
@@ -80,21 +80,46 @@ def _body_size(event: Mapping[str, Any]) -> int:
     return len(body.encode())
 
 
+def _raw(response: Response[str]) -> dict[str, Any]:
+    """A refusal sent before routing, in the proxy result format."""
+    return {
+        "statusCode": response.status_code,
+        "headers": {"Content-Type": PROBLEM_JSON, **(response.headers or {})},
+        "body": response.body,
+        "isBase64Encoded": False,
+    }
+
+
+def unavailable_problem() -> Response[str]:
+    return problem(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        "unavailable",
+        "A backing service is unavailable; nothing was changed, retry shortly",
+        headers={"Retry-After": "1"},
+    )
+
+
+def _session_store_unreachable(event: Mapping[str, Any]) -> bool:
+    """The authorizer could not check the token at all (decision 25): no caller, no business."""
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    flag = (authorizer.get("lambda") or {}).get("unavailable")
+    return flag is True or str(flag).lower() == "true"
+
+
 class MessengerResolver(APIGatewayHttpResolver):
-    """Refuses oversized bodies before anything parses them (validation runs before middlewares)."""
+    """Sets the invocation's deadline; refuses, before anything parses them, oversized bodies
+    and requests whose caller could not be verified (validation runs before middlewares)."""
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        if _session_store_unreachable(event):
+            logger.warning("The authorizer could not reach the session store")
+            return _raw(unavailable_problem())
         size = _body_size(event)
         if size > MAX_BODY_BYTES:
             detail = f"The request body is {size} bytes; the limit is {MAX_BODY_BYTES}"
-            refusal = problem(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large", detail)
-            return {
-                "statusCode": refusal.status_code,
-                "headers": {"Content-Type": PROBLEM_JSON},
-                "body": refusal.body,
-                "isBase64Encoded": False,
-            }
-        return super().resolve(event, context)
+            return _raw(problem(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large", detail))
+        with deadline.invocation(context):
+            return super().resolve(event, context)
 
 
 def create_resolver() -> MessengerResolver:
@@ -130,23 +155,19 @@ def create_resolver() -> MessengerResolver:
             (s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls)),
             HTTPStatus.BAD_REQUEST,
         )
-        headers = (
-            {"Retry-After": str(exc.retry_after_seconds)}
-            if isinstance(exc, errors.RateLimited)
-            else None
-        )
+        headers = None
+        if isinstance(exc, errors.RateLimited):
+            headers = {"Retry-After": str(exc.retry_after_seconds)}
+        elif isinstance(exc, errors.Unavailable):
+            logger.warning("A backing service is unavailable", extra={"error": repr(exc)})
+            headers = {"Retry-After": "1"}
         return problem(status, exc.code, exc.detail, title=exc.title, headers=headers, **exc.extra)
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response[Any]:
         if errors.is_unavailable(exc):
             logger.warning("A backing service is unavailable", extra={"error": repr(exc)})
-            return problem(
-                HTTPStatus.SERVICE_UNAVAILABLE,
-                "unavailable",
-                "A backing service is unavailable; nothing was changed, retry shortly",
-                headers={"Retry-After": "1"},
-            )
+            return unavailable_problem()
         logger.exception("Unhandled error")
         return problem(
             HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "Something went wrong on our side"
@@ -167,6 +188,8 @@ def no_content() -> Response[str]:
 def caller_id(app: APIGatewayHttpResolver) -> uuid.UUID:
     """The authenticated user, from the Lambda authorizer's context (never from the request)."""
     context = app.current_event.request_context.authorizer.get_lambda or {}
+    if context.get("unavailable"):  # refused by the resolver already; never a caller
+        raise errors.Unavailable()
     try:
         return uuid.UUID(str(context["user_id"]))
     except (KeyError, ValueError) as exc:

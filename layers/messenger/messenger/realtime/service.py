@@ -19,7 +19,9 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Protocol
 
+from messenger.errors import is_unavailable
 from messenger.events import EventEnvelope
+from messenger.observability import logger
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,13 @@ class RealtimeService:
         connection = Connection(connection_id, user, epoch(now + self.connection_ttl))
         live = self.connections.add(connection, epoch(now))
         if [c.connection_id for c in live] == [connection_id]:  # first device: now online
-            self._announce(user, True, epoch(now))
+            try:
+                self._announce(user, True, epoch(now))
+            except Exception as exc:
+                # Presence is a hint: the connection is registered, so it is accepted.
+                if not is_unavailable(exc):
+                    raise
+                logger.warning("Presence not announced", extra={"error": repr(exc)})
         return user
 
     def disconnect(self, connection_id: str, now: datetime) -> None:

@@ -10,6 +10,11 @@
 Both carry `expires_at` (epoch seconds) as their TTL attribute: API Gateway closes every
 connection after 2 hours, so no record outlives it; readers ignore expired entries until TTL
 removes them.
+
+DynamoDB unreachable, throttling or failing (timeouts, 5xx) is `unavailable` (503, a refused
+`$connect` the client may retry); a refusal of the request itself (validation, a failed
+condition) stays an error. Calls are bounded (1 s connect/read, one retry) and none starts once
+the invocation has no time left.
 """
 
 from __future__ import annotations
@@ -19,14 +24,44 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
+from botocore.exceptions import BotoCoreError
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 from pynamodb.models import Model
 
+from messenger import deadline
+from messenger.errors import register_unavailable_check
+from messenger.observability import logger
 from messenger.realtime.service import Connection
 from messenger.settings import get_settings
 
 BATCH_GET_LIMIT = 100
+
+# DynamoDB error codes that mean "not now" rather than "not this request".
+RETRYABLE_CODES = frozenset(
+    {
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "TransactionInProgressException",
+    }
+)
+
+
+def dynamodb_unavailable(exc: BaseException) -> bool:
+    """DynamoDB could not be reached or could not serve (not: the request was refused)."""
+    if isinstance(exc, BotoCoreError):  # endpoint unreachable, connect/read timeout
+        return True
+    if not isinstance(exc, PynamoDBException) or isinstance(exc, DoesNotExist):
+        return False
+    if isinstance(exc.cause, BotoCoreError):
+        return True
+    return exc.cause_response_code in RETRYABLE_CODES
+
+
+register_unavailable_check(dynamodb_unavailable)
 
 
 class ConnectionRecord(Model):
@@ -60,9 +95,10 @@ def configure() -> None:
         meta.table_name = name
         meta.region = settings.aws_region
         meta.host = settings.dynamodb_endpoint or None
-        meta.connect_timeout_seconds = 2
-        meta.read_timeout_seconds = 2
-        meta.max_retry_attempts = 2
+        # Worst case per call: (1 s + 1 s) x 2 attempts, well inside a 10 s function.
+        meta.connect_timeout_seconds = 1
+        meta.read_timeout_seconds = 1
+        meta.max_retry_attempts = 1
 
 
 def _member(connection: Connection) -> str:
@@ -83,23 +119,36 @@ class DynamoConnections:
         configure()
 
     def add(self, connection: Connection, now: int) -> list[Connection]:
-        ConnectionRecord(
+        deadline.seconds_left()
+        record = ConnectionRecord(
             connection.connection_id,
             user_id=str(connection.user_id),
             connected_at=now,
             expires_at=connection.expires_at,
-        ).save()
-        item = UserConnectionsRecord(str(connection.user_id))
-        item.update(
-            actions=[
-                UserConnectionsRecord.connections.add({_member(connection)}),
-                # The newest connection expires last: the item's TTL follows it.
-                UserConnectionsRecord.expires_at.set(connection.expires_at),
-            ]
         )
+        record.save()
+        item = UserConnectionsRecord(str(connection.user_id))
+        try:
+            deadline.seconds_left()
+            item.update(
+                actions=[
+                    UserConnectionsRecord.connections.add({_member(connection)}),
+                    # The newest connection expires last: the item's TTL follows it.
+                    UserConnectionsRecord.expires_at.set(connection.expires_at),
+                ]
+            )
+        except Exception:
+            # The connection is refused: take back its first half (if DynamoDB lets us; else the
+            # record is an orphan no user lists, which its TTL removes).
+            try:
+                record.delete()
+            except Exception as undo:
+                logger.warning("Could not undo a half-registered connection", exc_info=undo)
+            raise
         return _parse(connection.user_id, item.connections, now)
 
     def get(self, connection_id: str) -> Connection | None:
+        deadline.seconds_left()
         try:
             record = ConnectionRecord.get(connection_id, consistent_read=True)
         except DoesNotExist:
