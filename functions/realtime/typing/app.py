@@ -9,7 +9,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
+from messenger import deadline
 from messenger.clock import utcnow
+from messenger.errors import is_unavailable
 from messenger.observability import logger
 from messenger.realtime.wiring import typing_service
 
@@ -27,6 +29,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         message = TypingMessage.model_validate_json(event.get("body") or "")
     except ValidationError:
         return {"statusCode": 400, "body": 'Send {"action": "typing", "chat_id": "<uuid>"}'}
-    if not realtime.typing(event["requestContext"]["connectionId"], message.chat_id, utcnow()):
+    try:
+        with deadline.invocation(context):
+            allowed = realtime.typing(
+                event["requestContext"]["connectionId"], message.chat_id, utcnow()
+            )
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        logger.warning("typing not delivered: a backing service is unavailable", exc_info=exc)
+        return {"statusCode": 503, "body": "Service unavailable; retry shortly"}
+    if not allowed:
         return {"statusCode": 403, "body": "Not a participant of this chat"}
     return {"statusCode": 200}

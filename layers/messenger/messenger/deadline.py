@@ -64,6 +64,13 @@ def seconds_left(cap: float | None = None) -> float:
     return left if cap is None else min(cap, left)
 
 
+def seconds_left_or_zero() -> float:
+    """The time left (0 when past the deadline, infinite outside an invocation)."""
+    if _deadline is None:
+        return math.inf
+    return max(0.0, _deadline - time.monotonic())
+
+
 def active() -> bool:
     return _deadline is not None
 

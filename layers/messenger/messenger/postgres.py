@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import select
+import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
@@ -44,20 +45,20 @@ class DeadlineConnection(psycopg.Connection[Any]):
     """A connection whose every wait on the server ends at the invocation's deadline."""
 
     def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
-        if timeout is None and deadline.active():
-            timeout = deadline.seconds_left()
-            try:
-                return super().wait(gen, interval=interval, timeout=timeout)
-            except psycopg.OperationalError:
-                if (
-                    not self.broken
-                    and self.pgconn.transaction_status == pq.TransactionStatus.ACTIVE
-                ):
-                    # Timed out mid-statement: the connection's state is unknown; drop it.
-                    logger.warning("Postgres did not answer before the deadline; closing")
-                    self.pgconn.finish()
-                raise
-        return super().wait(gen, interval=interval, timeout=timeout)
+        if timeout is not None or not deadline.active():
+            return super().wait(gen, interval=interval, timeout=timeout)
+        # Even with no time left the wait gets a moment (never an exception from inside
+        # psycopg's own bookkeeping, e.g. a ROLLBACK on the way out of a transaction).
+        timeout = max(deadline.seconds_left_or_zero(), deadline.MIN_CALL_SECONDS)
+        started = time.monotonic()
+        try:
+            return super().wait(gen, interval=interval, timeout=timeout)
+        except psycopg.OperationalError:
+            if time.monotonic() - started >= timeout and not self.closed:
+                # Out of time mid-conversation: the connection's state is unknown; drop it.
+                logger.warning("Postgres did not answer before the deadline; closing")
+                self.pgconn.finish()
+            raise
 
 
 _connection: psycopg.Connection[Any] | None = None
