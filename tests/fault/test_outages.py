@@ -22,7 +22,8 @@ from tests.e2e.flows import PASSWORD, bearer, befriend, login, signed_up
 from tests.fault.conftest import FUNCTION_TIMEOUT, Stack, timed
 from tests.support import unique
 
-pytestmark = pytest.mark.fault
+# Setup (every service, a gateway, warm functions) counts against the first test: a busy box.
+pytestmark = [pytest.mark.fault, pytest.mark.timeout(300)]
 
 
 def invocation_seconds(response: httpx.Response, seconds: float) -> float:
@@ -42,8 +43,9 @@ def assert_outage_answer(response: httpx.Response, seconds: float, allowed: set[
     if response.status_code == 503:
         assert response.headers.get("retry-after") == "1", response.headers
         assert response.json()["code"] == "unavailable"
+    # The deadline keeps a second back; what is left of it covers the error path on a busy box.
     longest = invocation_seconds(response, seconds)
-    assert longest < FUNCTION_TIMEOUT - 0.5, f"an invocation took {longest:.1f} s"
+    assert longest < FUNCTION_TIMEOUT - 0.25, f"an invocation took {longest:.1f} s"
 
 
 def run_all(stack: Stack, service: str, fault: str, calls: dict[str, Any]) -> dict[str, Any]:
@@ -180,6 +182,7 @@ def test_postgres_stopped_restarted_and_paused(
     socket_token = login(stack.api, ann["email"])["access_token"]
     assert stack.api.get("/v1/users/me", headers=bearer(fresh)).status_code == 200
     lost_email = f"{unique('p')}@example.com"
+    assert list_chats(stack, ann)().status_code == 200  # ann's session is in the cache
     stack.postgres.stop()
     try:
         results = run_all(
@@ -300,6 +303,20 @@ def test_dynamodb_stopped_and_restarted(
     stack: Stack, pair: tuple[dict[str, Any], dict[str, Any], str]
 ) -> None:
     ann, bob, _ = pair
+    with stack.dynamodb.paused_for():
+        results = run_all(
+            stack,
+            "dynamodb",
+            "paused",
+            {
+                "websocket $connect": lambda: ws_status(stack, ann["access_token"]),
+                "protected read (friends, presence)": lambda: stack.api.get(
+                    "/v1/friends", headers=bearer(bob["access_token"])
+                ),
+            },
+        )
+        assert_outage_answer(*results["websocket $connect"], allowed={503})
+        assert_outage_answer(*results["protected read (friends, presence)"], allowed={200})
     stack.dynamodb.stop()
     try:
         results = run_all(

@@ -118,6 +118,14 @@ def test_seconds_left_is_capped_by_the_deadline_and_unbounded_outside() -> None:
     assert not deadline.active()
 
 
+def test_a_call_that_could_outlive_the_deadline_does_not_start() -> None:
+    deadline.require(60.0)  # no invocation: no deadline
+    with deadline.invocation(Context(4_000)):
+        deadline.require(2.0)
+        with pytest.raises(deadline.DeadlineExceeded):
+            deadline.require(4.0)
+
+
 def test_an_invocation_without_a_lambda_context_sets_no_deadline() -> None:
     with deadline.invocation(object()):
         assert not deadline.active()

@@ -71,6 +71,13 @@ def seconds_left_or_zero() -> float:
     return max(0.0, _deadline - time.monotonic())
 
 
+def require(seconds: float) -> None:
+    """Refuse to start a call that may last `seconds` but would outlive the deadline (for
+    drivers whose timeouts are fixed when their client is made: botocore, pynamodb)."""
+    if _deadline is not None and _deadline - time.monotonic() < seconds:
+        raise DeadlineExceeded()
+
+
 def active() -> bool:
     return _deadline is not None
 

@@ -13,8 +13,8 @@ removes them.
 
 DynamoDB unreachable, throttling or failing (timeouts, 5xx) is `unavailable` (503, a refused
 `$connect` the client may retry); a refusal of the request itself (validation, a failed
-condition) stays an error. Calls are bounded (1 s connect/read, one retry) and none starts once
-the invocation has no time left.
+condition) stays an error. Calls are bounded (1 s connect, 1 s read, no retry: at most 2 s) and
+none starts unless the invocation has that much time left.
 """
 
 from __future__ import annotations
@@ -36,6 +36,11 @@ from messenger.realtime.service import Connection
 from messenger.settings import get_settings
 
 BATCH_GET_LIMIT = 100
+CONNECT_TIMEOUT_SECONDS = 1
+READ_TIMEOUT_SECONDS = 1
+RETRIES = 0  # botocore's retry would double the worst case; the caller retries (503, a record)
+# The longest one call can take; none starts unless that much time is left (messenger.deadline).
+CALL_SECONDS = (CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS) * (1 + RETRIES)
 
 # DynamoDB error codes that mean "not now" rather than "not this request".
 RETRYABLE_CODES = frozenset(
@@ -95,10 +100,9 @@ def configure() -> None:
         meta.table_name = name
         meta.region = settings.aws_region
         meta.host = settings.dynamodb_endpoint or None
-        # Worst case per call: (1 s + 1 s) x 2 attempts, well inside a 10 s function.
-        meta.connect_timeout_seconds = 1
-        meta.read_timeout_seconds = 1
-        meta.max_retry_attempts = 1
+        meta.connect_timeout_seconds = CONNECT_TIMEOUT_SECONDS
+        meta.read_timeout_seconds = READ_TIMEOUT_SECONDS
+        meta.max_retry_attempts = RETRIES
 
 
 def _member(connection: Connection) -> str:
@@ -119,7 +123,7 @@ class DynamoConnections:
         configure()
 
     def add(self, connection: Connection, now: int) -> list[Connection]:
-        deadline.seconds_left()
+        deadline.require(CALL_SECONDS)
         record = ConnectionRecord(
             connection.connection_id,
             user_id=str(connection.user_id),
@@ -129,7 +133,7 @@ class DynamoConnections:
         record.save()
         item = UserConnectionsRecord(str(connection.user_id))
         try:
-            deadline.seconds_left()
+            deadline.require(CALL_SECONDS)
             item.update(
                 actions=[
                     UserConnectionsRecord.connections.add({_member(connection)}),
@@ -148,7 +152,7 @@ class DynamoConnections:
         return _parse(connection.user_id, item.connections, now)
 
     def get(self, connection_id: str) -> Connection | None:
-        deadline.seconds_left()
+        deadline.require(CALL_SECONDS)
         try:
             record = ConnectionRecord.get(connection_id, consistent_read=True)
         except DoesNotExist:
@@ -159,9 +163,11 @@ class DynamoConnections:
         connection = self.get(connection_id)
         if connection is None:
             return None, []
+        deadline.require(CALL_SECONDS)
         ConnectionRecord(connection_id).delete()
         item = UserConnectionsRecord(str(connection.user_id))
         try:
+            deadline.require(CALL_SECONDS)
             item.update(
                 actions=[UserConnectionsRecord.connections.delete({_member(connection)})],
                 condition=UserConnectionsRecord.user_id.exists(),
@@ -177,6 +183,7 @@ class DynamoConnections:
         found: list[Connection] = []
         for start in range(0, len(keys), BATCH_GET_LIMIT):
             chunk = keys[start : start + BATCH_GET_LIMIT]
+            deadline.require(CALL_SECONDS)
             for item in UserConnectionsRecord.batch_get(
                 chunk, attributes_to_get=["user_id", "connections"]
             ):
