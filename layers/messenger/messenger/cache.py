@@ -39,24 +39,25 @@ def redis() -> redis_driver.Redis:
     global _client
     deadline.seconds_left(COMMAND_TIMEOUT_SECONDS)
     if _client is None:
-        settings = get_settings()
-        url = settings.require("redis_url")
-        tls: dict[str, str] = {}
-        if url.startswith("rediss://") and settings.redis_ssl_ca_certs:
-            # ElastiCache (TLS only): verify the server against the certs layer's bundle.
-            tls = {"ssl_ca_certs": settings.redis_ssl_ca_certs, "ssl_cert_reqs": "required"}
-        _client = redis_driver.Redis.from_url(
-            url,
-            decode_responses=True,
-            socket_timeout=COMMAND_TIMEOUT_SECONDS,
-            socket_connect_timeout=COMMAND_TIMEOUT_SECONDS,
-            retry=Retry(
-                NoBackoff(), 1, supported_errors=(redis_driver.exceptions.ConnectionError,)
-            ),
-            health_check_interval=30,
-            **tls,
-        )
+        _client = make_client(get_settings().require("redis_url"))
     return _client
+
+
+def make_client(url: str) -> redis_driver.Redis:
+    settings = get_settings()
+    tls: dict[str, str] = {}
+    if url.startswith("rediss://") and settings.redis_ssl_ca_certs:
+        # ElastiCache (TLS only): verify the server against the certs layer's bundle.
+        tls = {"ssl_ca_certs": settings.redis_ssl_ca_certs, "ssl_cert_reqs": "required"}
+    return redis_driver.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=COMMAND_TIMEOUT_SECONDS,
+        socket_connect_timeout=COMMAND_TIMEOUT_SECONDS,
+        retry=Retry(NoBackoff(), 1, supported_errors=(redis_driver.exceptions.ConnectionError,)),
+        health_check_interval=30,
+        **tls,
+    )
 
 
 # ElastiCache Serverless shards keys across slots and refuses multi-key commands whose keys hash to
