@@ -3,6 +3,10 @@
 Cache entries are `<user_id> <expires_epoch>`; a logout overwrites the entry with a tombstone
 rather than deleting it, and the authorizer fills the cache only with SET NX, so a lookup that
 raced the logout can never resurrect the session.
+
+Redis unreachable: `find` reads Postgres (the record, revocations included) and skips the cache
+write, so the authorizer survives a Redis outage; only when Postgres is unreachable too does it
+raise (a driver error `messenger.errors.is_unavailable` recognises).
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from messenger.auth.session import Session
-from messenger.cache import get_many, redis
+from messenger.cache import CACHE_DOWN, get_many, redis
 from messenger.clock import utcnow
+from messenger.observability import logger
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -57,7 +62,12 @@ class CachedSessions:
         )
 
     def find(self, token_hash: bytes) -> Session | None:
-        cached = redis().get(_cache_key(token_hash))
+        try:
+            cached = redis().get(_cache_key(token_hash))
+            cache_up = True
+        except CACHE_DOWN as exc:
+            logger.warning("Redis unreachable; reading the session from Postgres", exc_info=exc)
+            cached, cache_up = None, False
         if cached == REVOKED:
             return None
         if cached:
@@ -78,13 +88,21 @@ class CachedSessions:
             if row is None:
                 return None
             session = Session(user_id=row[0], expires_at=row[1])
+            if cache_up:
+                self._fill(token_hash, session)
+        return session if session.expires_at > utcnow() else None
+
+    def _fill(self, token_hash: bytes, session: Session) -> None:
+        """Cache a session read from Postgres; a failure only costs the next lookup a query."""
+        try:
             redis().set(
                 _cache_key(token_hash),
                 f"{session.user_id} {session.expires_at.timestamp()}",
                 ex=self._ttl(session.expires_at),
                 nx=True,
             )
-        return session if session.expires_at > utcnow() else None
+        except CACHE_DOWN as exc:
+            logger.warning("Redis unreachable; session not cached", exc_info=exc)
 
     def revoke(self, token_hash: bytes) -> uuid.UUID | None:
         row = (

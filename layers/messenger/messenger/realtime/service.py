@@ -23,7 +23,9 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Protocol
 
+from messenger.errors import is_unavailable
 from messenger.events import EventEnvelope
+from messenger.observability import logger
 
 
 @dataclass(frozen=True)
@@ -248,7 +250,13 @@ class RealtimeService:
             self.connections.remove(connection_id, epoch(now))
             return None
         if [c.connection_id for c in live] == [connection_id]:  # first device: now online
-            self._announce(user, True, epoch(now))
+            try:
+                self._announce(user, True, epoch(now))
+            except Exception as exc:
+                # Presence is a hint: the connection is registered, so it is accepted.
+                if not is_unavailable(exc):
+                    raise
+                logger.warning("Presence not announced", extra={"error": repr(exc)})
         return user
 
     def disconnect(self, connection_id: str, now: datetime) -> None:
