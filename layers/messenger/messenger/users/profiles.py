@@ -9,7 +9,7 @@ from psycopg import sql
 from psycopg.rows import class_row
 
 from messenger import inbox, outbox, postgres
-from messenger.users.models import OwnProfile
+from messenger.users.models import OwnProfile, Profile
 from messenger.users.service import CREATE_PROFILE_CONSUMER, NicknameTaken
 
 if TYPE_CHECKING:
@@ -45,6 +45,28 @@ class PostgresProfiles:
                 f"SELECT {_COLUMNS} FROM users.profiles WHERE user_id = ANY(%s)", (list(user_ids),)
             ).fetchall()
         return {row.user_id: row for row in rows}
+
+    def ordered_among(
+        self, user_ids: Sequence[uuid.UUID], after: tuple[str, uuid.UUID] | None, limit: int
+    ) -> list[Profile]:
+        """Up to `limit` of these users' profiles after the key, in (lower(nickname), user_id)
+        order (bytewise, "C"): one query whatever the page; the ids are primary-key lookups."""
+        if not user_ids:
+            return []
+        with postgres.connection().cursor(row_factory=class_row(Profile)) as cur:
+            return cur.execute(
+                "SELECT user_id, nickname, description, avatar_url, created_at"
+                " FROM users.profiles WHERE user_id = ANY(%(ids)s)"
+                " AND (%(nick)s::text IS NULL"
+                ' OR (lower(nickname) COLLATE "C", user_id) > (%(nick)s COLLATE "C", %(id)s::uuid))'
+                ' ORDER BY lower(nickname) COLLATE "C", user_id LIMIT %(limit)s',
+                {
+                    "ids": list(user_ids),
+                    "nick": after[0] if after else None,
+                    "id": after[1] if after else None,
+                    "limit": limit,
+                },
+            ).fetchall()
 
     def search(self, prefix: str, limit: int, after: str | None) -> list[OwnProfile]:
         """Nicknames starting with `prefix`, case-insensitively, in lower(nickname) order.
