@@ -328,10 +328,16 @@ class Floors:
                     },
                     session=session,
                 )
-                self.db.outbox.insert_many(
-                    [{"_id": event_id, "payload": payload, "pending": True, "created_at": now}],
-                    session=session,
-                )
+                outboxed = {
+                    "_id": event_id,
+                    "topic": "bench-floor",
+                    "key": chat_id,
+                    "payload": payload,
+                    "correlation_id": None,
+                    "created_at": now,
+                    "pending": True,
+                }  # the shape mongo_outbox.enqueue writes (the relay may read it)
+                self.db.outbox.insert_many([outboxed], session=session)
 
             with self.mongo.start_session() as session:
                 session.with_transaction(work)
