@@ -118,8 +118,11 @@ class Floors:
 
             self._dynamodb = boto3.client(
                 "dynamodb",
-                endpoint_url=self.env.get("DYNAMODB_ENDPOINT"),
+                endpoint_url=self.env["DYNAMODB_ENDPOINT"],
                 region_name=self.env.get("AWS_REGION", "us-east-1"),
+                # the local DynamoDB (moto) takes any keys: the ones the local runtime gives
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
             )
         return self._dynamodb
 
