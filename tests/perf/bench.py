@@ -512,6 +512,7 @@ def data_sizes(api: httpx.Client, backing: dict[str, str], n: int) -> list[Growt
                     tolerate_5xx=True,
                 )
             )
+            run_floors(backing, history[-1:])  # at once: on the data the function just read
             history_plans.append(
                 seeder.mongo_stages("messages", {"chat_id": chat_id}, {"_id": -1}, 51)
             )
@@ -531,6 +532,7 @@ def data_sizes(api: httpx.Client, backing: dict[str, str], n: int) -> list[Growt
                     tolerate_5xx=True,
                 )
             )
+            run_floors(backing, listing[-1:])
             listing_plans.append(
                 seeder.mongo_stages(
                     "chats",
@@ -554,10 +556,10 @@ def data_sizes(api: httpx.Client, backing: dict[str, str], n: int) -> list[Growt
                     ("get_friends", n, {"user": str(owner["user_id"])}),
                 )
             )
+            run_floors(backing, friends[-1:])
             friends_plans.append(seeder.pg_nodes(str(owner["user_id"]), 100))
     finally:
         seeder.close()
-    run_floors(backing, history + listing + friends)
     return [
         Growth("history", SIZES["history"], history, history_plans, True),
         Growth("chat list", SIZES["chats"], listing, listing_plans, True),

@@ -44,14 +44,10 @@ def _timed(n: int, call: Callable[[int], object]) -> Samples:
 
 
 def page_query() -> str:
-    """The friends page: the users context's `ordered_among` (kept in step by hand)."""
-    return (
-        "SELECT user_id, nickname, description, avatar_url, created_at"
-        " FROM users.profiles WHERE user_id = ANY(%(ids)s)"
-        " AND (%(nick)s::text IS NULL"
-        ' OR (lower(nickname) COLLATE "C", user_id) > (%(nick)s COLLATE "C", %(id)s::uuid))'
-        ' ORDER BY lower(nickname) COLLATE "C", user_id LIMIT %(limit)s'
-    )
+    """The friends page: the very statement of the users context's `ordered_among`."""
+    from messenger.users.profiles import ORDERED_AMONG
+
+    return ORDERED_AMONG
 
 
 def search_key(prefix: str, limit: int) -> str:

@@ -43,7 +43,7 @@ def profiles_by_ids(user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Profile]:
 
 
 def profiles_ordered_among(
-    user_ids: Sequence[uuid.UUID], after: tuple[str, uuid.UUID] | None, limit: int
+    user_ids: Sequence[str], after: tuple[str, uuid.UUID] | None, limit: int
 ) -> list[Profile]:
     """A page of these users' current profiles in (lower(nickname), user_id) order, after the
     key: one Postgres query (no cache: the page's order is the database's)."""
