@@ -138,3 +138,19 @@ def test_push_samples_forget_gone_connections_and_report_no_failure(
         assert invoke("PushRealtimeEvents", event) == {"batchItemFailures": []}
         assert _connections().get(stale) is None  # 410 from @connections: forgotten
         assert stale not in {c.connection_id for c in _connections().of_users([recipient], now)}
+
+
+def test_online_among_many_users_reads_every_batch(realtime_env: dict[str, str]) -> None:
+    """250 users: three BatchGetItem calls made concurrently, none of them lost."""
+    from messenger.realtime import queries
+    from messenger.realtime.service import Connection
+
+    now = int(time.time())
+    users = [uuid.uuid4() for _ in range(250)]
+    online = set(users[::7])  # in the first, second and third batch of 100 alike
+    for user in online:
+        _connections().add(Connection(unique("c"), user, now + 600), now)
+    expired = users[1]
+    _connections().add(Connection(unique("c"), expired, now - 1), now - 10)
+    assert queries.online_among(users) == online
+    assert queries.online_among([]) == set()
