@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -312,3 +314,67 @@ def _seed_messages(env: dict[str, str], chat_id: str, author: str, count: int) -
         client[env["MONGODB_DATABASE"]].messages.insert_many(docs)
     finally:
         client.close()
+
+
+def test_concurrent_sends_keep_exact_counters_and_the_newest_last_message(
+    api: httpx.Client, backing_env: dict[str, str]
+) -> None:
+    ann, bob, cid = signed_up(api), signed_up(api), signed_up(api)
+    befriend(api, ann, bob)
+    befriend(api, ann, cid)
+    chat_id = create(api, ann, [bob, cid]).json()["chat_id"]
+    senders = [ann, bob] * 12
+
+    with ThreadPoolExecutor(8) as pool:
+        sent = list(pool.map(lambda p: send(api, p[1], chat_id, f"c{p[0]}"), enumerate(senders)))
+    assert [r.status_code for r in sent] == [201] * len(senders)
+    newest = max(r.json()["message_id"] for r in sent)
+    unread = {
+        name: next(c for c in chats_of(api, user)["items"] if c["chat_id"] == chat_id)
+        for name, user in (("ann", ann), ("bob", bob), ("cid", cid))
+    }
+    assert {name: chat["unread_count"] for name, chat in unread.items()} == {
+        "ann": 12,  # bob's
+        "bob": 12,  # ann's
+        "cid": 24,  # everyone's
+    }
+    assert {chat["last_message"]["message_id"] for chat in unread.values()} == {newest}
+    doc = _chat_doc(backing_env, chat_id)
+    assert doc["last_message_id"] == newest == doc["last_message"]["_id"]
+
+
+def test_a_chat_document_from_before_last_message_id_keeps_working(
+    api: httpx.Client, friends: tuple[dict, dict], backing_env: dict[str, str]
+) -> None:
+    ann, bob = friends
+    chat_id = create(api, ann, [bob]).json()["chat_id"]
+    first = send(api, ann, chat_id, "before").json()["message_id"]
+    with _chats(backing_env) as chats:
+        chats.update_one({"_id": chat_id}, {"$unset": {"last_message_id": ""}})
+    assert chats_of(api, bob)["items"][0]["last_message"]["message_id"] == first
+
+    second = send(api, ann, chat_id, "after").json()["message_id"]
+    listed = chats_of(api, bob)["items"][0]
+    assert (listed["last_message"]["message_id"], listed["unread_count"]) == (second, 2)
+    assert _chat_doc(backing_env, chat_id)["last_message_id"] == second  # upgraded in place
+    third = send(api, bob, chat_id, "and on").json()["message_id"]
+    listed = chats_of(api, ann)["items"][0]
+    assert (listed["last_message"]["message_id"], listed["unread_count"]) == (third, 1)
+
+
+@contextmanager
+def _chats(env: dict[str, str]) -> Iterator[Any]:
+    import pymongo
+
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(env["MONGODB_URI"])
+    try:
+        yield client[env["MONGODB_DATABASE"]].chats
+    finally:
+        client.close()
+
+
+def _chat_doc(env: dict[str, str], chat_id: str) -> dict[str, Any]:
+    with _chats(env) as chats:
+        found = chats.find_one({"_id": chat_id})
+    assert found is not None
+    return dict(found)

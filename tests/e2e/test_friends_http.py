@@ -167,3 +167,51 @@ def test_friend_routes_need_a_token(api: httpx.Client) -> None:
     assert api.get("/v1/friends").status_code == 401
     assert api.post("/v1/friends/requests", json={"nickname": "x"}).status_code == 401
     assert api.delete("/v1/friends/x", headers=bearer("forged")).status_code == 401
+
+
+def page(api: httpx.Client, user: dict[str, Any], **params: Any) -> tuple[int, dict[str, Any]]:
+    response = api.get("/v1/friends", params=params, headers=bearer(user["access_token"]))
+    return response.status_code, response.json()
+
+
+def test_friends_pages_walk_every_friend_once_in_nickname_order(api: httpx.Client) -> None:
+    ann = signed_up(api)
+    with ThreadPoolExecutor(4) as pool:
+        others = list(pool.map(lambda _: signed_up(api), range(7)))
+    friends, asking, asked = others[:5], others[5], others[6]
+    for friend in friends:
+        assert send(api, ann, friend["nickname"]).status_code == 201
+        assert answer(api, friend, ann["nickname"], "accept").status_code == 200
+    assert send(api, asking, ann["nickname"]).status_code == 201
+    assert send(api, ann, asked["nickname"]).status_code == 201
+
+    status, first = page(api, ann, limit=2)
+    assert status == 200, first
+    assert ids(first["incoming"]) == [asking["user_id"]]
+    assert ids(first["outgoing"]) == [asked["user_id"]]
+    walked, body, pages = ids(first["friends"]), first, 1
+    while body["next_cursor"] is not None:
+        status, body = page(api, ann, limit=2, cursor=body["next_cursor"])
+        assert status == 200, body
+        assert body["incoming"] == body["outgoing"] == []  # only on the first page
+        assert 1 <= len(body["friends"]) <= 2
+        walked += ids(body["friends"])
+        pages += 1
+    by_nickname = sorted(friends, key=lambda f: (f["nickname"].lower(), f["user_id"]))
+    assert walked == [f["user_id"] for f in by_nickname]  # no gap, no repeat, in order
+    assert pages == 3
+    whole = overview(api, ann)  # default limit 100: one page
+    assert ids(whole["friends"]) == walked
+    assert whole["next_cursor"] is None
+
+
+def test_friends_page_limits_and_cursors_are_checked(api: httpx.Client) -> None:
+    ann = signed_up(api)
+    for limit in (0, 501, -1, "x"):
+        status, body = page(api, ann, limit=limit)
+        assert (status, body["code"]) == (422, "validation_failed"), (limit, body)
+    assert page(api, ann, limit=500)[0] == 200
+    assert page(api, ann, limit=1)[0] == 200
+    for cursor in ("garbage!", "WyJhIl0=", "x" * 600):
+        status, body = page(api, ann, cursor=cursor)
+        assert (status, body["code"]) == (422, "validation_failed"), (cursor, body)

@@ -22,7 +22,6 @@ from tests.support import invoke, sample_event, unique
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("in_process_env")]
 
 
-
 @contextmanager
 def redis_down() -> Iterator[None]:
     from messenger import cache

@@ -59,7 +59,10 @@ def test_prefix_search_is_served_by_the_index(db: Any) -> None:
 
 def test_friends_sample_answers_for_a_user_with_no_friends() -> None:
     status, body, _ = http_call("GetFriends", user_id=new_profile())
-    assert (status, body) == (200, {"friends": [], "incoming": [], "outgoing": []})
+    assert (status, body) == (
+        200,
+        {"friends": [], "incoming": [], "outgoing": [], "next_cursor": None},
+    )
 
 
 @pytest.mark.parametrize(

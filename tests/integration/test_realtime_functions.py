@@ -208,3 +208,19 @@ def test_typing_in_a_direct_chat_with_a_former_friend_is_refused(
     status, body, _ = http_call("SendMessage", user_id=ann, path_parameters=path)
     assert (status, body["code"]) == (403, "not_friends")
     assert invoke("WebSocketTyping", event)["statusCode"] == 403
+
+
+def test_online_among_many_users_reads_every_batch(realtime_env: dict[str, str]) -> None:
+    """250 users: three BatchGetItem calls made concurrently, none of them lost."""
+    from messenger.realtime import queries
+    from messenger.realtime.service import Connection
+
+    now = int(time.time())
+    users = [uuid.uuid4() for _ in range(250)]
+    online = set(users[::7])  # in the first, second and third batch of 100 alike
+    for user in online:
+        _connections().add(Connection(unique("c"), user, now + 600), now)
+    expired = users[1]
+    _connections().add(Connection(unique("c"), expired, now - 1), now - 10)
+    assert queries.online_among(users) == online
+    assert queries.online_among([]) == set()

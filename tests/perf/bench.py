@@ -2,18 +2,29 @@
 
 Each RPC is measured three ways: end to end over HTTP through the local gateway (API Gateway
 emulation + authorizer + function, what a client sees locally), the function's own handler time
-(from the gateway's local-only Server-Timing header, what Lambda would bill), and the floor: the
-same database, cache and broker calls (and password hashing) made directly with the drivers. The
-ratio handler/floor is what our layers cost on top of the work itself.
+(from the gateway's local-only Server-Timing header, what Lambda would bill; the authorizer's
+handler time from the same header is shown beside it), and the floor: the same database, cache
+and broker calls (and password hashing) made directly with the drivers, on the same data, in a
+process of their own (tests/perf/floors.py). The ratio handler/floor is what our layers cost on
+top of the work itself.
+
+Data-size rows measure the list RPCs at growing sizes, and say for each whether growth comes from
+our queries or from the local stand-in, from an `explain` of the same query.
+
+Per-user rate limits apply to the bench's users like anyone's: `GATEWAY_ENV` (or `--gateway-env
+NAME=VALUE`) is the hook that raises them for the bench's gateway.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -22,6 +33,18 @@ from messenger_local.gateway import LocalGateway
 from messenger_local.services import LocalServices, drop_database
 from tests.perf import coldstart, floors
 from tests.support import RELAXED_LIMITS, ROOT
+
+# Environment overrides for the bench's gateway (every function sees them): the place to raise
+# per-user rate limits, which the throughput run would otherwise hit (8 senders at ~100 msg/s).
+GATEWAY_ENV: dict[str, str] = {}
+
+FloorJob = tuple[str, int, dict[str, Any]]
+_STARTED = time.monotonic()
+
+
+def note(step: str) -> None:
+    """Progress on stderr (the report itself goes to stdout at the end)."""
+    print(f"[{time.monotonic() - _STARTED:6.0f} s] {step}", file=sys.stderr, flush=True)
 
 
 def pct(samples: list[float], p: float) -> float:
@@ -33,42 +56,97 @@ def pct(samples: list[float], p: float) -> float:
 class Rpc:
     name: str
     http_ms: list[float] = field(default_factory=list)
+    auth_ms: list[float] = field(default_factory=list)
     handler_ms: list[float] = field(default_factory=list)
     floor_ms: list[float] = field(default_factory=list)
+    floor: FloorJob | None = None
+    failed: int = 0  # calls that failed (a data-size call may time out on the local stand-in)
 
     def row(self) -> str:
+        if not self.handler_ms:
+            return f"{self.name:<40} {len(self.http_ms):>4} every call failed"
         ratio = pct(self.handler_ms, 50) / pct(self.floor_ms, 50)
+        auth = f"{pct(self.auth_ms, 50):>7.2f}" if self.auth_ms else f"{'-':>7}"
         return (
-            f"{self.name:<34} {len(self.http_ms):>4} {pct(self.http_ms, 50):>8.2f}"
-            f" {pct(self.http_ms, 99):>8.2f} {pct(self.handler_ms, 50):>8.2f}"
+            f"{self.name:<40} {len(self.http_ms):>4} {pct(self.http_ms, 50):>8.2f}"
+            f" {pct(self.http_ms, 99):>8.2f} {auth} {pct(self.handler_ms, 50):>8.2f}"
             f" {pct(self.handler_ms, 99):>8.2f} {pct(self.floor_ms, 50):>8.2f}"
             f" {pct(self.floor_ms, 99):>8.2f} {ratio:>6.2f}"
+            + (f" ({self.failed} failed)" if self.failed else "")
         )
 
 
 HEADER = (
-    f"{'rpc (warm)':<34} {'n':>4} {'http50':>8} {'http99':>8} {'fn50':>8} {'fn99':>8}"
-    f" {'floor50':>8} {'floor99':>8} {'fn/fl':>6}"
+    f"{'rpc (warm)':<40} {'n':>4} {'http50':>8} {'http99':>8} {'auth50':>7} {'fn50':>8}"
+    f" {'fn99':>8} {'floor50':>8} {'floor99':>8} {'fn/fl':>6}"
 )
 
 
-def function_ms(response: httpx.Response) -> float:
+def timing(response: httpx.Response, name: str) -> float | None:
     for part in response.headers.get("server-timing", "").split(","):
-        name, _, duration = part.strip().partition(";dur=")
-        if name == "function":
+        key, _, duration = part.strip().partition(";dur=")
+        if key == name:
             return float(duration)
-    raise AssertionError("the local gateway sent no Server-Timing header")
+    return None
 
 
-def measure(rpc: Rpc, n: int, call: Callable[[int], httpx.Response]) -> Rpc:
+def measure(
+    rpc: Rpc,
+    n: int,
+    call: Callable[[int], httpx.Response],
+    floor: FloorJob | None = None,
+    *,
+    tolerate_5xx: bool = False,
+) -> Rpc:
     for i in range(n):
         start = time.perf_counter()
         response = call(i)
         rpc.http_ms.append((time.perf_counter() - start) * 1000)
+        if response.status_code >= 500 and tolerate_5xx:
+            rpc.failed += 1
+            continue
         if response.status_code >= 400:
             raise AssertionError(f"{rpc.name}: {response.status_code} {response.text}")
-        rpc.handler_ms.append(function_ms(response))
+        handler = timing(response, "function")
+        if handler is None:
+            raise AssertionError("the local gateway sent no Server-Timing header")
+        rpc.handler_ms.append(handler)
+        authorizer = timing(response, "authorizer")
+        if authorizer is not None:
+            rpc.auth_ms.append(authorizer)
+    rpc.floor = floor
     return rpc
+
+
+def run_floors(backing: dict[str, str], rpcs: Iterable[Rpc]) -> None:
+    """Every pending floor, in one process of its own, in the order given."""
+    pending = [rpc for rpc in rpcs if rpc.floor is not None]
+    jobs = [rpc.floor for rpc in pending if rpc.floor is not None]
+    for rpc, samples in zip(pending, floors.run(backing, jobs), strict=True):
+        rpc.floor_ms = samples
+
+
+def setup_call(call: Callable[[], httpx.Response], attempts: int = 4) -> httpx.Response:
+    """A setup request (not measured), retried on 5xx: on a loaded machine a new execution
+    environment can miss its 10 s init budget, and the bench should not die of it."""
+    for _ in range(attempts - 1):
+        response = call()
+        if response.status_code < 500:
+            return response.raise_for_status()
+        note(f"setup call failed ({response.status_code}), retrying")
+    return call().raise_for_status()
+
+
+def measure_with_floor(backing: dict[str, str]) -> Callable[..., Rpc]:
+    """`measure`, then its floor at once (its own process), on the data the calls just saw:
+    a later call may change it (a friend request empties the friends cache)."""
+
+    def timed(rpc: Rpc, n: int, call: Callable[[int], httpx.Response], floor: FloorJob) -> Rpc:
+        measure(rpc, n, call, floor)
+        run_floors(backing, [rpc])
+        return rpc
+
+    return timed
 
 
 class Client:
@@ -89,10 +167,9 @@ class Client:
     def user(self) -> dict[str, Any]:
         """A registered, logged-in user whose profile exists."""
         account = self.account()
-        self.api.post("/v1/auth/register", json=account).raise_for_status()
-        session = self.api.post(
-            "/v1/auth/login", json={"email": account["email"], "password": account["password"]}
-        ).json()
+        setup_call(lambda: self.api.post("/v1/auth/register", json=account))
+        credentials = {"email": account["email"], "password": account["password"]}
+        session = setup_call(lambda: self.api.post("/v1/auth/login", json=credentials)).json()
         headers = {"Authorization": f"Bearer {session['access_token']}"}
         deadline = time.monotonic() + 30
         while self.api.get("/v1/users/me", headers=headers).status_code != 200:
@@ -101,17 +178,30 @@ class Client:
             time.sleep(0.05)
         return {**account, **session, "headers": headers}
 
+    def befriend(self, a: dict[str, Any], b: dict[str, Any]) -> None:
+        setup_call(
+            lambda: self.api.post(
+                "/v1/friends/requests", json={"nickname": b["nickname"]}, headers=a["headers"]
+            )
+        )
+        setup_call(
+            lambda: self.api.post(
+                f"/v1/friends/requests/{a['nickname']}/accept", headers=b["headers"]
+            )
+        )
+
 
 def warm(api: httpx.Client, n: int, backing: dict[str, str]) -> list[Rpc]:
     client = Client(api)
+    timed = measure_with_floor(backing)
     me, friend = client.user(), client.user()
-    api.post("/v1/friends/requests", json={"nickname": friend["nickname"]}, headers=me["headers"])
-    api.post(f"/v1/friends/requests/{me['nickname']}/accept", headers=friend["headers"])
+    client.befriend(me, friend)
     targets = [client.user() for _ in range(n + 5)]
     accounts = [client.account() for _ in range(2 * n)]
     for account in accounts[n:]:  # warm every function's environment first
         api.post("/v1/auth/register", json=account).raise_for_status()
         api.post("/v1/auth/login", json={"email": account["email"], "password": "correct horse"})
+    prefix = client.tag[:3]
     warmups: list[Callable[[], object]] = [
         lambda: api.get(f"/v1/users/{friend['user_id']}", headers=me["headers"]),
         lambda: api.get("/v1/friends", headers=me["headers"]),
@@ -122,118 +212,420 @@ def warm(api: httpx.Client, n: int, backing: dict[str, str]) -> list[Rpc]:
         for warmup in warmups:
             warmup()
     creds = [{"email": a["email"], "password": a["password"]} for a in accounts]
-    floor = floors.Floors(backing)
-    try:
-        rpcs = [
-            measure(
-                Rpc("POST /v1/auth/register"),
-                n,
-                lambda i: api.post("/v1/auth/register", json=accounts[i]),
+    note("warm RPCs")
+    # Distinct prefixes that match the bench's users: each one a cache miss.
+    fresh = [f"b{client.tag}{i}" for i in range(1, 2 * n + 1)]
+    user = str(me["user_id"])
+    rpcs = [
+        timed(
+            Rpc("POST /v1/auth/register"),
+            n,
+            lambda i: api.post("/v1/auth/register", json=accounts[i]),
+            ("register", n, {}),
+        ),
+        timed(
+            Rpc("POST /v1/auth/login"),
+            n,
+            lambda i: api.post("/v1/auth/login", json=creds[i]),
+            ("login", n, {}),
+        ),
+        timed(
+            Rpc("GET /v1/users/{id}"),
+            2 * n,
+            lambda _: api.get(f"/v1/users/{friend['user_id']}", headers=me["headers"]),
+            ("get_profile", 2 * n, {}),
+        ),
+        timed(
+            Rpc("PATCH /v1/users/me"),
+            n,
+            lambda i: api.patch(
+                "/v1/users/me", json={"description": f"d{i}"}, headers=me["headers"]
             ),
-            measure(
-                Rpc("POST /v1/auth/login"), n, lambda i: api.post("/v1/auth/login", json=creds[i])
+            ("update_profile", n, {}),
+        ),
+        timed(
+            Rpc("GET /v1/users/search (cached)"),
+            2 * n,
+            lambda _: api.get("/v1/users/search", params={"q": prefix}, headers=me["headers"]),
+            ("search_cached", 2 * n, {"prefix": prefix}),
+        ),
+        timed(
+            Rpc("GET /v1/users/search (uncached)"),
+            2 * n,
+            lambda i: api.get("/v1/users/search", params={"q": fresh[i]}, headers=me["headers"]),
+            ("search_uncached", 2 * n, {"prefixes": fresh}),
+        ),
+        timed(
+            Rpc("GET /v1/friends (1 friend)"),
+            2 * n,
+            lambda _: api.get("/v1/friends", headers=me["headers"]),
+            ("get_friends", 2 * n, {"user": user}),
+        ),
+        timed(
+            Rpc("POST /v1/friends/requests"),
+            n,
+            lambda i: api.post(
+                "/v1/friends/requests",
+                json={"nickname": targets[i]["nickname"]},
+                headers=me["headers"],
             ),
-            measure(
-                Rpc("GET /v1/users/{id}"),
-                2 * n,
-                lambda _: api.get(f"/v1/users/{friend['user_id']}", headers=me["headers"]),
-            ),
-            measure(
-                Rpc("PATCH /v1/users/me"),
-                n,
-                lambda i: api.patch(
-                    "/v1/users/me", json={"description": f"d{i}"}, headers=me["headers"]
-                ),
-            ),
-            measure(
-                Rpc("GET /v1/users/search"),
-                2 * n,
-                lambda _: api.get(
-                    "/v1/users/search", params={"q": client.tag[:3]}, headers=me["headers"]
-                ),
-            ),
-            measure(
-                Rpc("GET /v1/friends"),
-                2 * n,
-                lambda _: api.get("/v1/friends", headers=me["headers"]),
-            ),
-            measure(
-                Rpc("POST /v1/friends/requests"),
-                n,
-                lambda i: api.post(
-                    "/v1/friends/requests",
-                    json={"nickname": targets[i]["nickname"]},
-                    headers=me["headers"],
-                ),
-            ),
-        ]
-        floor_runs = [
-            floor.register,
-            floor.login,
-            floor.get_profile,
-            floor.update_profile,
-            floor.search,
-            floor.get_friends,
-            floor.send_friend_request,
-        ]
-        for rpc, run in zip(rpcs, floor_runs, strict=True):
-            rpc.floor_ms = run(len(rpc.http_ms))
-    finally:
-        floor.close()
-    return rpcs + chats(api, client, me, friend, n, backing)
+            ("send_friend_request", n, {}),
+        ),
+    ]
+    return rpcs + chats(api, me, friend, n, backing)
 
 
 def chats(
-    api: httpx.Client,
-    client: Client,
-    me: dict[str, Any],
-    friend: dict[str, Any],
-    n: int,
-    backing: dict[str, str],
+    api: httpx.Client, me: dict[str, Any], friend: dict[str, Any], n: int, backing: dict[str, str]
 ) -> list[Rpc]:
     chat_id = api.post(
         "/v1/chats", json={"participants": [friend["user_id"]]}, headers=me["headers"]
     ).json()["chat_id"]
     url = f"/v1/chats/{chat_id}/messages"
+    timed = measure_with_floor(backing)
     for i in range(10):  # warm SendMessage and GetChatHistory
         api.post(url, json={"content": f"warm {i}"}, headers=me["headers"])
         api.get(url, headers=me["headers"])
+    sender = {"chat_id": chat_id, "author": str(me["user_id"]), "others": [friend["user_id"]]}
     rpcs = [
-        measure(
+        timed(
             Rpc("POST /v1/chats/{id}/messages"),
             2 * n,
             lambda i: api.post(url, json={"content": f"m{i}"}, headers=me["headers"]),
+            ("send_message", 2 * n, sender),
         ),
-        measure(
-            Rpc("GET /v1/chats/{id}/messages"), 2 * n, lambda _: api.get(url, headers=me["headers"])
+        timed(
+            Rpc("GET /v1/chats/{id}/messages"),
+            2 * n,
+            lambda _: api.get(url, headers=me["headers"]),
+            ("history", 2 * n, {"chat_id": chat_id}),
         ),
     ]
-    floor = floors.ChatFloors(backing, chat_id, me["user_id"])
-    try:
-        rpcs[0].floor_ms = floor.send(2 * n)
-        rpcs[1].floor_ms = floor.history(2 * n)
-    finally:
-        floor.close()
     return rpcs
 
 
-def send_throughput(
-    api: httpx.Client, backing: dict[str, str], clients: int, per_client: int
-) -> str:
-    """Messages/s for SendMessage with `clients` concurrent senders, each in its own chat."""
-    client = Client(api)
-    me = client.user()
-    senders = []
-    for _ in range(clients):
-        other = client.user()
-        api.post(
-            "/v1/friends/requests", json={"nickname": other["nickname"]}, headers=me["headers"]
+# Data sizes: the list RPCs at growing sizes, seeded directly (thousands of HTTP calls would only
+# slow the bench down), each with its floor and an `explain` of its query.
+
+SIZES = {
+    "history": (100, 1_000, 10_000),
+    "chats": (10, 100, 1_000),
+    "friends": (10, 100, 300, 1_000),
+}
+
+
+class Seeder:
+    def __init__(self, backing: dict[str, str]) -> None:
+        import psycopg
+        import pymongo
+
+        self.pg = psycopg.connect(backing["DATABASE_URL"], autocommit=True)
+        self.mongo: Any = pymongo.MongoClient(backing["MONGODB_URI"])
+        self.db = self.mongo[backing.get("MONGODB_DATABASE", "messenger")]
+
+    def close(self) -> None:
+        self.pg.close()
+        self.mongo.close()
+
+    def forget_seeded_chats(self) -> None:
+        """Drop the chats (and their messages) seeded so far: later rows count chats again."""
+        ids = [c["_id"] for c in self.db.chats.find({"title": "seeded"}, {"_id": 1})]
+        for start in range(0, len(ids), 500):
+            self.db.messages.delete_many({"chat_id": {"$in": ids[start : start + 500]}})
+        self.db.chats.delete_many({"title": "seeded"})
+
+    def chat(self, participants: list[str], messages: int) -> str:
+        from messenger.chats.service import new_message_id
+        from messenger.clock import utcnow
+
+        chat_id, now, author = str(uuid.uuid4()), utcnow(), participants[0]
+        docs = []
+        for i in range(messages):
+            message_id = str(new_message_id())
+            docs.append(
+                {
+                    "_id": message_id,
+                    "chat_id": chat_id,
+                    "author_id": author,
+                    "content": f"seeded {i}",
+                    "created_at": now,
+                    "client_message_id": None,
+                    "dedupe_key": message_id,
+                }
+            )
+        for start in range(0, len(docs), 1000):
+            self.db.messages.insert_many(docs[start : start + 1000])
+        last = {k: v for k, v in docs[-1].items() if k != "dedupe_key"} if docs else None
+        self.db.chats.insert_one(self._chat_doc(chat_id, participants, now, last))
+        return chat_id
+
+    @staticmethod
+    def _chat_doc(
+        chat_id: str, participants: list[str], at: Any, last: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        return {
+            "_id": chat_id,
+            "type": "group",
+            "title": "seeded",
+            "participants": participants,
+            "created_by": participants[0],
+            "created_at": at,
+            "last_message": last,
+            "last_message_id": last["_id"] if last else "",
+            "last_activity_at": at,
+            "unread": {},
+            "read_up_to": {},
+        }
+
+    def chats_of(self, user: str, count: int) -> None:
+        """`count` chats of `user` (with a stranger each), activity spread over time."""
+        from messenger.clock import utcnow
+
+        now = utcnow()
+        docs = [
+            self._chat_doc(str(uuid.uuid4()), [user, str(uuid.uuid4())], now - timedelta(i), None)
+            for i in range(count)
+        ]
+        for start in range(0, len(docs), 1000):
+            self.db.chats.insert_many(docs[start : start + 1000])
+
+    def filler_chats(self, total: int) -> int:
+        """Chats of other users until the database holds `total`; returns the count."""
+        have = self.db.chats.count_documents({})
+        if have < total:
+            self.chats_of(str(uuid.uuid4()), total - have)
+        return int(self.db.chats.count_documents({}))
+
+    def friends_of(self, user: str, count: int) -> None:
+        """`count` accepted friends with profiles, written to Postgres directly."""
+        from messenger.clock import utcnow
+
+        now, tag = utcnow(), uuid.uuid4().hex[:6]
+        profiles, rows = [], []
+        for i in range(count):
+            other = uuid.uuid4()
+            profiles.append((other, f"{tag}{i}@example.com", f"s{tag}_{i}", now))
+            low, high = sorted([uuid.UUID(user), other])
+            rows.append((low, high, "accepted", other, now, now))
+        with self.pg.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO users.profiles (user_id, email, nickname, created_at)"
+                " VALUES (%s, %s, %s, %s)",
+                profiles,
+            )
+            cur.executemany(
+                "INSERT INTO friends.friendships (user_low, user_high, status, requested_by,"
+                " requested_at, responded_at) VALUES (%s, %s, %s, %s, %s, %s)",
+                rows,
+            )
+
+    def mongo_stages(self, collection: str, query: dict[str, Any], sort: Any, limit: int) -> str:
+        plan = self.db.command(
+            "explain",
+            {"find": collection, "filter": query, "sort": sort, "limit": limit},
+            verbosity="queryPlanner",
         )
-        api.post(f"/v1/friends/requests/{me['nickname']}/accept", headers=other["headers"])
-        chat_id = api.post(
-            "/v1/chats", json={"participants": [me["user_id"]]}, headers=other["headers"]
-        ).json()["chat_id"]
-        senders.append((other["headers"], f"/v1/chats/{chat_id}/messages"))
+        return " > ".join(_stages(plan.get("queryPlanner", {}).get("winningPlan", plan)))
+
+    def pg_nodes(self, user: str, limit: int) -> str:
+        import json
+
+        cached = self.pg.execute(
+            "SELECT CASE WHEN user_low = %(u)s THEN user_high ELSE user_low END"
+            " FROM friends.friendships WHERE %(u)s IN (user_low, user_high)"
+            " AND status = 'accepted'",
+            {"u": uuid.UUID(user)},
+        ).fetchall()
+        ids = [r[0] for r in cached]
+        row = self.pg.execute(
+            "EXPLAIN (FORMAT JSON) " + floors.page_query(),
+            {"ids": ids, "nick": None, "id": None, "limit": limit + 1},
+        ).fetchone()
+        assert row is not None
+        plan = row[0] if isinstance(row[0], list) else json.loads(row[0])
+        return " > ".join(_pg_nodes(plan[0]["Plan"]))
+
+
+def _stages(plan: dict[str, Any]) -> list[str]:
+    found = [str(plan["stage"])] if "stage" in plan else []
+    for key in ("inputStage", "queryPlan"):
+        if isinstance(plan.get(key), dict):
+            found += _stages(plan[key])
+    for child in plan.get("inputStages", []) or []:
+        found += _stages(child)
+    return found
+
+
+def _pg_nodes(plan: dict[str, Any]) -> list[str]:
+    found = [str(plan["Node Type"])]
+    for child in plan.get("Plans", []):
+        found += _pg_nodes(child)
+    return found
+
+
+@dataclass
+class Growth:
+    name: str
+    sizes: tuple[int, ...]
+    rpcs: list[Rpc]
+    plans: list[str]
+    stand_in_sort: bool  # the query's growth is a SORT stage of the local MongoDB stand-in
+
+    def lines(self) -> list[str]:
+        out = []
+        for size, rpc, plan in zip(self.sizes, self.rpcs, self.plans, strict=True):
+            out.append(f"{rpc.row()}  [{size:,}] {plan}")
+        if not all(r.handler_ms and r.floor_ms for r in self.rpcs):
+            out.append(f"  -> {self.name}: calls failed at some size (see the rows)")
+            return out
+        fn = [pct(r.handler_ms, 50) for r in self.rpcs]
+        fl = [pct(r.floor_ms, 50) for r in self.rpcs]
+        grew, floor_grew = fn[-1] / fn[0], fl[-1] / fl[0]
+        span = f"{self.sizes[0]:,} -> {self.sizes[-1]:,}"
+        if grew < 1.5:
+            verdict = f"flat ({grew:.2f}x over {span})"
+        elif floor_grew >= 0.7 * grew and self.stand_in_sort and "SORT" in self.plans[-1]:
+            verdict = (
+                f"grows {grew:.2f}x over {span}, as its floor does ({floor_grew:.2f}x): the local"
+                " MongoDB stand-in's, whose explain shows an in-memory SORT stage (SecantusDB"
+                " sorts in memory; MongoDB/DocumentDB walk the index in order)"
+            )
+        elif floor_grew >= 0.7 * grew:
+            verdict = (
+                f"grows {grew:.2f}x over {span}, as its floor does ({floor_grew:.2f}x): the query"
+                f" itself ({self.plans[-1]})"
+            )
+        else:
+            verdict = f"grows {grew:.2f}x over {span}, its floor {floor_grew:.2f}x: our code"
+        out.append(f"  -> {self.name}: {verdict}")
+        return out
+
+
+def samples_at(size: int, n: int) -> int:
+    """Fewer calls at the largest sizes: the stand-in reads 10,000 messages in seconds."""
+    return max(3, min(n, 20_000 // size))
+
+
+def data_sizes(api: httpx.Client, backing: dict[str, str], n: int) -> list[Growth]:
+    note("data sizes")
+    client, seeder = Client(api), Seeder(backing)
+    try:
+        me, friend = client.user(), client.user()
+        participants = [str(me["user_id"]), str(friend["user_id"])]
+        history: list[Rpc] = []
+        history_plans = []
+        for size in SIZES["history"]:
+            chat_id = seeder.chat(participants, size)
+            url = f"/v1/chats/{chat_id}/messages"
+            api.get(url, headers=me["headers"])
+            k = samples_at(size, n)
+            history.append(
+                measure(
+                    Rpc(f"GET /v1/chats/{{id}}/messages ({size:,})"),
+                    k,
+                    lambda _, url=url: api.get(url, headers=me["headers"]),
+                    ("history", k, {"chat_id": chat_id}),
+                    tolerate_5xx=True,
+                )
+            )
+            run_floors(backing, history[-1:])  # at once: on the data the function just read
+            history_plans.append(
+                seeder.mongo_stages("messages", {"chat_id": chat_id}, {"_id": -1}, 51)
+            )
+        listing: list[Rpc] = []
+        listing_plans = []
+        for size in SIZES["chats"]:
+            owner = client.user()
+            seeder.chats_of(str(owner["user_id"]), size)
+            api.get("/v1/chats", headers=owner["headers"])
+            k = samples_at(size, n)
+            listing.append(
+                measure(
+                    Rpc(f"GET /v1/chats ({size:,})"),
+                    k,
+                    lambda _, h=owner["headers"]: api.get("/v1/chats", headers=h),
+                    ("list_chats", k, {"user": str(owner["user_id"])}),
+                    tolerate_5xx=True,
+                )
+            )
+            run_floors(backing, listing[-1:])
+            listing_plans.append(
+                seeder.mongo_stages(
+                    "chats",
+                    {"participants": str(owner["user_id"])},
+                    {"last_activity_at": -1, "_id": -1},
+                    21,
+                )
+            )
+        friends: list[Rpc] = []
+        friends_plans = []
+        for size in SIZES["friends"]:
+            owner = client.user()
+            seeder.friends_of(str(owner["user_id"]), size)
+            for _ in range(3):
+                api.get("/v1/friends", headers=owner["headers"]).raise_for_status()
+            friends.append(
+                measure(
+                    Rpc(f"GET /v1/friends ({size:,}, page of 100)"),
+                    n,
+                    lambda _, h=owner["headers"]: api.get("/v1/friends", headers=h),
+                    ("get_friends", n, {"user": str(owner["user_id"])}),
+                )
+            )
+            run_floors(backing, friends[-1:])
+            friends_plans.append(seeder.pg_nodes(str(owner["user_id"]), 100))
+        seeder.forget_seeded_chats()
+    finally:
+        seeder.close()
+    return [
+        Growth("history", SIZES["history"], history, history_plans, True),
+        Growth("chat list", SIZES["chats"], listing, listing_plans, True),
+        Growth("friends list", SIZES["friends"], friends, friends_plans, False),
+    ]
+
+
+@dataclass
+class Senders:
+    """Users and chats for one throughput run, prepared on the gateway whose consumers create
+    profiles; the run itself may go through another gateway (tokens live in Redis/Postgres)."""
+
+    chats: list[tuple[dict[str, str], str]]  # (headers, messages URL) per client
+    floor_chats: list[tuple[str, str, list[str]]]  # (chat, author, others): chats like them
+
+
+def prepare_senders(api: httpx.Client, backing: dict[str, str], clients: int) -> Senders:
+    client, seeder = Client(api), Seeder(backing)
+    me = client.user()
+    senders = Senders([], [])
+    try:
+        for _ in range(clients):
+            other = client.user()
+            client.befriend(me, other)
+            chat_id = setup_call(
+                lambda other=other: api.post(
+                    "/v1/chats", json={"participants": [me["user_id"]]}, headers=other["headers"]
+                )
+            ).json()["chat_id"]
+            senders.chats.append((other["headers"], f"/v1/chats/{chat_id}/messages"))
+            pair = [str(other["user_id"]), str(me["user_id"])]
+            senders.floor_chats.append((seeder.chat(pair, 0), pair[0], pair[1:]))
+    finally:
+        seeder.close()
+    return senders
+
+
+def send_throughput(
+    api: httpx.Client, backing: dict[str, str], senders: Senders, per_client: int, chats: int
+) -> str:
+    """Messages/s for SendMessage with concurrent senders, each in its own chat, and the floor's:
+    as many processes making the same calls directly, in chats of their own, just after."""
+    seeder = Seeder(backing)
+    try:
+        total = seeder.filler_chats(chats)
+    finally:
+        seeder.close()
+    note(f"SendMessage throughput, {total:,} chats")
+    clients = len(senders.chats)
 
     def run(sender: tuple[dict[str, str], str]) -> int:
         headers, url = sender
@@ -242,16 +634,17 @@ def send_throughput(
                 own.post(url, json={"content": f"t{i}"}, headers=headers).raise_for_status()
         return per_client
 
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(clients) as pool:  # warm one environment per sender
-        list(pool.map(lambda s: api.post(s[1], json={"content": "w"}, headers=s[0]), senders))
+        list(pool.map(lambda s: api.post(s[1], json={"content": "w"}, headers=s[0]), senders.chats))
         start = time.perf_counter()
-        sent = sum(pool.map(run, senders))
+        sent = sum(pool.map(run, senders.chats))
         elapsed = time.perf_counter() - start
+    rate = sent / elapsed
+    floor = floors.throughput(backing, senders.floor_chats, per_client)
     return (
-        f"SendMessage throughput: {sent / elapsed:.0f} messages/s with {clients} concurrent"
-        f" clients through the local gateway ({sent} messages in {elapsed:.1f} s, 2 cores)"
+        f"SendMessage throughput, {total:,} chats in the database: {rate:.0f} messages/s with"
+        f" {clients} concurrent clients ({sent} messages in {elapsed:.1f} s); floor {floor:.0f}"
+        f" messages/s ({clients} processes); ratio {rate / floor:.2f}"
     )
 
 
@@ -334,14 +727,41 @@ def push_latency(
     )
 
 
+PARTS = ("coldstart", "warm", "throughput", "sizes", "push")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=100, help="requests per RPC")
     parser.add_argument("--runs", type=int, default=5, help="cold-start runs per function")
+    parser.add_argument(
+        "--gateway-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment override for every function (e.g. a raised rate limit)",
+    )
+    parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help=f"comma-separated subset of {','.join(PARTS)} (default: all)",
+    )
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    if parts - set(PARTS):
+        parser.error(f"unknown parts: {', '.join(sorted(parts - set(PARTS)))}")
+    rpcs: list[Rpc] = []
+    growth: list[Growth] = []
+    throughput: list[str] = []
+    push = ""
+    overrides = dict(GATEWAY_ENV)
+    for item in args.gateway_env:
+        name, _, value = item.partition("=")
+        overrides[name] = value
 
-    print(coldstart.report(coldstart.measure_all(args.runs)), flush=True)
-    print()
+    if "coldstart" in parts:
+        print(coldstart.report(coldstart.measure_all(args.runs)), flush=True)
+        print()
     with LocalServices(
         state_dir=ROOT / ".local" / "bench",
         services=("postgres", "redis", "kafka", "mongodb", "dynamodb"),
@@ -352,32 +772,72 @@ def main() -> None:
         apply_migrations(database_url)
         apply_mongo_indexes(services.mongodb_uri)
         backing = {**services.env(), "DATABASE_URL": database_url}
-        gateway = LocalGateway(
-            ROOT / "template.yaml",
-            parameters=RELAXED_LIMITS,  # the throughput run sends far beyond 10/s per user
-            env={**backing, "POWERTOOLS_LOG_LEVEL": "WARNING"},
-            max_concurrency=8,
-            port=0,
-            ws_port=0,
-            state_dir=ROOT / ".local" / "bench",
-            function_log_dir=ROOT / ".local" / "bench" / "logs",
-        ).start()
+        env = {**backing, "POWERTOOLS_LOG_LEVEL": "WARNING", **overrides}
+
+        def start(name: str, *, triggers: bool) -> LocalGateway:
+            return LocalGateway(
+                ROOT / "template.yaml",
+                parameters=RELAXED_LIMITS,  # the throughput runs send far beyond 10/s per user
+                env=env,
+                max_concurrency=8,
+                port=0,
+                ws_port=0,
+                state_dir=ROOT / ".local" / name,
+                function_log_dir=ROOT / ".local" / name / "logs",
+                enable_kafka=triggers,
+                enable_schedules=triggers,
+            ).start()
+
+        prepared: list[Senders] = []
         try:
-            with httpx.Client(base_url=gateway.url, timeout=30) as api:
-                rpcs = warm(api, args.n, backing)
-                throughput = send_throughput(api, backing, clients=8, per_client=args.n // 2)
-                push = push_latency(api, gateway, clients=50)
+            gateway = start("bench", triggers=True)
+            try:
+                with httpx.Client(base_url=gateway.url, timeout=30) as api:
+                    if "warm" in parts:
+                        rpcs = warm(api, args.n, backing)
+                    if "sizes" in parts:
+                        growth = data_sizes(api, backing, max(10, args.n // 4))
+                    if "throughput" in parts:
+                        note("throughput: users and chats")
+                        prepared = [prepare_senders(api, backing, 8) for _ in range(2)]
+                    if "push" in parts:
+                        note("push latency")
+                        push = push_latency(api, gateway, clients=50)
+            finally:
+                gateway.stop()
+            if prepared:
+                # SendMessage alone: no MSK triggers or schedules in this gateway. In AWS the
+                # consumers run on their own capacity; here they would share the 2 cores.
+                quiet = start("bench-quiet", triggers=False)
+                try:
+                    with httpx.Client(base_url=quiet.url, timeout=30) as api:
+                        throughput = [
+                            send_throughput(api, backing, senders, args.n // 2, chats)
+                            for senders, chats in zip(prepared, (10, 10_000), strict=True)
+                        ]
+                finally:
+                    quiet.stop()
         finally:
-            gateway.stop()
             drop_database(database_url)
     print("Warm latency in ms: http = client over the local gateway (authorizer included),")
-    print("fn = the function's handler alone, floor = the same driver calls made directly")
+    print("auth = the authorizer's handler, fn = the function's handler alone, floor = the same")
+    print("driver calls made directly, in a process of their own")
     print(HEADER)
     for rpc in rpcs:
         print(rpc.row())
+    if growth:
+        print()
+        print("Data sizes (the size in brackets, then the plan of the query from explain):")
+        print(HEADER)
+        for grown in growth:
+            for line in grown.lines():
+                print(line)
     print()
-    print(throughput)
-    print(push)
+    if throughput:
+        print("Through a gateway without MSK triggers (SendMessage alone, as on its own capacity):")
+    for line in [*throughput, push]:
+        if line:
+            print(line)
 
 
 if __name__ == "__main__":

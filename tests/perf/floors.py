@@ -1,18 +1,28 @@
 """The floor of each RPC: exactly its backing-service calls (and hashing), made directly.
 
 Kept in step with the adapters by hand: each method mirrors the statements its use-case runs on
-the warm path (caches hit where the function's caches would hit). The authorizer is not part of
-any floor: the bench compares these with the function's own handler time.
+the warm path (caches hit where the function's caches would hit), on the same data the measured
+call saw. The authorizer is not part of any floor (the bench reports it beside each row).
+
+Floors run in a process of their own (`run`: `python -m tests.perf.floors`, a JSON job list on
+stdin, samples on stdout), never inside the bench's process, where the local gateway's Kafka
+pollers and event loop share the interpreter and made the floors 1.2-1.9x slower than they are.
+`throughput` starts one such process per client, each sending into its own chat, released
+together.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 import redis
@@ -20,9 +30,12 @@ from argon2 import PasswordHasher
 from kafka import KafkaProducer
 
 from messenger.ratelimit import GCRA_LUA
+from tests.support import ROOT
+
+Samples = list[float]
 
 
-def _timed(n: int, call: Callable[[int], object]) -> list[float]:
+def _timed(n: int, call: Callable[[int], object]) -> Samples:
     samples = []
     for i in range(n):
         start = time.perf_counter()
@@ -31,12 +44,35 @@ def _timed(n: int, call: Callable[[int], object]) -> list[float]:
     return samples
 
 
+def page_query() -> str:
+    """The friends page: the very statement of the users context's `ordered_among`."""
+    from messenger.users.profiles import ORDERED_AMONG
+
+    return ORDERED_AMONG
+
+
+def search_key(prefix: str, limit: int) -> str:
+    digest = hashlib.sha256(json.dumps([prefix.lower(), limit, None]).encode()).hexdigest()
+    return f"search:v1:{digest}"
+
+
+SEARCH_SQL = (
+    "SELECT user_id, email, nickname, description, avatar_url, created_at FROM users.profiles"
+    " WHERE lower(nickname) LIKE %(pattern)s ESCAPE '\\'"
+    " AND (%(after)s::text IS NULL OR lower(nickname) ~>~ %(after)s)"
+    " ORDER BY lower(nickname) USING ~<~ LIMIT %(limit)s"
+)
+
+
 class Floors:
     def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
         self.pg = psycopg.connect(env["DATABASE_URL"], autocommit=True, prepare_threshold=None)
         self.redis = redis.Redis.from_url(env["REDIS_URL"], decode_responses=True)
-        self.gcra = self.redis.register_script(GCRA_LUA)  # the rate limit check
-        self.kafka = KafkaProducer(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], acks="all")
+        self.gcra = self.redis.register_script(GCRA_LUA)  # the per-user rate limit check
+        self._kafka: KafkaProducer | None = None
+        self._mongo: Any = None
+        self._dynamodb: Any = None
         self.hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
         self.tag = uuid.uuid4().hex[:6]
         self.user_id = uuid.uuid4()
@@ -53,8 +89,46 @@ class Floors:
         self.profile_key = f"profile:v1:{self.user_id}"
         self.redis.set(self.profile_key, json.dumps({"user_id": str(self.user_id)}), ex=600)
 
+    @property
+    def kafka(self) -> KafkaProducer:
+        if self._kafka is None:
+            self._kafka = KafkaProducer(
+                bootstrap_servers=self.env["KAFKA_BOOTSTRAP_SERVERS"], acks="all"
+            )
+        return self._kafka
+
+    @property
+    def mongo(self) -> Any:
+        if self._mongo is None:
+            import pymongo
+
+            self._mongo = pymongo.MongoClient(self.env["MONGODB_URI"], retryWrites=False)
+        return self._mongo
+
+    @property
+    def db(self) -> Any:
+        return self.mongo[self.env.get("MONGODB_DATABASE", "messenger")]
+
+    @property
+    def dynamodb(self) -> Any:
+        if self._dynamodb is None:
+            import boto3
+
+            self._dynamodb = boto3.client(
+                "dynamodb",
+                endpoint_url=self.env["DYNAMODB_ENDPOINT"],
+                region_name=self.env.get("AWS_REGION", "us-east-1"),
+                # the local DynamoDB (moto) takes any keys: the ones the local runtime gives
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
+        return self._dynamodb
+
     def close(self) -> None:
-        self.kafka.close()
+        if self._kafka is not None:
+            self._kafka.close()
+        if self._mongo is not None:
+            self._mongo.close()
         self.pg.close()
 
     def _publish(self, event_id: uuid.UUID, payload: str) -> None:
@@ -79,7 +153,7 @@ class Floors:
         )
         return payload
 
-    def register(self, n: int) -> list[float]:
+    def register(self, n: int) -> Samples:
         def once(i: int) -> None:
             nickname, user_id, event_id = f"f{self.tag}{i}", uuid.uuid4(), uuid.uuid4()
             self.pg.execute(
@@ -107,7 +181,7 @@ class Floors:
 
         return _timed(n, once)
 
-    def login(self, n: int) -> list[float]:
+    def login(self, n: int) -> Samples:
         def once(_: int) -> None:
             pipe = self.redis.pipeline(transaction=False)  # per (email, IP) and per email
             for key in ("login-failures:{x}:ip", "login-failures:{x}"):
@@ -132,24 +206,56 @@ class Floors:
 
         return _timed(n, once)
 
-    def get_profile(self, n: int) -> list[float]:
+    def get_profile(self, n: int) -> Samples:
         """Warm: one Redis GET (cache-aside hit)."""
         return _timed(n, lambda _: self.redis.get(self.profile_key))
 
-    def search(self, n: int) -> list[float]:
-        """Warm: one Redis GET of the cached page (10 s TTL)."""
-        return _timed(n, lambda _: self.redis.get(self.profile_key))
+    def search_cached(self, n: int, prefix: str, limit: int = 20) -> Samples:
+        """Warm, within the 10 s TTL: one Redis GET of the cached page the function stored."""
+        key = search_key(prefix, limit + 1)
+        return _timed(n, lambda _: self.redis.get(key))
 
-    def get_friends(self, n: int) -> list[float]:
-        """Warm: the cached relations, then one MGET of the friends' cached profiles."""
+    def search_uncached(self, n: int, prefixes: list[str], limit: int = 20) -> Samples:
+        """A prefix nobody asked for in 10 s: the cache miss, the range scan, the cache fill."""
 
-        def once(_: int) -> None:
-            self.redis.get(self.profile_key)
-            self.redis.mget([self.profile_key])
+        def once(i: int) -> None:
+            key = search_key(prefixes[i] + "-floor", limit + 1)
+            self.redis.get(key)
+            pattern = prefixes[i].lower().replace("_", "\\_") + "%"
+            rows = self.pg.execute(
+                SEARCH_SQL, {"pattern": pattern, "after": None, "limit": limit + 1}
+            ).fetchall()
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.set(key, json.dumps([str(r[0]) for r in rows]), ex=1)
+            pipe.execute()
 
         return _timed(n, once)
 
-    def update_profile(self, n: int) -> list[float]:
+    def get_friends(self, n: int, user: str, limit: int = 100) -> Samples:
+        """The cached relations, the page's profiles (one query), their presence (one
+        BatchGetItem per 100, as the function makes them)."""
+        table = self.env.get("USER_CONNECTIONS_TABLE", "UserConnectionsTable")
+
+        def once(_: int) -> None:
+            rows = json.loads(self.redis.get(f"friends:v1:{user}") or "[]")
+            ids = [r[1] if r[0] == user else r[0] for r in rows if r[2] == "accepted"]
+            page = self.pg.execute(
+                page_query(), {"ids": ids, "nick": None, "id": None, "limit": limit + 1}
+            ).fetchall()[:limit]
+            keys = [{"user_id": {"S": str(r[0])}} for r in page]
+            for start in range(0, len(keys), 100):
+                self.dynamodb.batch_get_item(
+                    RequestItems={
+                        table: {
+                            "Keys": keys[start : start + 100],
+                            "ProjectionExpression": "user_id, connections",
+                        }
+                    }
+                )
+
+        return _timed(n, once)
+
+    def update_profile(self, n: int) -> Samples:
         def once(i: int) -> None:
             event_id = uuid.uuid4()
             with self.pg.transaction():
@@ -172,7 +278,7 @@ class Floors:
 
         return _timed(n, once)
 
-    def send_friend_request(self, n: int) -> list[float]:
+    def send_friend_request(self, n: int) -> Samples:
         def once(_: int) -> None:
             other = uuid.uuid4()
             low, high = sorted([self.user_id, other])
@@ -202,39 +308,21 @@ class Floors:
 
         return _timed(n, once)
 
+    # Chats: membership and friendship from Redis (warm), then Mongo.
 
-class ChatFloors:
-    """SendMessage and GetChatHistory, warm: membership and friendship from Redis, then Mongo."""
-
-    def __init__(self, env: dict[str, str], chat_id: str, author: str) -> None:
-        import pymongo
-
-        self.client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
-            env["MONGODB_URI"], retryWrites=False
-        )
-        self.db = self.client[env.get("MONGODB_DATABASE", "messenger")]
-        self.redis = redis.Redis.from_url(env["REDIS_URL"], decode_responses=True)
-        self.gcra = self.redis.register_script(GCRA_LUA)  # the rate limit check
-        self.kafka = KafkaProducer(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], acks="all")
-        self.chat_id, self.author = chat_id, author
-
-    def close(self) -> None:
-        self.kafka.close()
-        self.client.close()
-
-    def send(self, n: int) -> list[float]:
+    def send_message(self, n: int, chat_id: str, author: str, others: list[str]) -> Samples:
         from messenger.chats.service import new_message_id
         from messenger.clock import utcnow
 
         def once(_: int) -> None:
-            self.gcra(keys=[f"ratelimit:send_message:{self.author}"], args=[1, 1_000_000])
-            self.redis.get(f"chat-members:v1:{self.chat_id}")
-            self.redis.get(f"friends:v1:{self.author}")
+            self.gcra(keys=[f"ratelimit:send_message:{author}"], args=[1, 1_000_000])
+            self.redis.get(f"chat-members:v1:{chat_id}")
+            self.redis.get(f"friends:v1:{author}")
             message_id, event_id, now = str(new_message_id()), str(uuid.uuid4()), utcnow()
             doc = {
                 "_id": message_id,
-                "chat_id": self.chat_id,
-                "author_id": self.author,
+                "chat_id": chat_id,
+                "author_id": author,
                 "content": "floor",
                 "created_at": now,
                 "client_message_id": None,
@@ -244,24 +332,26 @@ class ChatFloors:
             def work(session: object) -> None:
                 self.db.messages.insert_one({**doc, "dedupe_key": message_id}, session=session)
                 self.db.chats.update_one(
-                    {"_id": self.chat_id},
-                    {"$inc": {"unread.x": 1}, "$max": {"last_activity_at": now}},
-                    session=session,
-                )
-                self.db.chats.update_one(
+                    {"_id": chat_id, "last_message_id": {"$lt": message_id}},
                     {
-                        "_id": self.chat_id,
-                        "$or": [{"last_message": None}, {"last_message._id": {"$lt": message_id}}],
+                        "$inc": {f"unread.{p}": 1 for p in others},
+                        "$max": {"last_activity_at": now},
+                        "$set": {"last_message": doc, "last_message_id": message_id},
                     },
-                    {"$set": {"last_message": doc}},
                     session=session,
                 )
-                self.db.outbox.insert_one(
-                    {"_id": event_id, "payload": payload, "pending": True, "created_at": now},
-                    session=session,
-                )
+                outboxed = {
+                    "_id": event_id,
+                    "topic": "bench-floor",
+                    "key": chat_id,
+                    "payload": payload,
+                    "correlation_id": None,
+                    "created_at": now,
+                    "pending": True,
+                }  # the shape mongo_outbox.enqueue writes (the relay may read it)
+                self.db.outbox.insert_many([outboxed], session=session)
 
-            with self.client.start_session() as session:
+            with self.mongo.start_session() as session:
                 session.with_transaction(work)
             self.kafka.send("bench-floor", key=b"k", value=json.dumps(payload).encode())
             self.kafka.flush()
@@ -272,10 +362,112 @@ class ChatFloors:
 
         return _timed(n, once)
 
-    def history(self, n: int) -> list[float]:
+    def history(self, n: int, chat_id: str, limit: int = 50) -> Samples:
         def once(_: int) -> None:
-            self.gcra(keys=[f"ratelimit:send_message:{self.author}"], args=[1, 1_000_000])
-            self.redis.get(f"chat-members:v1:{self.chat_id}")
-            list(self.db.messages.find({"chat_id": self.chat_id}).sort("_id", -1).limit(51))
+            self.redis.get(f"chat-members:v1:{chat_id}")
+            list(self.db.messages.find({"chat_id": chat_id}).sort("_id", -1).limit(limit + 1))
 
         return _timed(n, once)
+
+    def list_chats(self, n: int, user: str, limit: int = 20) -> Samples:
+        def once(_: int) -> None:
+            list(
+                self.db.chats.find({"participants": user})
+                .sort([("last_activity_at", -1), ("_id", -1)])
+                .limit(limit + 1)
+            )
+
+        return _timed(n, once)
+
+
+def _child_env(backing: dict[str, str]) -> dict[str, str]:
+    return {**os.environ, **backing, "PYTHONPATH": str(ROOT)}
+
+
+def run(backing: dict[str, str], jobs: list[tuple[str, int, dict[str, Any]]]) -> list[Samples]:
+    """Run these floors (method, n, arguments) one after another in a fresh process."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.perf.floors"],
+        input=json.dumps({"env": backing, "jobs": jobs}),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=_child_env(backing),
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"floors failed: {done.stderr[-3000:]}")
+    samples: list[Samples] = json.loads(done.stdout.strip().splitlines()[-1])
+    return samples
+
+
+def throughput(backing: dict[str, str], chats: list[tuple[str, str, list[str]]], n: int) -> float:
+    """Messages/s of `len(chats)` processes, each sending `n` floors into its own chat at once."""
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.perf.floors", "--sender"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env=_child_env(backing),
+        )
+        for _ in chats
+    ]
+    try:
+        for child, (chat_id, author, others) in zip(children, chats, strict=True):
+            assert child.stdin is not None
+            spec = {"env": backing, "chat_id": chat_id, "author": author, "others": others}
+            child.stdin.write(json.dumps({**spec, "n": n}) + "\n")
+            child.stdin.flush()
+        for child in children:  # each has connected and sent one warm-up message
+            assert child.stdout is not None
+            if child.stdout.readline().strip() != "ready":
+                raise RuntimeError("a floor sender did not start")
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        spans = []
+        for child in children:
+            assert child.stdout is not None
+            spans.append(json.loads(child.stdout.readline()))
+            child.wait(timeout=120)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+    elapsed = max(end for _, end in spans) - min(start for start, _ in spans)
+    return n * len(chats) / elapsed
+
+
+def _sender() -> None:
+    spec = json.loads(sys.stdin.readline())
+    floors = Floors(spec["env"])
+    try:
+        floors.send_message(1, spec["chat_id"], spec["author"], spec["others"])
+        print("ready", flush=True)
+        sys.stdin.readline()
+        start = time.time()
+        floors.send_message(spec["n"], spec["chat_id"], spec["author"], spec["others"])
+        print(json.dumps([start, time.time()]), flush=True)
+    finally:
+        floors.close()
+
+
+def main() -> None:
+    if "--sender" in sys.argv:
+        _sender()
+        return
+    spec = json.loads(sys.stdin.read())
+    floors = Floors(spec["env"])
+    try:
+        results = [getattr(floors, method)(n, **kwargs) for method, n, kwargs in spec["jobs"]]
+    finally:
+        floors.close()
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,14 +1,16 @@
-"""GET /v1/friends: friends, incoming and outgoing requests, with each user's current profile."""
+"""GET /v1/friends: a page of friends by nickname, and (first page) incoming/outgoing requests."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from messenger.friends.models import FriendsOverview
+from messenger.friends.service import DEFAULT_PAGE, MAX_PAGE
 from messenger.friends.wiring import friends_reader
 from messenger.http import caller_id, create_resolver, respond
 from messenger.observability import logger
@@ -18,8 +20,11 @@ friends = friends_reader()
 
 
 @app.get("/v1/friends", summary="List friends and friend requests", tags=["friends"])
-def get_friends() -> Response[FriendsOverview]:
-    return respond(friends.overview(caller_id(app)))
+def get_friends(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response[FriendsOverview]:
+    return respond(friends.overview(caller_id(app), limit, cursor))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

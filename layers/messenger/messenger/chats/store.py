@@ -1,11 +1,13 @@
 """Chats and messages in MongoDB; chat membership cached in Redis.
 
 Documents: `chats` {_id, type, title, participants, created_by, created_at, direct_key?,
-last_message, last_activity_at, unread: {user: n}, read_up_to: {user: message_id}} and `messages`
-{_id (UUIDv7), chat_id, author_id, content, created_at, client_message_id, dedupe_key}. Every
-write that carries an event runs in a Mongo transaction with its outbox row; concurrent writes to
-one chat document conflict and pymongo's `with_transaction` retries them, so unread counters and
-the last message stay exact under concurrency. Ids are stored as canonical strings: UUIDv7
+last_message, last_message_id ("" until the first message; absent in documents written before
+it existed, which the first send upgrades), last_activity_at, unread: {user: n}, read_up_to:
+{user: message_id}} and `messages` {_id (UUIDv7), chat_id, author_id, content, created_at,
+client_message_id, dedupe_key}. Every write that carries an event runs in a Mongo transaction
+with its outbox row; concurrent writes to one chat document conflict and pymongo's
+`with_transaction` retries them, so unread counters and the last message stay exact under
+concurrency. Ids are stored as canonical strings: UUIDv7
 strings sort like the ids themselves.
 """
 
@@ -83,6 +85,25 @@ def _chat(doc: dict[str, Any], user: uuid.UUID | None = None) -> Chat:
     )
 
 
+def _counters_only(
+    db: Any, chat_id: str, counters: dict[str, Any], last: dict[str, Any], session: Any
+) -> None:
+    """A newer message is already the chat's last (a concurrent send committed first), or the
+    chat document predates `last_message_id`: count the message, and upgrade such a document
+    lazily (its last message kept if newer), so no migration has to run first."""
+    before = db.chats.find_one_and_update(
+        {"_id": chat_id}, counters, {"last_message_id": 1, "last_message._id": 1}, session=session
+    )
+    if before is None or "last_message_id" in before:
+        return
+    previous = (before.get("last_message") or {}).get("_id")
+    if previous is None or previous < last["_id"]:
+        upgrade = {"last_message_id": last["_id"], "last_message": last}
+    else:
+        upgrade = {"last_message_id": previous}
+    db.chats.update_one({"_id": chat_id}, {"$set": upgrade}, session=session)
+
+
 def _transaction(work: Any) -> Any:
     with mongo.client().start_session() as session:
         return session.with_transaction(work)
@@ -98,6 +119,9 @@ class MongoChats:
             "created_by": str(chat.created_by),
             "created_at": chat.created_at,
             "last_message": None,
+            # Top-level and always present (a string below every UUID): a send updates the
+            # chat by `_id` and `$lt` on it, never an `$or` that the database cannot index.
+            "last_message_id": "",
             "last_activity_at": chat.created_at,
             "unread": {},
             "read_up_to": {},
@@ -154,29 +178,23 @@ class MongoChats:
         chat_id = str(message.chat_id)
         others = [str(p) for p in membership.participants if p != message.author_id]
 
+        last = {k: v for k, v in doc.items() if k != "dedupe_key"}
+        counters: dict[str, Any] = {"$max": {"last_activity_at": message.created_at}}
+        if others:
+            counters["$inc"] = {f"unread.{p}": 1 for p in others}
+
         def work(session: Any) -> None:
             db = mongo.database()
             db.messages.insert_one(doc, session=session)
-            db.chats.update_one(
-                {"_id": chat_id},
-                {
-                    "$inc": {f"unread.{p}": 1 for p in others},
-                    "$max": {"last_activity_at": message.created_at},
-                },
+            # One update through the _id index: counters, activity and (this being the newest
+            # message, the usual case) the last message, in one document write.
+            newest = db.chats.update_one(
+                {"_id": chat_id, "last_message_id": {"$lt": doc["_id"]}},
+                {**counters, "$set": {"last_message": last, "last_message_id": doc["_id"]}},
                 session=session,
             )
-            last = {k: v for k, v in doc.items() if k != "dedupe_key"}
-            db.chats.update_one(  # concurrent sends: the newest id stays the last message
-                {
-                    "_id": chat_id,
-                    "$or": [
-                        {"last_message": None},
-                        {"last_message._id": {"$lt": doc["_id"]}},
-                    ],
-                },
-                {"$set": {"last_message": last}},
-                session=session,
-            )
+            if newest.matched_count == 0:
+                _counters_only(db, chat_id, counters, last, session)
             mongo_outbox.enqueue(session, events())
 
         try:

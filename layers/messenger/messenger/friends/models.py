@@ -39,9 +39,12 @@ class FriendRequest(BaseModel):
 
 
 class FriendsOverview(BaseModel):
+    """A page of friends by nickname; the requests come complete (capped) on the first page."""
+
     friends: list[Friend]
     incoming: list[FriendRequest]
     outgoing: list[FriendRequest]
+    next_cursor: str | None = None
 
 
 class FriendshipChanged(BaseModel):

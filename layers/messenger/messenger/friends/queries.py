@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import uuid
     from collections.abc import Sequence
 
     from messenger.friends.store import CachedFriendships
@@ -20,16 +20,17 @@ def _friendships() -> CachedFriendships:
 
 
 def friends_of(user: uuid.UUID) -> set[uuid.UUID]:
-    return {row.other(user) for row in _friendships().of_user(user) if row.status == "accepted"}
+    return {uuid.UUID(f) for f in _friendships().relations(user).friends}
 
 
 def are_friends(a: uuid.UUID, b: uuid.UUID) -> bool:
-    return b in friends_of(a)
+    """One cached read, no row decoding: every send to a direct chat asks this."""
+    return str(b) in _friendships().relations(a).friends
 
 
 def non_friends_of(user: uuid.UUID, candidates: Sequence[uuid.UUID]) -> list[uuid.UUID]:
-    friends = friends_of(user)
-    return [c for c in candidates if c not in friends and c != user]
+    friends = _friendships().relations(user).friends
+    return [c for c in candidates if str(c) not in friends and c != user]
 
 
 def forget(*users: uuid.UUID) -> None:

@@ -11,21 +11,49 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Annotated, Literal, Protocol
+
+from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter
 
 from messenger.clock import rfc3339, utcnow
 from messenger.errors import Conflict, InvalidInput, NotFound
 from messenger.events import OutboundEvent, new_event
+from messenger.fields import Text
 from messenger.friends.models import (
     Friend,
     FriendRequest,
     FriendshipChanged,
     FriendsOverview,
 )
+from messenger.pagination import decode_cursor, encode_cursor
 from messenger.ratelimit import FRIEND_REQUEST, RateLimiter
 from messenger.users.models import Profile
 
 Status = Literal["pending", "accepted", "rejected"]
+
+DEFAULT_PAGE = 100
+MAX_PAGE = 500
+MAX_REQUESTS = 500  # incoming and outgoing each, on the first page
+
+
+def _lower_case(nickname: str) -> str:
+    if nickname != nickname.lower():
+        raise ValueError("not a lower-cased nickname")
+    return nickname
+
+
+# A friends page's cursor: the last friend's [lower(nickname), user_id].
+FRIENDS_KEY: TypeAdapter[tuple[str, uuid.UUID]] = TypeAdapter(
+    tuple[
+        Annotated[Text, Field(min_length=1, max_length=64), AfterValidator(_lower_case)], uuid.UUID
+    ],
+    config=ConfigDict(defer_build=True),
+)
+
+
+def parse_cursor(cursor: str) -> tuple[str, uuid.UUID]:
+    """The key after which a friends page starts; else a 422 (the shared decoder)."""
+    return decode_cursor(cursor, FRIENDS_KEY)
 
 
 @dataclass(frozen=True)
@@ -57,6 +85,15 @@ def pair(a: uuid.UUID, b: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
     return (a, b) if a < b else (b, a)
 
 
+@dataclass(frozen=True)
+class Relations:
+    """A user's relations as the list reads them: each friend's id (canonical string) with the
+    time they became friends (ISO 8601), and the pending rows both ways."""
+
+    friends: dict[str, str]
+    pending: list[Friendship]
+
+
 class Friendships(Protocol):
     def transition(
         self,
@@ -70,6 +107,9 @@ class Friendships(Protocol):
     def of_user(self, user: uuid.UUID) -> list[Friendship]:
         """Every pending or accepted row the user is part of."""
 
+    def relations(self, user: uuid.UUID) -> Relations:
+        """The same rows, shaped for the friends list (cheap for a user with many friends)."""
+
     def forget(self, *users: uuid.UUID) -> None:
         """Drop cached relations of these users (no-op without a cache)."""
 
@@ -80,6 +120,12 @@ class UserDirectory(Protocol):
     def profile_by_nickname(self, nickname: str) -> Profile | None: ...
 
     def profiles_by_ids(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Profile]: ...
+
+    def profiles_ordered_among(
+        self, user_ids: Sequence[str], after: tuple[str, uuid.UUID] | None, limit: int
+    ) -> list[Profile]:
+        """Up to `limit` of these profiles after the key, by (lower(nickname), user_id)."""
+        ...
 
 
 class Presence(Protocol):
@@ -208,34 +254,65 @@ class FriendsService:
         other = self._other(nickname, "not_friends", "You are not friends with this user")
         self._apply(caller, other.user_id, lambda row: decide_removal(row, caller), correlation_id)
 
-    def overview(self, user: uuid.UUID) -> FriendsOverview:
-        rows = self.friendships.of_user(user)
-        profiles = self.users.profiles_by_ids([row.other(user) for row in rows])
-        friends = [row.other(user) for row in rows if row.status == "accepted"]
-        online = self.presence.online_among(friends) if self.presence and friends else set()
-        overview = FriendsOverview(friends=[], incoming=[], outgoing=[])
-        for row in sorted(rows, key=lambda r: r.responded_at or r.requested_at, reverse=True):
-            profile = profiles.get(row.other(user))
-            if profile is None:  # a profile not created yet: show it once it exists
-                continue
-            if row.status == "accepted":
-                since = row.responded_at or row.requested_at
-                overview.friends.append(
-                    Friend(
-                        user_id=profile.user_id,
-                        nickname=profile.nickname,
-                        avatar_url=profile.avatar_url,
-                        since=since,
-                        online=profile.user_id in online,
-                    )
-                )
-            else:
-                request = FriendRequest(
+    def overview(
+        self, user: uuid.UUID, limit: int = DEFAULT_PAGE, cursor: str | None = None
+    ) -> FriendsOverview:
+        """A page of friends in (lower(nickname), user_id) order; requests on the first page.
+
+        The friends' profiles come from one query that orders, filters by the cursor and limits
+        (the users context's), presence from one batch per 100 friends of the page (concurrent),
+        so the work per page does not grow with the number of friends.
+        """
+        after = parse_cursor(cursor) if cursor else None
+        relations = self.friendships.relations(user)
+        found = self.users.profiles_ordered_among(list(relations.friends), after, limit + 1)
+        page = found[:limit]
+        online = (
+            self.presence.online_among([p.user_id for p in page])
+            if self.presence and page
+            else set()
+        )
+        friends = [
+            Friend.model_construct(
+                user_id=p.user_id,
+                nickname=p.nickname,
+                avatar_url=p.avatar_url,
+                since=datetime.fromisoformat(relations.friends[str(p.user_id)]),
+                online=p.user_id in online,
+            )
+            for p in page
+        ]
+        last = page[-1] if len(found) > limit else None
+        overview = FriendsOverview.model_construct(
+            friends=friends,
+            incoming=[],
+            outgoing=[],
+            next_cursor=encode_cursor([last.nickname.lower(), str(last.user_id)]) if last else None,
+        )
+        if after is None:
+            overview.incoming, overview.outgoing = self._requests(user, relations.pending)
+        return overview
+
+    def _requests(
+        self, user: uuid.UUID, rows: Sequence[Friendship]
+    ) -> tuple[list[FriendRequest], list[FriendRequest]]:
+        """Pending requests both ways, newest first, at most MAX_REQUESTS each."""
+        pending = sorted(rows, key=lambda r: r.requested_at, reverse=True)
+        incoming = [r for r in pending if r.requested_by != user][:MAX_REQUESTS]
+        outgoing = [r for r in pending if r.requested_by == user][:MAX_REQUESTS]
+        profiles = self.users.profiles_by_ids([r.other(user) for r in incoming + outgoing])
+
+        def build(chosen: list[Friendship]) -> list[FriendRequest]:
+            return [
+                FriendRequest.model_construct(
                     user_id=profile.user_id,
                     nickname=profile.nickname,
                     avatar_url=profile.avatar_url,
                     requested_at=row.requested_at,
                 )
-                mine = row.requested_by == user
-                (overview.outgoing if mine else overview.incoming).append(request)
-        return overview
+                for row in chosen
+                # a profile not created yet: show it once it exists
+                if (profile := profiles.get(row.other(user))) is not None
+            ]
+
+        return build(incoming), build(outgoing)

@@ -17,7 +17,7 @@ import redis as redis_driver
 
 from messenger import outbox, postgres
 from messenger.cache import delete_many, redis
-from messenger.friends.service import Decision, Friendship, pair
+from messenger.friends.service import Decision, Friendship, Relations, pair
 from messenger.observability import logger
 
 if TYPE_CHECKING:
@@ -94,6 +94,17 @@ class PostgresFriendships:
         )
         return [_row(r) for r in rows]
 
+    def relations(self, user: uuid.UUID) -> Relations:
+        friends: dict[str, str] = {}
+        pending: list[Friendship] = []
+        for row in self.of_user(user):
+            if row.status == "accepted":
+                since = row.responded_at or row.requested_at
+                friends[str(row.other(user))] = since.isoformat()
+            else:
+                pending.append(row)
+        return Relations(friends, pending)
+
     def forget(self, *users: uuid.UUID) -> None:
         """Nothing cached here."""
 
@@ -101,45 +112,67 @@ class PostgresFriendships:
 class CachedFriendships(PostgresFriendships):
     """Cache-aside of each user's relations; the service forgets both users after a transition."""
 
-    def of_user(self, user: uuid.UUID) -> list[Friendship]:
+    def _raw(self, user: uuid.UUID) -> list[list[str | None]]:
+        """The cached rows as stored (strings), filling the cache from Postgres on a miss."""
         try:
             cached = redis().get(cache_key(user))
         except _REDIS_DOWN:
             cached = None
         if cached:
-            return [
-                Friendship(
-                    uuid.UUID(r[0]),
-                    uuid.UUID(r[1]),
-                    r[2],
-                    uuid.UUID(r[3]),
-                    datetime.fromisoformat(r[4]),
-                    datetime.fromisoformat(r[5]) if r[5] else None,
-                )
-                for r in json.loads(cached)
-            ]
-        rows = super().of_user(user)
-        encoded = json.dumps(
-            [
-                [
-                    str(r.low),
-                    str(r.high),
-                    r.status,
-                    str(r.requested_by),
-                    r.requested_at.isoformat(),
-                    r.responded_at.isoformat() if r.responded_at else None,
-                ]
-                for r in rows
-            ]
-        )
+            raw: list[list[str | None]] = json.loads(cached)
+            return raw
+        raw = _encode(super().of_user(user))
         try:
-            redis().set(cache_key(user), encoded, ex=CACHE_TTL)
+            redis().set(cache_key(user), json.dumps(raw), ex=CACHE_TTL)
         except _REDIS_DOWN as exc:
             logger.warning("Friends cache unavailable", extra={"error": repr(exc)})
-        return rows
+        return raw
+
+    def of_user(self, user: uuid.UUID) -> list[Friendship]:
+        return [_decode(r) for r in self._raw(user)]
+
+    def relations(self, user: uuid.UUID) -> Relations:
+        """Friends as strings straight from the cached JSON: a list of 1,000 friends costs a
+        JSON parse, not 1,000 rows of UUIDs and datetimes."""
+        me = str(user)
+        friends: dict[str, str] = {}
+        pending: list[Friendship] = []
+        for r in self._raw(user):
+            if r[2] == "accepted":
+                other = r[1] if r[0] == me else r[0]
+                friends[str(other)] = str(r[5] or r[4])
+            else:
+                pending.append(_decode(r))
+        return Relations(friends, pending)
 
     def forget(self, *users: uuid.UUID) -> None:
         try:
             delete_many(cache_key(u) for u in users)
         except _REDIS_DOWN as exc:
             logger.warning("Could not invalidate friends cache", extra={"error": repr(exc)})
+
+
+def _encode(rows: list[Friendship]) -> list[list[str | None]]:
+    return [
+        [
+            str(r.low),
+            str(r.high),
+            r.status,
+            str(r.requested_by),
+            r.requested_at.isoformat(),
+            r.responded_at.isoformat() if r.responded_at else None,
+        ]
+        for r in rows
+    ]
+
+
+def _decode(r: list[str | None]) -> Friendship:
+    low, high, status, by, at, responded = r
+    return Friendship(
+        uuid.UUID(low),
+        uuid.UUID(high),
+        status,  # type: ignore[arg-type]
+        uuid.UUID(by),
+        datetime.fromisoformat(str(at)),
+        datetime.fromisoformat(responded) if responded else None,
+    )

@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 
 
 def online_among(user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
-    """The users holding at least one live WebSocket connection (one BatchGetItem per 100)."""
+    """The users holding at least one live WebSocket connection (one BatchGetItem per 100, the
+    batches concurrent)."""
     wanted = list(user_ids)
     if not wanted:
         return set()

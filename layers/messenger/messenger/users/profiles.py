@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import class_row
+from psycopg.rows import class_row, kwargs_row
 
 from messenger import inbox, outbox, postgres
-from messenger.users.models import OwnProfile
+from messenger.users.models import OwnProfile, Profile
 from messenger.users.service import CREATE_PROFILE_CONSUMER, NicknameTaken
 
 if TYPE_CHECKING:
@@ -27,6 +27,13 @@ if TYPE_CHECKING:
 
 _COLUMNS = "user_id, email, nickname, description, avatar_url, created_at"
 NICKNAME_INDEX = "profiles_nickname_ci"
+ORDERED_AMONG = (
+    "SELECT p.user_id, p.nickname, p.description, p.avatar_url, p.created_at"
+    " FROM unnest(%(ids)s::uuid[]) AS f(id) JOIN users.profiles p ON p.user_id = f.id"
+    " WHERE %(nick)s::text IS NULL"
+    ' OR (lower(p.nickname) COLLATE "C", p.user_id) > (%(nick)s COLLATE "C", %(id)s::uuid)'
+    ' ORDER BY lower(p.nickname) COLLATE "C", p.user_id LIMIT %(limit)s'
+)
 MAX_NICKNAME_ATTEMPTS = 20
 
 
@@ -89,6 +96,25 @@ class PostgresProfiles:
                 f"SELECT {_COLUMNS} FROM users.profiles WHERE user_id = ANY(%s)", (list(user_ids),)
             ).fetchall()
         return {row.user_id: row for row in rows}
+
+    def ordered_among(
+        self, user_ids: Sequence[str], after: tuple[str, uuid.UUID] | None, limit: int
+    ) -> list[Profile]:
+        """Up to `limit` of these users' profiles after the key, in (lower(nickname), user_id)
+        order (bytewise, "C"): one query whatever the page. The ids are joined, not matched
+        with `= ANY` (which a sequential scan would test row by row against the whole array)."""
+        if not user_ids:
+            return []
+        with postgres.connection().cursor(row_factory=kwargs_row(Profile.model_construct)) as cur:
+            return cur.execute(
+                ORDERED_AMONG,
+                {
+                    "ids": list(user_ids),
+                    "nick": after[0] if after else None,
+                    "id": after[1] if after else None,
+                    "limit": limit,
+                },
+            ).fetchall()
 
     def search(self, prefix: str, limit: int, after: str | None) -> list[OwnProfile]:
         """Nicknames starting with `prefix`, case-insensitively, in lower(nickname) order.

@@ -53,6 +53,14 @@ def profiles_by_ids(user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Profile]:
     return {uid: public_profile(p) for uid, p in _profiles().many(user_ids).items()}
 
 
+def profiles_ordered_among(
+    user_ids: Sequence[str], after: tuple[str, uuid.UUID] | None, limit: int
+) -> list[Profile]:
+    """A page of these users' current profiles in (lower(nickname), user_id) order, after the
+    key: one Postgres query (no cache: the page's order is the database's)."""
+    return _profiles().inner.ordered_among(user_ids, after, limit)
+
+
 def forget_profile(user_id: uuid.UUID) -> None:
     """Drop a user's cached profile (the InvalidateCaches consumer calls this)."""
     profile = _profiles().inner.by_id(user_id)
