@@ -20,7 +20,7 @@ import httpx
 
 from messenger_local.gateway import LocalGateway
 from messenger_local.services import LocalServices, drop_database
-from tests.perf import coldstart, floors
+from tests.perf import coldstart, floors, idle
 from tests.support import ROOT
 
 
@@ -366,6 +366,7 @@ def main() -> None:
                 rpcs = warm(api, args.n, backing)
                 throughput = send_throughput(api, backing, clients=8, per_client=args.n // 2)
                 push = push_latency(api, gateway, clients=50)
+            quiet = idle.report(services, settle=10)
         finally:
             gateway.stop()
             drop_database(database_url)
@@ -377,6 +378,7 @@ def main() -> None:
     print()
     print(throughput)
     print(push)
+    print(quiet)
 
 
 if __name__ == "__main__":
