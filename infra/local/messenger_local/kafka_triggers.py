@@ -178,6 +178,11 @@ class KafkaTrigger:
         """True once the group gave this consumer its partitions (it then sees new records)."""
         return self._assigned.wait(timeout)
 
+    @property
+    def idle(self) -> bool:
+        """Fetching only when woken (or every idle_poll_seconds), not back to back."""
+        return self._assigned.is_set() and time.monotonic() >= self._awake_until
+
     def wake(self) -> None:
         """Fetch now: something may have been produced (called after every local invocation)."""
         self._wake.set()
@@ -200,7 +205,7 @@ class KafkaTrigger:
                 try:
                     if self._pending_commit:
                         self._commit(consumer, self._pending_commit)
-                    idle = self._assigned.is_set() and time.monotonic() >= self._awake_until
+                    idle = self.idle
                     if idle and self._wake.wait(self.idle_poll_seconds):
                         self._awake_until = time.monotonic() + IDLE_AFTER_SECONDS
                         idle = False
