@@ -117,6 +117,14 @@ status: tools ## ENV's stack status, in-flight deployments, current and previous
 bench: install ## Cold-start proxy per function and warm latency through the local gateway
 	$(PY) -m tests.perf.bench
 
+.PHONY: idle
+idle: install ## Idle CPU of the local gateway + broker over 20 s, beside the 5% floor
+	$(PY) -m tests.perf.idle
+
+.PHONY: load
+load: install ## Bounded load test (sends, history, chat lists, pushes) against a local stack
+	$(PY) -m tests.perf.load
+
 .PHONY: openapi
 openapi: install ## Regenerate docs/openapi.json from the handlers' resolvers
 	$(PY) -m messenger_local.openapi docs/openapi.json

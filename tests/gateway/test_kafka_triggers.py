@@ -157,3 +157,30 @@ def test_records_that_keep_failing_are_dead_lettered_and_skipped(
     assert times_seen(out_dir, poison) == 3
     wait_for(lambda: committed(kafka_bootstrap, 1) == offset + 2, what="moving past the poison")
     assert times_seen(out_dir, after) >= 1
+
+
+def test_an_idle_poller_fetches_right_after_any_invocation(
+    kafka_bootstrap: str, producer: KafkaProducer, tmp_path: Path
+) -> None:
+    """Idle pollers do not fetch back to back; an invocation (a function may have produced)
+    wakes them, so delivery does not wait for the idle poll (a minute here)."""
+    run = uuid.uuid4().hex[:8]
+    topic, group = f"gw-idle-{run}", f"gw-idle-consumer-{run}"
+    gateway = LocalGateway(
+        FIXTURE_TEMPLATE,
+        parameters={"EventsTopic": topic, "ConsumerGroup": group},
+        env={"OUT_DIR": str(tmp_path), "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap},
+        port=0,
+        state_dir=tmp_path,
+        enable_schedules=False,
+        kafka_options={"idle_poll_seconds": 60.0},
+    )
+    with gateway:
+        assert gateway.kafka is not None
+        assert gateway.kafka.wait_assigned(20), "the consumer group never got its partitions"
+        trigger = gateway.kafka.get("Consumer")
+        wait_for(lambda: trigger.idle, what="the poller going idle")
+        value = f"ok-woken-{run}"
+        producer.send(topic, value.encode(), partition=0).get(10)
+        assert gateway.invoke("Echo", {}).ok  # any invocation, as if it had produced the record
+        wait_for(lambda: times_seen(tmp_path, value), timeout=15, what="delivery after the wake-up")

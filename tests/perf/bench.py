@@ -31,7 +31,7 @@ import httpx
 
 from messenger_local.gateway import LocalGateway
 from messenger_local.services import LocalServices, drop_database
-from tests.perf import coldstart, floors
+from tests.perf import coldstart, floors, idle
 from tests.support import RELAXED_LIMITS, ROOT
 
 # Environment overrides for the bench's gateway (every function sees them): the place to raise
@@ -727,7 +727,7 @@ def push_latency(
     )
 
 
-PARTS = ("coldstart", "warm", "throughput", "sizes", "push")
+PARTS = ("coldstart", "warm", "throughput", "sizes", "push", "idle")
 
 
 def main() -> None:
@@ -754,6 +754,7 @@ def main() -> None:
     growth: list[Growth] = []
     throughput: list[str] = []
     push = ""
+    quiet = ""
     overrides = dict(GATEWAY_ENV)
     for item in args.gateway_env:
         name, _, value = item.partition("=")
@@ -803,6 +804,9 @@ def main() -> None:
                     if "push" in parts:
                         note("push latency")
                         push = push_latency(api, gateway, clients=50)
+                if "idle" in parts:
+                    note("idle CPU")
+                    quiet = idle.report(services, settle=10)
             finally:
                 gateway.stop()
             if prepared:
@@ -835,7 +839,7 @@ def main() -> None:
     print()
     if throughput:
         print("Through a gateway without MSK triggers (SendMessage alone, as on its own capacity):")
-    for line in [*throughput, push]:
+    for line in [*throughput, push, quiet]:
         if line:
             print(line)
 

@@ -4,6 +4,15 @@ Like Lambda's poller: offsets are committed only after the function succeeded; a
 retries the whole batch; with ReportBatchItemFailures the batch is checkpointed at the lowest
 failed offset per partition and redelivered from there. After the last attempt the still-failing
 records go to the on-failure destination - locally a JSONL file per function - and are skipped.
+
+Quiet when idle: Lambda polls continuously, but a poller here fetching every 50 ms costs a few
+percent of a core in this process and in the broker, times five mappings. tansu's long-poll does
+not answer when data arrives (it re-reads its storage at halving intervals: a fetch with a 2 s
+wait delivers after ~0.75 s), so long fetch waits would cost latency. Instead a poller goes idle
+after IDLE_AFTER_SECONDS without records and then fetches only when woken: after any local
+invocation (every producer here is a function, and its publish is acknowledged before it
+returns), or every `idle_poll_seconds` for records produced from outside (tests, a console
+producer). Awake, it fetches back to back with a short wait, as before.
 """
 
 from __future__ import annotations
@@ -33,6 +42,10 @@ DEFAULT_ATTEMPTS = 3
 DEFAULT_PARTITIONS = 3
 MAX_BACKOFF_SECONDS = 2.0
 POLL_TIMEOUT_MS = 200
+FETCH_MAX_WAIT_MS = 50  # tansu answers after this wait when it has nothing (or at once with data)
+IDLE_AFTER_SECONDS = 1.0  # awake this long after the last wake-up or record, then idle
+IDLE_POLL_SECONDS = 2.0  # idle: one fetch this often (records produced outside the runtime)
+IDLE_POLL_TIMEOUT_MS = 2 * FETCH_MAX_WAIT_MS  # an idle check: about one fetch round trip
 
 
 def ensure_topics(bootstrap_servers: str, topics: list[str], partitions: int) -> None:
@@ -110,6 +123,7 @@ class KafkaTrigger:
         attempts: int | None = None,
         partitions: int = DEFAULT_PARTITIONS,
         consumer_options: dict[str, Any] | None = None,
+        idle_poll_seconds: float = IDLE_POLL_SECONDS,
     ) -> None:
         self.mapping = mapping
         self.runtime = runtime
@@ -120,7 +134,10 @@ class KafkaTrigger:
         self.partitions = partitions
         self.consumer_options = consumer_options or {}
         self.report_item_failures = "ReportBatchItemFailures" in mapping.function_response_types
+        self.idle_poll_seconds = idle_poll_seconds
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._awake_until = 0.0
         self._assigned = threading.Event()
         self._thread: threading.Thread | None = None
         self._attempts: dict[tuple[TopicPartition, int], int] = {}
@@ -144,11 +161,11 @@ class KafkaTrigger:
             if self.mapping.starting_position == "TRIM_HORIZON"
             else "latest",
             session_timeout_ms=6000,
-            heartbeat_interval_ms=1000,
+            heartbeat_interval_ms=2000,  # a third of the session timeout, as Kafka advises
             max_poll_records=self.mapping.batch_size,
-            # The broker answers a fetch when data arrives or after this wait: keep it short so a
-            # record reaches its function within tens of milliseconds (Lambda polls continuously).
-            fetch_max_wait_ms=50,
+            # tansu does not answer a fetch as soon as data arrives (see the module docstring):
+            # keep the wait short so an awake poller sees a record within tens of milliseconds.
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
             metadata_max_age_ms=5000,  # notice (re)created topics quickly
             **self.consumer_options,
         )
@@ -161,12 +178,22 @@ class KafkaTrigger:
         """True once the group gave this consumer its partitions (it then sees new records)."""
         return self._assigned.wait(timeout)
 
+    @property
+    def idle(self) -> bool:
+        """Fetching only when woken (or every idle_poll_seconds), not back to back."""
+        return self._assigned.is_set() and time.monotonic() >= self._awake_until
+
+    def wake(self) -> None:
+        """Fetch now: something may have been produced (called after every local invocation)."""
+        self._wake.set()
+
     def signal_stop(self) -> None:
         """Ask the poller to finish (an invocation cut short by shutdown is not an attempt)."""
         self._stop.set()
+        self._wake.set()
 
     def stop(self, timeout: float = 15.0) -> None:
-        self._stop.set()
+        self.signal_stop()
         if self._thread is not None:
             self._thread.join(timeout)
 
@@ -178,9 +205,16 @@ class KafkaTrigger:
                 try:
                     if self._pending_commit:
                         self._commit(consumer, self._pending_commit)
-                    batch = self._poll_batch(consumer)
+                    idle = self.idle
+                    if idle and self._wake.wait(self.idle_poll_seconds):
+                        self._awake_until = time.monotonic() + IDLE_AFTER_SECONDS
+                        idle = False
+                    # Cleared before fetching: a wake-up during this fetch makes another one.
+                    self._wake.clear()
+                    batch = self._poll_batch(consumer, IDLE_POLL_TIMEOUT_MS if idle else None)
                     if batch:
                         self._process(consumer, batch)
+                        self._awake_until = time.monotonic() + IDLE_AFTER_SECONDS
                 except Exception as exc:
                     log.warning("%s: %s; retrying in 1 s", self.name, exc)
                     self._stop.wait(1.0)
@@ -201,13 +235,17 @@ class KafkaTrigger:
             )
         self._pending_commit = {}
 
-    def _poll_batch(self, consumer: KafkaConsumer) -> dict[TopicPartition, list[ConsumerRecord]]:
+    def _poll_batch(
+        self, consumer: KafkaConsumer, first_timeout_ms: int | None = None
+    ) -> dict[TopicPartition, list[ConsumerRecord]]:
         """Up to BatchSize records, waiting at most MaximumBatchingWindowInSeconds to fill up."""
         batch: dict[TopicPartition, list[ConsumerRecord]] = {}
         count, deadline = 0, None
+        timeout_ms = first_timeout_ms or POLL_TIMEOUT_MS
         while not self._stop.is_set():
             room = self.mapping.batch_size - count
-            polled = consumer.poll(timeout_ms=POLL_TIMEOUT_MS, max_records=room)
+            polled = consumer.poll(timeout_ms=timeout_ms, max_records=room)
+            timeout_ms = POLL_TIMEOUT_MS
             if consumer.assignment():
                 self._assigned.set()
             for tp, records in polled.items():
@@ -334,6 +372,7 @@ class KafkaTriggers:
         dead_letter_dir: Path,
         **options: Any,
     ) -> None:
+        self.runtime = runtime
         self.triggers = [
             KafkaTrigger(m, runtime, bootstrap_servers, dead_letter_dir, **options)
             for m in mappings
@@ -343,6 +382,12 @@ class KafkaTriggers:
     def start(self) -> None:
         for trigger in self.triggers:
             trigger.start()
+        self.runtime.add_listener(lambda _function: self.wake())
+
+    def wake(self) -> None:
+        """Make every poller fetch now (e.g. after producing records from outside the runtime)."""
+        for trigger in self.triggers:
+            trigger.wake()
 
     def wait_assigned(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

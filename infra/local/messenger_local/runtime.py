@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -188,6 +189,8 @@ class LambdaRuntime:
         # URL prefixes of the template's AWS endpoints served locally (e.g. a WebSocket API's
         # @connections endpoint) -> the local URL: rewritten in the functions' variables.
         self.url_rewrites: dict[str, str] = {}
+        # Called with the function id after every invocation (the MSK pollers' wake-up hint).
+        self._listeners: list[Callable[[str], None]] = []
 
     @property
     def closed(self) -> bool:
@@ -304,8 +307,26 @@ class LambdaRuntime:
         for worker in workers:
             self._release(function, worker, reuse=True)
 
+    def add_listener(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(function_id)` after every invocation, whatever its outcome.
+
+        Whatever a function produced to Kafka is acknowledged by then (publishing is synchronous),
+        so the MSK pollers use it to fetch right away instead of polling the broker constantly.
+        """
+        self._listeners.append(listener)
+
     def invoke(self, function_id: str, event: Any, timeout: float | None = None) -> InvokeResult:
         """Synchronous (RequestResponse) invoke; errors come back in the result, never raised."""
+        try:
+            return self._invoke(function_id, event, timeout)
+        finally:
+            for listener in self._listeners:
+                try:
+                    listener(function_id)
+                except Exception:  # an observer never breaks an invocation
+                    log.exception("invocation listener failed")
+
+    def _invoke(self, function_id: str, event: Any, timeout: float | None) -> InvokeResult:
         function = self.function(function_id)
         timeout = function.timeout if timeout is None else timeout
         request_id = str(uuid.uuid4())
