@@ -9,6 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import messenger.postgres  # noqa: F401 - every logout writes Postgres: load the driver at init
+from messenger.api_docs import problem_responses
 from messenger.auth.wiring import session_service
 from messenger.bearer import bearer_token
 from messenger.errors import Unauthenticated
@@ -23,7 +24,7 @@ sessions = session_service()
     "/v1/auth/logout",
     summary="Log out",
     tags=["auth"],
-    responses={204: {"description": "Logged out"}},
+    responses=problem_responses("unauthorized", no_content="Logged out"),
 )
 def logout() -> Response[str]:
     token = bearer_token(app.current_event.headers)

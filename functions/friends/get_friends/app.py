@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.api_docs import problem_responses
 from messenger.friends.models import FriendsOverview
 from messenger.friends.wiring import friends_reader
 from messenger.http import caller_id, create_resolver, respond
@@ -17,7 +18,12 @@ app = create_resolver()
 friends = friends_reader()
 
 
-@app.get("/v1/friends", summary="List friends and friend requests", tags=["friends"])
+@app.get(
+    "/v1/friends",
+    summary="List friends and friend requests",
+    tags=["friends"],
+    responses=problem_responses(ok={200: "Friends and pending requests"}),
+)
 def get_friends() -> Response[FriendsOverview]:
     return respond(friends.overview(caller_id(app)))
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from messenger.fields import Nickname, Timestamp
 
@@ -41,7 +42,8 @@ class ProfilePatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    nickname: Nickname | None = None
+    # Absent means unchanged; null is refused, so the schema does not offer it.
+    nickname: Nickname | SkipJsonSchema[None] = None
     description: Description | None = None
     avatar_url: AvatarUrl | None = None
 
