@@ -35,6 +35,7 @@ oauth = oauth_callback_service()
         "email_unverified",
         ok={200: "Signed in"},
         body=True,
+        path=True,
     ),
 )
 def oauth_callback(provider: str, body: OAuthCallbackRequest) -> Response[LoginResponse]:

@@ -29,7 +29,10 @@ oauth = oauth_start_service()
     ),
     tags=["auth"],
     responses=problem_responses(
-        "provider_not_found", "validation_failed", ok={200: "The provider's authorization URL"}
+        "provider_not_found",
+        "validation_failed",
+        ok={200: "The provider's authorization URL"},
+        path=True,
     ),
 )
 def oauth_start(

@@ -26,7 +26,11 @@ chats = chats_service()
     summary="Read a chat's history",
     tags=["chats"],
     responses=problem_responses(
-        "chat_not_found", "not_participant", "validation_failed", ok={200: "Messages, newest first"}
+        "chat_not_found",
+        "not_participant",
+        "validation_failed",
+        ok={200: "Messages, newest first"},
+        path=True,
     ),
 )
 def get_chat_history(

@@ -29,6 +29,7 @@ chats = chats_service()
         "message_not_found",
         no_content="Marked read",
         body=True,
+        path=True,
     ),
 )
 def mark_chat_read(chat_id: uuid.UUID, body: MarkReadRequest) -> Response[str]:

@@ -30,6 +30,7 @@ chats = chats_service()
         "not_friends",
         ok={201: "Sent", 200: "Already sent with this client_message_id: the original"},
         body=True,
+        path=True,
     ),
 )
 def send_message(chat_id: uuid.UUID, body: SendMessageRequest) -> Response[Message]:

@@ -22,7 +22,7 @@ friends = friends_service()
     "/v1/friends/requests/<nickname>/accept",
     summary="Accept a friend request",
     tags=["friends"],
-    responses=problem_responses("request_not_found", ok={200: "Accepted"}),
+    responses=problem_responses("request_not_found", ok={200: "Accepted"}, path=True),
 )
 def accept_friend_request(nickname: str) -> Response[FriendshipStatus]:
     decision = friends.answer(

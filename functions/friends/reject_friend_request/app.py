@@ -22,7 +22,7 @@ friends = friends_service()
     "/v1/friends/requests/<nickname>/reject",
     summary="Reject a friend request",
     tags=["friends"],
-    responses=problem_responses("request_not_found", ok={200: "Rejected"}),
+    responses=problem_responses("request_not_found", ok={200: "Rejected"}, path=True),
 )
 def reject_friend_request(nickname: str) -> Response[FriendshipStatus]:
     decision = friends.answer(

@@ -21,7 +21,7 @@ friends = friends_service()
     "/v1/friends/<nickname>",
     summary="Remove a friend or cancel a request",
     tags=["friends"],
-    responses=problem_responses(Refusal(404, "not_friends"), no_content="Removed"),
+    responses=problem_responses(Refusal(404, "not_friends"), no_content="Removed", path=True),
 )
 def remove_friend(nickname: str) -> Response[str]:
     friends.remove(caller_id(app), nickname, correlation_id=logger.get_correlation_id())

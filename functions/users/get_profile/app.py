@@ -23,7 +23,9 @@ users = users_service()
     "/v1/users/<user_id>",
     summary="Get a profile by user id",
     tags=["users"],
-    responses=problem_responses("user_not_found", "validation_failed", ok={200: "The profile"}),
+    responses=problem_responses(
+        "user_not_found", "validation_failed", ok={200: "The profile"}, path=True
+    ),
 )
 def get_profile(user_id: uuid.UUID) -> Response[Profile]:
     return respond(users.profile(user_id))

@@ -22,7 +22,7 @@ users = users_service()
     "/v1/users/by-nickname/<nickname>",
     summary="Get a profile by nickname",
     tags=["users"],
-    responses=problem_responses("user_not_found", ok={200: "The profile"}),
+    responses=problem_responses("user_not_found", ok={200: "The profile"}, path=True),
 )
 def get_profile_by_nickname(nickname: str) -> Response[Profile]:
     return respond(users.profile_by_nickname(nickname))

@@ -44,6 +44,7 @@ STATUS_OF: dict[str, int] = {
     "not_friends": 403,
     "chat_not_found": 404,
     "message_not_found": 404,
+    "not_found": 404,
     "profile_not_ready": 404,
     "provider_not_found": 404,
     "request_not_found": 404,
@@ -82,6 +83,8 @@ BODY_REFUSALS = (
     Refusal(415, "unsupported_media_type"),
     Refusal(422, "validation_failed", "ValidationProblem"),
 )
+# Every route with a path parameter: a value no route pattern takes (NUL, '/', ...) finds nothing.
+PATH_REFUSALS = (Refusal(404, "not_found"),)
 # Every route reaches a backing service.
 ALWAYS = (Refusal(503, "unavailable"),)
 # Chat creation names the participants who are not the caller's friends.
@@ -158,12 +161,14 @@ def problem_responses(
     ok: Mapping[int, str] | None = None,
     no_content: str | None = None,
     body: bool = False,
+    path: bool = False,
 ) -> dict[int, OpenAPIResponse]:
     """The responses block of a route.
 
     `ok`: the success statuses whose body is the route's return model, with their descriptions;
     `no_content`: the description of a 204 (no body); `body`: the route takes a JSON body (adds
-    400 malformed_json, 413, 415 and 422 validation_failed); `codes`: the route's own refusals,
+    400 malformed_json, 413, 415 and 422 validation_failed); `path`: the route has path
+    parameters (adds 404 not_found); `codes`: the route's own refusals,
     by code (their usual status) or as Refusal. 503 unavailable is always listed.
     """
     responses: dict[int, OpenAPIResponse] = {
@@ -171,7 +176,12 @@ def problem_responses(
     }
     if no_content is not None:
         responses[204] = {"description": no_content, "content": {}}
-    refusals = [*(BODY_REFUSALS if body else ()), *map(_refusal, codes), *ALWAYS]
+    refusals = [
+        *(BODY_REFUSALS if body else ()),
+        *(PATH_REFUSALS if path else ()),
+        *map(_refusal, codes),
+        *ALWAYS,
+    ]
     by_status: dict[int, list[Refusal]] = {}
     for refusal in refusals:
         listed = by_status.setdefault(refusal.status, [])

@@ -80,10 +80,39 @@ def _body_size(event: Mapping[str, Any]) -> int:
     return len(body.encode())
 
 
+def _media_type(event: Mapping[str, Any]) -> str:
+    content_type = str((event.get("headers") or {}).get("content-type") or "")
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _without_content_type(event: Mapping[str, Any]) -> dict[str, Any]:
+    headers = {k: v for k, v in (event.get("headers") or {}).items() if k != "content-type"}
+    return {**event, "headers": headers}
+
+
 class MessengerResolver(APIGatewayHttpResolver):
-    """Refuses oversized bodies before anything parses them (validation runs before middlewares)."""
+    """Refuses oversized bodies before anything parses them (validation runs before middlewares),
+    and bodies that are not JSON: every body we take is JSON, and Powertools would otherwise try
+    form or multipart parsing (a multipart type without a boundary raised a 500). An empty body
+    has no media type to refuse: its Content-Type is dropped (a route that needs a body then
+    answers 422)."""
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        media_type = _media_type(event)
+        if media_type and media_type != "application/json":
+            if event.get("body"):
+                refusal = problem(
+                    HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    f"The body is {media_type}; send it as application/json",
+                )
+                return {
+                    "statusCode": refusal.status_code,
+                    "headers": {"Content-Type": PROBLEM_JSON},
+                    "body": refusal.body,
+                    "isBase64Encoded": False,
+                }
+            event = _without_content_type(event)
         size = _body_size(event)
         if size > MAX_BODY_BYTES:
             detail = f"The request body is {size} bytes; the limit is {MAX_BODY_BYTES}"
