@@ -168,6 +168,22 @@ def test_typing_reaches_the_other_participants_only(
         assert next_frame(b, of_type("typing"))["data"]["user_id"] == ann["user_id"]
 
 
+def test_malformed_frames_get_forbidden_and_the_connection_stays_open(
+    gateway: LocalGateway, api: httpx.Client, trio: tuple[dict, dict, dict]
+) -> None:
+    """No `$default` in the template: API Gateway's no-route frame, as the socket lives on."""
+    ann, bob, _ = trio
+    chat_id = create_chat(api, ann, bob)
+    with device(gateway, ann) as a, device(gateway, bob) as b:
+        for bad in ("{}", "[]", "not json", '{"action": 1}', '{"a":' * 5000 + "1" + "}" * 5000):
+            a.send(bad)
+            refusal = next_frame(a, lambda f: "message" in f)
+            assert refusal["message"] == "Forbidden"
+            assert {"connectionId", "requestId"} <= refusal.keys()
+        a.send(json.dumps({"action": "typing", "chat_id": chat_id}))
+        assert next_frame(b, of_type("typing"))["data"]["user_id"] == ann["user_id"]
+
+
 def _tables() -> tuple[str, str]:
     env = template().functions["PushRealtimeEvents"].env
     return env["CONNECTIONS_TABLE"], env["USER_CONNECTIONS_TABLE"]

@@ -159,6 +159,30 @@ def test_binary_body_is_base64(http_gateway: LocalGateway) -> None:
     assert binary.headers["content-type"] == "application/octet-stream"
 
 
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "application/json; charset=utf-8", "text/plain", None]
+)
+def test_a_text_body_that_is_not_utf8_reaches_the_function_base64(
+    http_gateway: LocalGateway, content_type: str | None
+) -> None:
+    """As API Gateway does: only UTF-8 text travels as text; was a gateway 500 (issue 10)."""
+    payload = b"\xff\xfe{}"
+    headers = {"content-type": content_type} if content_type else {}
+    with httpx.Client(base_url=http_gateway.url) as client:
+        response = client.post("/v1/echo", content=payload, headers=headers)
+    event = echo(http_gateway, response)["event"]
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == payload
+
+
+def test_a_utf8_json_body_stays_text(http_gateway: LocalGateway) -> None:
+    with httpx.Client(base_url=http_gateway.url) as client:
+        response = client.post("/v1/echo", json={"text": "héllo"})
+    event = echo(http_gateway, response)["event"]
+    assert event["isBase64Encoded"] is False
+    assert json.loads(event["body"]) == {"text": "héllo"}
+
+
 def test_response_mapping(http_gateway: LocalGateway) -> None:
     with httpx.Client(base_url=http_gateway.url) as client:
         full = client.post("/v1/echo", json={})

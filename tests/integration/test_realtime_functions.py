@@ -116,6 +116,43 @@ def test_typing_in_a_chat_that_is_not_the_callers_is_refused(
     assert invoke("WebSocketTyping", event)["statusCode"] == 400
 
 
+@pytest.mark.parametrize(
+    ("body", "b64"),
+    [
+        ("{}", False),
+        ("[]", False),
+        ("null", False),
+        ("not json", False),
+        (None, False),
+        ('{"action": "typing", "chat_id": "\\ud800"}', False),
+        ('{"action": "typing", "chat_id": "\ud800"}', False),  # a direct invoke's lone surrogate
+        ('{"action":' * 5000 + '"typing"' + "}" * 5000, False),
+        ("[" * 100_000 + "]" * 100_000, False),
+        ("not base64!", True),
+        ("//79", True),  # base64 of bytes that are not UTF-8
+        (12, False),
+        ({"action": "typing"}, False),
+    ],
+)
+def test_typing_refuses_a_malformed_frame_with_400(
+    realtime_env: dict[str, str], body: Any, b64: bool
+) -> None:
+    event = sample_event("WebSocketTyping")
+    event["body"], event["isBase64Encoded"] = body, b64
+    assert invoke("WebSocketTyping", event)["statusCode"] == 400
+
+
+def test_typing_reads_a_binary_frame(realtime_env: dict[str, str]) -> None:
+    """A binary frame arrives base64 (isBase64Encoded): decoded, it is a frame like any other."""
+    import base64
+
+    event = sample_event("WebSocketTyping")
+    event["requestContext"]["connectionId"] = f"it{uuid.uuid4().hex[:12]}="  # unknown: 403
+    event["body"] = base64.b64encode(event["body"].encode()).decode()
+    event["isBase64Encoded"] = True
+    assert invoke("WebSocketTyping", event)["statusCode"] == 403
+
+
 def test_push_samples_forget_gone_connections_and_report_no_failure(
     realtime_env: dict[str, str],
 ) -> None:

@@ -147,3 +147,74 @@ def test_extra_fields_travel_in_the_problem() -> None:
 )
 def test_bearer_token_parsing(header: str, token: str | None) -> None:
     assert bearer_token({"Authorization": header}) == token
+
+
+# -- bad input is a 4xx, never a 500 (issue 10) ----------------------------------------------
+
+
+def test_a_body_that_is_not_utf8_is_malformed_json() -> None:
+    """API Gateway passes bytes that are not UTF-8 base64-encoded (isBase64Encoded: true)."""
+    encoded = base64.b64encode(b"\xff\xfe").decode()
+    result = call("POST", "/echo", encoded, b64=True)
+    assert result["statusCode"] == 400
+    assert problem_of(result)["code"] == "malformed_json"
+
+
+def test_a_utf8_body_sent_base64_is_read() -> None:
+    encoded = base64.b64encode(json.dumps({"text": "hé"}).encode()).decode()
+    result = call("POST", "/echo", encoded, b64=True)
+    assert result["statusCode"] == 200
+    assert json.loads(result["body"]) == {"text": "hé"}
+
+
+@pytest.mark.parametrize("body", ["not base64!", "\udcff"])
+def test_an_undecodable_body_is_malformed_json(body: str) -> None:
+    """Not base64 where the event says so, or a text body holding unpaired surrogates."""
+    result = call("POST", "/echo", body, b64=body.isascii())
+    assert result["statusCode"] == 400
+    assert problem_of(result)["code"] == "malformed_json"
+
+
+@pytest.mark.parametrize(
+    "body", ['{"text":' * 5000 + "1" + "}" * 5000, "[" * 30_000 + "]" * 30_000]
+)
+def test_deeply_nested_json_is_malformed_json(body: str) -> None:
+    """Under the 64 KiB limit, yet too deep for the parser: a RecursionError was a 500."""
+    result = call("POST", "/echo", body)
+    assert result["statusCode"] == 400
+    assert problem_of(result)["code"] == "malformed_json"
+
+
+@pytest.mark.parametrize("body", ["[]", '"x"', "null", "1", "true", "{}"])
+def test_a_body_that_is_not_the_object_is_422(body: str) -> None:
+    result = call("POST", "/echo", body)
+    assert result["statusCode"] == 422
+    assert problem_of(result)["code"] == "validation_failed"
+
+
+def test_a_post_without_body_or_headers_is_422() -> None:
+    event = {
+        "version": "2.0",
+        "routeKey": "POST /echo",
+        "rawPath": "/echo",
+        "rawQueryString": "",
+        "requestContext": {
+            "http": {"method": "POST", "path": "/echo", "protocol": "HTTP/1.1", "sourceIp": "1"},
+            "requestId": "r",
+            "routeKey": "POST /echo",
+            "stage": "$default",
+        },
+        "isBase64Encoded": False,
+    }
+    result = app.resolve(event, Context())
+    assert result["statusCode"] == 422
+    assert problem_of(result)["code"] == "validation_failed"
+
+
+@pytest.mark.parametrize("path", ["/raise/a\x00b", "/raise/a\ud800", "/raise/a/b", "/nowhere"])
+def test_a_path_no_route_takes_is_404_not_500(path: str) -> None:
+    """API Gateway routed it here ({kind} matched), but the function's routes refuse the
+    characters: no resource has such an id."""
+    result = call("GET", path)
+    assert result["statusCode"] == 404
+    assert problem_of(result)["code"] == "not_found"

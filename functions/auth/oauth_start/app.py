@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from messenger.api_docs import problem_responses
 from messenger.auth.models import OAuthStartResponse
 from messenger.auth.wiring import oauth_start_service
+from messenger.fields import TEXT_RULE, Text
 from messenger.http import create_resolver, respond
 from messenger.observability import logger
 
@@ -36,7 +37,8 @@ oauth = oauth_start_service()
     ),
 )
 def oauth_start(
-    provider: str, redirect_uri: Annotated[str, Query(min_length=1, max_length=2048)]
+    provider: str,
+    redirect_uri: Annotated[Text, Query(min_length=1, max_length=2048, description=TEXT_RULE)],
 ) -> Response[OAuthStartResponse]:
     return respond(oauth.start(provider, redirect_uri))
 

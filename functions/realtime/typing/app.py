@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from typing import Any, Literal
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from messenger.clock import utcnow
 from messenger.observability import logger
@@ -21,11 +22,20 @@ class TypingMessage(BaseModel):
     chat_id: uuid.UUID
 
 
+def parse(event: dict[str, Any]) -> TypingMessage | None:
+    """The frame as a TypingMessage, or None when it is not one (binary frames arrive base64)."""
+    body = event.get("body") or ""
+    try:
+        raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body
+        return TypingMessage.model_validate_json(raw)
+    except (TypeError, ValueError):  # ValidationError and binascii.Error are ValueErrors
+        return None
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    try:
-        message = TypingMessage.model_validate_json(event.get("body") or "")
-    except ValidationError:
+    message = parse(event)
+    if message is None:
         return {"statusCode": 400, "body": 'Send {"action": "typing", "chat_id": "<uuid>"}'}
     if not realtime.typing(event["requestContext"]["connectionId"], message.chat_id, utcnow()):
         return {"statusCode": 403, "body": "Not a participant of this chat"}

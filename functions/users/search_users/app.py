@@ -10,6 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from messenger.api_docs import problem_responses
+from messenger.fields import TEXT_RULE, Text
 from messenger.http import create_resolver, respond
 from messenger.observability import logger
 from messenger.pagination import Page
@@ -27,7 +28,7 @@ users = users_service()
     responses=problem_responses("validation_failed", ok={200: "Matching profiles"}),
 )
 def search_users(
-    q: Annotated[str, Query(min_length=1, max_length=32)],
+    q: Annotated[Text, Query(min_length=1, max_length=32, description=TEXT_RULE)],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response[Page[Profile]]:

@@ -73,15 +73,19 @@ def _json_response(status: int, message: str, request_id: str) -> Response:
     )
 
 
-def is_text(content_type: str | None, body: bytes) -> bool:
-    """API Gateway passes text bodies as is and base64-encodes everything else."""
-    if content_type:
-        return any(t in content_type.lower() for t in TEXT_TYPES)
+def text_body(content_type: str | None, body: bytes) -> str | None:
+    """The body as the event's text, or None when API Gateway would base64-encode it.
+
+    API Gateway (HTTP API, payload 2.0) passes a body as is only when it is text: a text media
+    type (or none) and bytes that are valid UTF-8. Anything else, including a `application/json`
+    body whose bytes are not UTF-8, reaches the function base64-encoded with `isBase64Encoded:
+    true`; refusing it is the function's business, never a gateway 500."""
+    if content_type and not any(t in content_type.lower() for t in TEXT_TYPES):
+        return None
     try:
-        body.decode("utf-8")
+        return body.decode("utf-8")
     except UnicodeDecodeError:
-        return False
-    return True
+        return None
 
 
 class HttpApi:
@@ -186,8 +190,9 @@ class HttpApi:
             "timeEpoch": int(now * 1000),
         }
         if body:
-            if is_text(headers.get("content-type"), body):
-                event["body"], event["isBase64Encoded"] = body.decode("utf-8"), False
+            text = text_body(headers.get("content-type"), body)
+            if text is not None:
+                event["body"], event["isBase64Encoded"] = text, False
             else:
                 event["body"] = base64.b64encode(body).decode()
                 event["isBase64Encoded"] = True

@@ -172,17 +172,21 @@ class WebSocketGateway:
         }
 
     def select_route(self, body: str) -> str | None:
-        """`$request.body.a.b` against the frame's JSON; else $default (None: no route)."""
+        """`$request.body.a.b` against the frame's JSON; else $default (None: no route).
+
+        As in API Gateway, a frame the expression cannot evaluate (not JSON, not an object, the
+        key missing or not a string, JSON too deep to parse) simply matches no route: it goes to
+        `$default`, or the client gets the no-route error frame; the connection stays open."""
         expression = self.api.route_selection_expression
         key: str | None = None
         if expression.startswith("$request.body."):
             try:
                 value: Any = json.loads(body)
-                for part in expression.removeprefix("$request.body.").split("."):
-                    value = value[part] if isinstance(value, dict) else None
-                key = value if isinstance(value, str) else None
-            except ValueError:
-                key = None
+            except (ValueError, RecursionError):
+                value = None
+            for part in expression.removeprefix("$request.body.").split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            key = value if isinstance(value, str) else None
         if key is not None and key in self.api.routes:
             return key
         return "$default" if "$default" in self.api.routes else None
@@ -284,7 +288,9 @@ class WebSocketGateway:
     ) -> None:
         route = self.api.routes.get(route_key) if route_key else None
         if route is None or route.function is None:
-            await self._post(conn, {"message": "Forbidden", "connectionId": conn.connection_id})
+            # What API Gateway answers a frame no route takes (the connection stays open).
+            frame = {"message": "Forbidden", "connectionId": conn.connection_id}
+            await self._post(conn, {**frame, "requestId": _new_id()})
             return
         event = self.message_event(scope, conn, route.route_key, body, is_base64)
         result = await self._invoke(route.function, event)

@@ -14,6 +14,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -73,11 +74,52 @@ def _field_errors(raw: Sequence[Any]) -> list[dict[str, str]]:
     return fields
 
 
-def _body_size(event: Mapping[str, Any]) -> int:
+class _UnreadableBody(ValueError):
+    """The body is not base64 where the event says so, or its bytes are not UTF-8."""
+
+
+def _body_bytes(event: Mapping[str, Any]) -> bytes:
+    """The request body's bytes, refused unless they are UTF-8 text (every body we take is
+    JSON). API Gateway base64-encodes bodies that are not text (`isBase64Encoded: true`)."""
     body = event.get("body") or ""
     if event.get("isBase64Encoded"):
-        return len(base64.b64decode(body, validate=False))
-    return len(body.encode())
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except ValueError as exc:  # binascii.Error is a ValueError
+            raise _UnreadableBody("The request body is not base64 as announced") from exc
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _UnreadableBody("The request body is not UTF-8 text") from exc
+        return raw
+    try:
+        return str(body).encode("utf-8")
+    except UnicodeEncodeError as exc:  # a direct invoke can hand us unpaired surrogates
+        raise _UnreadableBody("The request body is not UTF-8 text") from exc
+
+
+def parse_json(text: str | bytes) -> Any:
+    """json.loads, except that JSON nested too deeply to parse is malformed JSON (400), not a
+    RecursionError (500)."""
+    try:
+        return json.loads(text)
+    except RecursionError as exc:
+        doc = text if isinstance(text, str) else text.decode("utf-8", "replace")
+        raise json.JSONDecodeError("nested too deeply", doc, 0) from exc
+
+
+def _refusal(response: Response[str]) -> dict[str, Any]:
+    """A problem response in the Lambda proxy result shape, for refusals before routing."""
+    return {
+        "statusCode": response.status_code,
+        "headers": {"Content-Type": PROBLEM_JSON},
+        "body": response.body,
+        "isBase64Encoded": False,
+    }
+
+
+def _malformed_json(detail: str = "The request body is not valid JSON") -> Response[str]:
+    return problem(HTTPStatus.BAD_REQUEST, "malformed_json", detail)
 
 
 def _media_type(event: Mapping[str, Any]) -> str:
@@ -91,52 +133,44 @@ def _without_content_type(event: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class MessengerResolver(APIGatewayHttpResolver):
-    """Refuses oversized bodies before anything parses them (validation runs before middlewares),
-    and bodies that are not JSON: every body we take is JSON, and Powertools would otherwise try
-    form or multipart parsing (a multipart type without a boundary raised a 500). An empty body
+    """Refuses oversized, undecodable and non-JSON bodies before anything parses them
+    (validation runs before middlewares): over 64 KiB is 413, bytes that are not UTF-8 (API
+    Gateway passes them base64, `isBase64Encoded: true`) are 400 `malformed_json`, a body of
+    another media type is 415 (every body we take is JSON, and Powertools would otherwise try
+    form or multipart parsing: a multipart type without a boundary raised a 500). An empty body
     has no media type to refuse: its Content-Type is dropped (a route that needs a body then
     answers 422)."""
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            raw = _body_bytes(event)
+        except _UnreadableBody as exc:
+            return _refusal(_malformed_json(str(exc)))
+        if len(raw) > MAX_BODY_BYTES:
+            detail = f"The request body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}"
+            return _refusal(
+                problem(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large", detail)
+            )
         media_type = _media_type(event)
         if media_type and media_type != "application/json":
-            if event.get("body"):
-                refusal = problem(
-                    HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    f"The body is {media_type}; send it as application/json",
+            if raw:
+                detail = f"The body is {media_type}; send it as application/json"
+                return _refusal(
+                    problem(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", detail)
                 )
-                return {
-                    "statusCode": refusal.status_code,
-                    "headers": {"Content-Type": PROBLEM_JSON},
-                    "body": refusal.body,
-                    "isBase64Encoded": False,
-                }
             event = _without_content_type(event)
-        size = _body_size(event)
-        if size > MAX_BODY_BYTES:
-            detail = f"The request body is {size} bytes; the limit is {MAX_BODY_BYTES}"
-            refusal = problem(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large", detail)
-            return {
-                "statusCode": refusal.status_code,
-                "headers": {"Content-Type": PROBLEM_JSON},
-                "body": refusal.body,
-                "isBase64Encoded": False,
-            }
         return super().resolve(event, context)
 
 
 def create_resolver() -> MessengerResolver:
     """A resolver for HTTP API payload 2.0 with validation and the project's error map."""
-    app = MessengerResolver(enable_validation=True)
+    app = MessengerResolver(enable_validation=True, json_body_deserializer=parse_json)
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(exc: RequestValidationError) -> Response[Any]:
         raw = exc.errors()
         if any(e.get("type") == "json_invalid" for e in raw):
-            return problem(
-                HTTPStatus.BAD_REQUEST, "malformed_json", "The request body is not valid JSON"
-            )
+            return _malformed_json()
         return problem(
             HTTPStatus.UNPROCESSABLE_ENTITY,
             "validation_failed",
@@ -152,6 +186,13 @@ def create_resolver() -> MessengerResolver:
             "unsupported_media_type",
             "Send the body as application/json",
         )
+
+    @app.exception_handler(NotFoundError)
+    def _no_route(exc: NotFoundError) -> Response[Any]:
+        # API Gateway routed the request here, so its path matched one of our routes, but a path
+        # parameter holds characters none of the function's routes take (NUL, '/', ...): no
+        # resource has such an id.
+        return problem(HTTPStatus.NOT_FOUND, "not_found", "Nothing exists at this path")
 
     @app.exception_handler(errors.DomainError)
     def _domain_error(exc: errors.DomainError) -> Response[Any]:

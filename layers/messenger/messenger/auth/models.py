@@ -8,11 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
 
-from messenger.fields import Nickname, Timestamp
-
-
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
+from messenger.fields import TEXT_RULE, Nickname, Text, Timestamp, stripped_text
 
 
 def _lower(value: str) -> str:
@@ -21,11 +17,13 @@ def _lower(value: str) -> str:
 
 Email = Annotated[
     EmailStr,
-    BeforeValidator(_strip),
-    Field(max_length=254),
+    BeforeValidator(stripped_text),
+    Field(max_length=254, description=f"An email address, at most 254 characters. {TEXT_RULE}"),
     AfterValidator(_lower),
 ]
-Password = Annotated[str, Field(min_length=8, max_length=128)]
+Password = Annotated[
+    Text, Field(min_length=8, max_length=128, description=f"8 to 128 characters. {TEXT_RULE}")
+]
 
 
 class RegisterRequest(BaseModel):
@@ -46,8 +44,8 @@ class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Any string: a malformed address simply cannot match an account (same 401 as a wrong one).
-    email: Annotated[str, Field(min_length=1, max_length=254)]
-    password: Annotated[str, Field(min_length=1, max_length=1024)]
+    email: Annotated[Text, Field(min_length=1, max_length=254, description=TEXT_RULE)]
+    password: Annotated[Text, Field(min_length=1, max_length=1024, description=TEXT_RULE)]
 
 
 class LoginResponse(BaseModel):
@@ -81,5 +79,5 @@ class OAuthStartResponse(BaseModel):
 class OAuthCallbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: Annotated[str, Field(min_length=1, max_length=2048)]
-    state: Annotated[str, Field(min_length=1, max_length=512)]
+    code: Annotated[Text, Field(min_length=1, max_length=2048, description=TEXT_RULE)]
+    state: Annotated[Text, Field(min_length=1, max_length=512, description=TEXT_RULE)]

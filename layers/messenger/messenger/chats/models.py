@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from messenger.fields import Timestamp
+from messenger.fields import TEXT_RULE, StrippedText, Text, Timestamp
 
 MAX_OTHER_PARTICIPANTS = 100
 MAX_CONTENT = 4096
@@ -19,10 +19,6 @@ def _no_duplicates(ids: list[uuid.UUID]) -> list[uuid.UUID]:
     return ids
 
 
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
-
-
 class CreateChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -31,9 +27,17 @@ class CreateChatRequest(BaseModel):
         Field(min_length=1, max_length=MAX_OTHER_PARTICIPANTS),
         AfterValidator(_no_duplicates),
     ]
-    title: Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=100)] | None = (
-        None
-    )
+    title: (
+        Annotated[
+            StrippedText,
+            Field(
+                min_length=1,
+                max_length=100,
+                description=f"A group's title, 1 to 100 characters once trimmed. {TEXT_RULE}",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class Message(BaseModel):
@@ -59,8 +63,25 @@ class Chat(BaseModel):
 class SendMessageRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    content: Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=MAX_CONTENT)]
-    client_message_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    content: Annotated[
+        StrippedText,
+        Field(
+            min_length=1,
+            max_length=MAX_CONTENT,
+            description=f"1 to {MAX_CONTENT} characters once trimmed. {TEXT_RULE}",
+        ),
+    ]
+    client_message_id: (
+        Annotated[
+            Text,
+            Field(
+                min_length=1,
+                max_length=64,
+                description=f"The client's id for retries (idempotency key). {TEXT_RULE}",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class MarkReadRequest(BaseModel):

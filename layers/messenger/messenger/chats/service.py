@@ -28,7 +28,7 @@ from messenger.chats.models import (
 from messenger.clock import utcnow
 from messenger.errors import Forbidden, InvalidInput, NotFound
 from messenger.events import OutboundEvent, new_event
-from messenger.pagination import Page, decode_cursor, encode_cursor, invalid_cursor
+from messenger.pagination import ACTIVITY_KEY, UUID_KEY, Page, decode_cursor, encode_cursor
 
 EventsFor = Callable[[], list[OutboundEvent]]
 
@@ -155,11 +155,8 @@ class ChatsService:
     def chats(self, caller: uuid.UUID, limit: int, cursor: str | None) -> Page[Chat]:
         after = None
         if cursor:
-            decoded = decode_cursor(cursor)
-            try:
-                after = (datetime.fromisoformat(decoded[0]), str(uuid.UUID(decoded[1])))
-            except (TypeError, ValueError, IndexError, KeyError) as exc:
-                raise invalid_cursor() from exc
+            activity, chat_id = decode_cursor(cursor, ACTIVITY_KEY)
+            after = (activity, str(chat_id))
         found = self.store.chats_of(caller, limit + 1, after)
         page = found[:limit]
         next_cursor = None
@@ -205,12 +202,7 @@ class ChatsService:
         self, caller: uuid.UUID, chat_id: uuid.UUID, limit: int, cursor: str | None
     ) -> Page[Message]:
         self._member_of(chat_id, caller)
-        before = None
-        if cursor:
-            try:
-                before = str(uuid.UUID(str(decode_cursor(cursor))))
-            except ValueError as exc:
-                raise invalid_cursor() from exc
+        before = str(decode_cursor(cursor, UUID_KEY)) if cursor else None
         found = self.store.history(chat_id, limit + 1, before)
         items = found[:limit]
         more = len(found) > limit

@@ -7,13 +7,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from messenger.fields import Timestamp
+from messenger.fields import TEXT_RULE, Text, Timestamp
 
 
 class FriendRequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    nickname: Annotated[str, Field(min_length=1, max_length=64)]
+    nickname: Annotated[
+        Text, Field(min_length=1, max_length=64, description=f"Whom to befriend. {TEXT_RULE}")
+    ]
 
 
 class FriendshipStatus(BaseModel):

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from messenger.fields import Nickname, Timestamp
+from messenger.fields import TEXT_RULE, Nickname, Text, Timestamp
 
 
 class Profile(BaseModel):
@@ -33,8 +33,14 @@ def _https_url(value: str) -> str:
     return value
 
 
-AvatarUrl = Annotated[str, Field(max_length=2048), AfterValidator(_https_url)]
-Description = Annotated[str, Field(max_length=500)]
+AvatarUrl = Annotated[
+    Text,
+    Field(max_length=2048, description=f"An https:// URL, at most 2048 characters. {TEXT_RULE}"),
+    AfterValidator(_https_url),
+]
+Description = Annotated[
+    Text, Field(max_length=500, description=f"At most 500 characters. {TEXT_RULE}")
+]
 
 
 class ProfilePatch(BaseModel):

@@ -10,7 +10,7 @@ from messenger.clock import utcnow
 from messenger.errors import Conflict, NotFound
 from messenger.events import new_event
 from messenger.fields import nickname_variants
-from messenger.pagination import Page, decode_cursor, encode_cursor
+from messenger.pagination import TEXT_KEY, Page, decode_cursor, encode_cursor
 from messenger.publishing import NoOutbox
 from messenger.users.models import OwnProfile, Profile, ProfilePatch, ProfileUpdated
 
@@ -94,7 +94,7 @@ class UsersService:
         return {uid: public_profile(p) for uid, p in self.profiles.many(user_ids).items()}
 
     def search(self, prefix: str, limit: int, cursor: str | None) -> Page[Profile]:
-        after = str(decode_cursor(cursor)) if cursor else None
+        after = decode_cursor(cursor, TEXT_KEY) if cursor else None
         found = self.profiles.search(prefix, limit + 1, after)
         items = [public_profile(p) for p in found[:limit]]
         more = len(found) > limit
