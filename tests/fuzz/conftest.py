@@ -23,6 +23,7 @@ from tests.e2e.flows import bearer, befriend, signed_up
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
 
 TOTALS: Counter[str] = Counter()
+STATUSES: dict[str, Counter[int]] = {}
 FINDINGS: list[str] = []
 WORLD: dict[str, Any] = {}
 
@@ -72,5 +73,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         f" (max {MAX_EXAMPLES} fuzzed examples each), {TOTALS['5xx']} 5xx,"
         f" {TOTALS['violations']} schema violations"
     )
+    for operation in sorted(STATUSES):
+        seen = ", ".join(f"{s}: {n}" for s, n in sorted(STATUSES[operation].items()))
+        terminalreporter.write_line(f"  {operation}  {seen}")
     for finding in sorted(set(FINDINGS)):
         terminalreporter.write_line(f"  {finding}")

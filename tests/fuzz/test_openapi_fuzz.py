@@ -8,6 +8,7 @@ the file the local gateway serves at /openapi.json.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import httpx
@@ -24,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.e2e.flows import PASSWORD, bearer
-from tests.fuzz.conftest import FINDINGS, MAX_EXAMPLES, TOTALS, WORLD
+from tests.fuzz.conftest import FINDINGS, MAX_EXAMPLES, STATUSES, TOTALS, WORLD
 from tests.support import ROOT
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(600)]
@@ -108,6 +109,7 @@ def test_every_answer_is_documented(case: schemathesis.Case, world: dict[str, An
     headers = _authorization(case)
     response = case.call(base_url=world["base_url"], headers=headers)
     TOTALS["requests"] += 1
+    STATUSES.setdefault(case.operation.label, Counter())[response.status_code] += 1
     if response.status_code >= 500:
         TOTALS["5xx"] += 1
     try:

@@ -111,3 +111,19 @@ def test_every_code_the_code_raises_is_documented_by_some_route() -> None:
         documented |= set(re.findall(r'"const": "([a-z_]+)"', json.dumps(operation)))
     assert raised - {"internal_error"} <= documented
     assert set(api_docs.STATUS_OF) <= documented, "a code in STATUS_OF that no route lists"
+
+
+def _codes(response: dict[str, Any]) -> set[str]:
+    return set(re.findall(r'"const": "([a-z_]+)"', json.dumps(response)))
+
+
+def test_body_and_path_refusals_follow_the_route_signature() -> None:
+    """`body=True` exactly where the handler takes a body, `path=True` where it has a path
+    parameter: the flags cannot drift from the code they describe."""
+    for name, operation in _operations(openapi.build()):
+        responses = operation["responses"]
+        takes_body = "requestBody" in operation
+        assert ("malformed_json" in _codes(responses.get("400", {}))) == takes_body, name
+        assert ("415" in responses) == takes_body, name
+        has_path = any(p["in"] == "path" for p in operation.get("parameters", []))
+        assert ("not_found" in _codes(responses.get("404", {}))) == has_path, name
