@@ -1,9 +1,11 @@
 """The API's OpenAPI document, generated from the handlers' own resolvers.
 
 Each HTTP function's module is loaded by file path (as Lambda loads it) and asked for its schema;
-the paths and components are merged, and the routes the template protects with the authorizer
-get the bearer security requirement. `make openapi` writes docs/openapi.json; a test checks the
-committed file is current.
+the paths and components are merged. Each route's statuses and problem codes come from its
+decorator (`responses=problem_responses(...)`, messenger.api_docs, whose problem schemas become
+components); the routes the template protects with the authorizer get the bearer security
+requirement and the authorizer's 401 (API Gateway's own body). `make openapi` writes
+docs/openapi.json; a test checks the committed file is current.
 """
 
 from __future__ import annotations
