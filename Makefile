@@ -52,6 +52,10 @@ test: install tools lint typecheck validate build ## Lint, types, template check
 test-unit: install ## Unit tests only (no services)
 	$(PY) -m pytest tests/unit
 
+.PHONY: test-fault
+test-fault: install ## Fault tier only: private services stopped/paused under requests (~2 min)
+	$(PY) -m pytest tests/fault
+
 .PHONY: lint
 lint: install ## ruff lint + format check
 	$(VENV)/bin/ruff check .

@@ -20,6 +20,18 @@ ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
 T = TypeVar("T")
 
+# Template parameter overrides that lift the per-user rate limits (API.md "Per-user rate
+# limits") out of the way of tests and benchmarks that send fast on purpose. The defaults stay
+# as they are; tests/e2e/test_limits_http.py runs a gateway with them and proves they hold.
+RELAXED_LIMITS = {
+    "SendMessageRateLimitPerSecond": "100000",
+    "SendMessageRateLimitBurst": "100000",
+    "CreateChatRateLimitPerMinute": "100000",
+    "FriendRequestRateLimitPerHour": "100000",
+    "UploadRateLimitPerMinute": "100000",
+    "ReportRateLimitPerHour": "100000",
+}
+
 
 @cache
 def template() -> Template:

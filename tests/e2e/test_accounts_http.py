@@ -8,6 +8,7 @@ import uuid
 import httpx
 import pytest
 
+from messenger_local.gateway import LocalGateway
 from tests.e2e.flows import PASSWORD, bearer, login, register, signed_up, wait_for_profile
 from tests.support import unique
 
@@ -127,3 +128,35 @@ def test_profile_not_ready_right_after_registration_is_a_clear_404(api: httpx.Cl
         problem(response, 404, "profile_not_ready")
     else:
         assert response.status_code == 200
+
+
+def test_two_simultaneous_registrations_of_one_nickname_one_201_one_409(
+    gateway: LocalGateway,
+) -> None:
+    """`Nick` and `NICK` at the same moment (API.md, "Accounts and sessions"): exactly one
+    account, the other told 409 nickname_taken; the winner's profile keeps it as typed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    for _ in range(3):
+        nickname = unique("Nick")
+        bodies = [
+            {"email": f"{unique('r')}@example.com", "password": PASSWORD, "nickname": nick}
+            for nick in (nickname, nickname.upper())
+        ]
+
+        def register_one(body: dict[str, str]) -> httpx.Response:
+            with httpx.Client(base_url=gateway.url, timeout=30) as client:
+                return client.post("/v1/auth/register", json=body)
+
+        with ThreadPoolExecutor(2) as pool:
+            responses = list(pool.map(register_one, bodies))
+        assert sorted(r.status_code for r in responses) == [201, 409], [r.text for r in responses]
+        loser = next(r for r in responses if r.status_code == 409)
+        assert loser.json()["code"] == "nickname_taken"
+        winner, body = next(
+            (r, b) for r, b in zip(responses, bodies, strict=True) if r.status_code == 201
+        )
+        with httpx.Client(base_url=gateway.url, timeout=15) as api:
+            session = login(api, body["email"])
+            profile = wait_for_profile(api, session["access_token"])
+        assert profile["nickname"] == winner.json()["nickname"] == body["nickname"]

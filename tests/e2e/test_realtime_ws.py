@@ -19,11 +19,11 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from messenger_local.gateway import LocalGateway
-from tests.e2e.flows import bearer, befriend, signed_up
+from tests.e2e.flows import bearer, befriend, login, signed_up
 from tests.support import poll, template
 
 pytestmark = pytest.mark.e2e
@@ -272,3 +272,96 @@ def test_presence_and_friend_requests_are_pushed(gateway: LocalGateway, api: htt
             assert friends_view(api, ann)[bob["user_id"]] is True
         next_frame(a, of_type("presence.changed", user_id=bob["user_id"], online=False))
         assert friends_view(api, ann)[bob["user_id"]] is False
+
+
+def _closed_by_server(ws: ClientConnection, timeout: float = 10) -> bool:
+    """True once the server closed the socket; frames still in flight before the close are
+    returned to nobody (a message.sent after the logout would fail the caller's check)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            frame = json.loads(ws.recv(timeout=deadline - time.monotonic()))
+        except ConnectionClosed:
+            return True
+        except TimeoutError:
+            return False
+        assert frame.get("type") != "message.sent", f"received after logout: {frame}"
+    return False
+
+
+def test_logout_closes_that_sessions_sockets_and_they_receive_nothing_after(
+    gateway: LocalGateway, api: httpx.Client, trio: tuple[dict, dict, dict]
+) -> None:
+    ann, bob, _ = trio
+    chat_id = create_chat(api, ann, bob)
+    laptop_session = login(api, bob["email"])  # bob's second device: another session
+    laptop_user = {**bob, **laptop_session}
+    with device(gateway, bob) as phone, device(gateway, laptop_user) as laptop:
+        before = send(api, ann, chat_id, "before logout")
+        for ws in (phone, laptop):
+            next_frame(ws, of_type("message.sent", message_id=before["message_id"]))
+
+        out = api.post("/v1/auth/logout", headers=bearer(bob["access_token"]))
+        assert out.status_code == 204
+        assert _closed_by_server(phone), "the logged-out session's socket stayed open"
+        after = send(api, ann, chat_id, "after logout")
+        # The other session is untouched, and its socket gets what the closed one did not.
+        next_frame(laptop, of_type("message.sent", message_id=after["message_id"]))
+        assert friends_view(api, ann)[bob["user_id"]] is True  # still online on the laptop
+
+
+def test_a_socket_whose_session_ended_unseen_is_refused_pushes_and_closed(
+    gateway: LocalGateway,
+    api: httpx.Client,
+    trio: tuple[dict, dict, dict],
+    backing_env: dict[str, str],
+) -> None:
+    """A connection registered in a race with its logout (the logout's listing missed it): the
+    session is revoked exactly as logout does it, without logout's closing step, and the next
+    push must skip the socket and close it."""
+    import hashlib
+
+    import psycopg
+    import redis
+
+    ann, bob, _ = trio
+    chat_id = create_chat(api, ann, bob)
+    raced = {**bob, **login(api, bob["email"])}
+    with device(gateway, bob) as phone, device(gateway, raced) as ghost:
+        token_hash = hashlib.sha256(raced["access_token"].encode()).digest()
+        with psycopg.connect(backing_env["DATABASE_URL"], autocommit=True) as db:
+            db.execute(
+                "UPDATE auth.sessions SET revoked_at = now() WHERE token_hash = %s", (token_hash,)
+            )
+        redis.Redis.from_url(backing_env["REDIS_URL"]).set(
+            f"session:{token_hash.hex()}", "revoked", ex=600
+        )
+        sent = send(api, ann, chat_id, "for live sessions only")
+        next_frame(phone, of_type("message.sent", message_id=sent["message_id"]))
+        assert _closed_by_server(ghost), "a revoked session's socket was kept"
+
+
+def test_typing_in_a_direct_chat_after_unfriending_reaches_nobody(
+    gateway: LocalGateway, api: httpx.Client, trio: tuple[dict, dict, dict]
+) -> None:
+    ann, bob, cat = trio
+    direct = create_chat(api, ann, bob)
+    group = create_chat(api, ann, bob, cat)  # a group needs no friendship to type in
+    with device(gateway, ann) as a, device(gateway, bob) as b:
+        a.send(json.dumps({"action": "typing", "chat_id": direct}))
+        assert next_frame(b, of_type("typing"))["data"]["chat_id"] == direct
+
+        removed = api.delete(f"/v1/friends/{bob['nickname']}", headers=bearer(ann["access_token"]))
+        assert removed.status_code == 204, removed.text
+        refused = api.post(
+            f"/v1/chats/{direct}/messages",
+            json={"content": "still there?"},
+            headers=bearer(ann["access_token"]),
+        )
+        assert refused.status_code == 403
+        assert refused.json()["code"] == "not_friends"
+        for _ in range(2):  # a wrongly delivered one would show before the second marker
+            a.send(json.dumps({"action": "typing", "chat_id": direct}))
+            a.send(json.dumps({"action": "typing", "chat_id": group}))
+            frame = next_frame(b, of_type("typing"))
+            assert frame["data"]["chat_id"] == group, "typing reached a former friend"

@@ -145,6 +145,18 @@ def test_v2_event_has_the_shape_of_sams_reference(http_gateway: LocalGateway) ->
     assert 0 < body["context"]["remaining"] <= 10_000
 
 
+def test_source_ip_is_the_peer_address_not_a_forwarded_header(
+    http_gateway: LocalGateway,
+) -> None:
+    # Login throttling keys on it: a client must not choose it by writing X-Forwarded-For.
+    transport = httpx.HTTPTransport(local_address="127.0.0.9")
+    with httpx.Client(base_url=http_gateway.url, transport=transport) as client:
+        response = client.post("/v1/echo", headers={"X-Forwarded-For": "203.0.113.1"})
+    assert echo(http_gateway, response)["event"]["requestContext"]["http"]["sourceIp"] == (
+        "127.0.0.9"
+    )
+
+
 def test_binary_body_is_base64(http_gateway: LocalGateway) -> None:
     payload = bytes(range(256))
     with httpx.Client(base_url=http_gateway.url) as client:

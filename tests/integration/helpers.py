@@ -16,6 +16,7 @@ def http_call(
     user_id: str | None = None,
     path_parameters: dict[str, str] | None = None,
     raw_body: str | None = None,
+    source_ip: str | None = None,
 ) -> tuple[int, Any, dict[str, str]]:
     """Invoke an HTTP function with its sample event, changing only what the test says."""
     event = sample_event(logical_id)
@@ -35,6 +36,8 @@ def http_call(
             path = path.replace("{" + name + "}", value)
         event["pathParameters"] = path_parameters
         event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    if source_ip is not None:  # the peer address API Gateway saw
+        event["requestContext"]["http"]["sourceIp"] = source_ip
     if user_id is not None:
         authorizer = event["requestContext"].setdefault("authorizer", {})
         authorizer["lambda"] = {"user_id": user_id}

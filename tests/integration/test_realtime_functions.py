@@ -9,54 +9,14 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from messenger_local.gateway import LocalGateway
 from tests.integration.helpers import http_call
-from tests.support import ROOT, invoke, sample_event, template, unique
+from tests.support import invoke, sample_event, unique
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("in_process_env")]
-
-
-@pytest.fixture(scope="module")
-def realtime_env(in_process_env: dict[str, str]) -> Iterator[dict[str, str]]:
-    import os
-
-    from messenger.realtime import store
-    from messenger.settings import get_settings
-
-    gateway = LocalGateway(
-        ROOT / "template.yaml",
-        env=in_process_env,
-        port=0,
-        ws_port=0,
-        state_dir=ROOT / ".local" / "integration-realtime",
-        enable_kafka=False,
-        enable_schedules=False,
-    ).start()
-    function_env = template().functions["PushRealtimeEvents"].env
-    extra = {
-        "CONNECTIONS_TABLE": function_env["CONNECTIONS_TABLE"],
-        "USER_CONNECTIONS_TABLE": function_env["USER_CONNECTIONS_TABLE"],
-        "WEBSOCKET_MANAGEMENT_ENDPOINT": f"http://127.0.0.1:{gateway.ws_port}/dev",
-        # Dummies for the local stand-ins (moto, the gateway), as the local runtime sets them.
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    os.environ.update(extra)
-    get_settings.cache_clear()
-    store.configure.cache_clear()
-    try:
-        yield {**in_process_env, **extra}
-    finally:
-        gateway.stop()
-        for name in extra:
-            os.environ.pop(name, None)
-        get_settings.cache_clear()
 
 
 def _connections() -> Any:
@@ -65,14 +25,19 @@ def _connections() -> Any:
     return DynamoConnections()
 
 
-def _account() -> tuple[uuid.UUID, str]:
-    """A registered user and a live token (Register + Login with their samples' shape)."""
+def _account_with_email() -> tuple[uuid.UUID, str, str]:
+    """A registered user, a live token and the email (Register + Login, their samples' shape)."""
     nickname = unique("rt")
     body = {"email": f"{nickname}@example.com", "password": "correct horse", "nickname": nickname}
     assert http_call("Register", body)[0] == 201
     status, session, _ = http_call("Login", {"email": body["email"], "password": body["password"]})
     assert status == 200
-    return uuid.UUID(session["user_id"]), str(session["access_token"])
+    return uuid.UUID(session["user_id"]), str(session["access_token"]), body["email"]
+
+
+def _account() -> tuple[uuid.UUID, str]:
+    user, token, _ = _account_with_email()
+    return user, token
 
 
 def test_connect_keeps_the_connection_of_a_valid_token_and_refuses_others(
@@ -175,3 +140,71 @@ def test_push_samples_forget_gone_connections_and_report_no_failure(
         assert invoke("PushRealtimeEvents", event) == {"batchItemFailures": []}
         assert _connections().get(stale) is None  # 410 from @connections: forgotten
         assert stale not in {c.connection_id for c in _connections().of_users([recipient], now)}
+
+
+def _connect(token: str) -> str:
+    event = sample_event("WebSocketConnect")
+    connection_id = f"it{uuid.uuid4().hex[:12]}="
+    event["requestContext"]["connectionId"] = connection_id
+    event["queryStringParameters"] = {"token": token}
+    assert invoke("WebSocketConnect", event)["statusCode"] == 200
+    return connection_id
+
+
+def test_logout_forgets_the_connections_of_that_session_only(
+    realtime_env: dict[str, str],
+) -> None:
+    user, token, email = _account_with_email()
+    status, other, _ = http_call("Login", {"email": email, "password": "correct horse"})
+    assert status == 200
+    mine, theirs = _connect(token), _connect(other["access_token"])
+    stored, kept = _connections().get(mine), _connections().get(theirs)
+    assert stored is not None
+    assert kept is not None
+    assert stored.session
+    assert kept.session
+    assert stored.session != kept.session
+    listed = _connections().of_users([user], int(time.time()))
+    assert {c.session for c in listed} == {stored.session, kept.session}
+
+    status, _, _ = http_call("Logout", token=token, user_id=str(user))
+    assert status == 204
+    assert _connections().get(mine) is None
+    assert [c.connection_id for c in _connections().of_users([user], int(time.time()))] == [theirs]
+
+    from messenger.auth import queries
+
+    assert queries.known_revoked([stored.session, kept.session]) == {stored.session}
+    # The revoked token cannot open a connection any more.
+    event = sample_event("WebSocketConnect")
+    event["queryStringParameters"] = {"token": token}
+    assert invoke("WebSocketConnect", event)["statusCode"] == 401
+
+
+def test_typing_in_a_direct_chat_with_a_former_friend_is_refused(
+    realtime_env: dict[str, str],
+) -> None:
+    """Sending there is 403 not_friends once they unfriend; saying one is typing is too."""
+    from messenger.realtime.service import Connection
+    from tests.integration.test_chats_functions import friends
+
+    ann, bob = friends()
+    status, chat, _ = http_call("CreateChat", {"participants": [bob]}, user_id=ann)
+    assert status == 201
+    connection_id = f"it{uuid.uuid4().hex[:12]}="
+    now = int(time.time())
+    _connections().add(Connection(connection_id, uuid.UUID(ann), now + 60, "s"), now)
+    event = sample_event("WebSocketTyping")
+    event["requestContext"]["connectionId"] = connection_id
+    event["body"] = json.dumps({"action": "typing", "chat_id": chat["chat_id"]})
+    assert invoke("WebSocketTyping", event)["statusCode"] == 200
+
+    bob_nickname = http_call("GetProfile", path_parameters={"user_id": bob})[1]["nickname"]
+    status, _, _ = http_call(
+        "RemoveFriend", user_id=ann, path_parameters={"nickname": bob_nickname}
+    )
+    assert status == 204
+    path = {"chat_id": chat["chat_id"]}
+    status, body, _ = http_call("SendMessage", user_id=ann, path_parameters=path)
+    assert (status, body["code"]) == (403, "not_friends")
+    assert invoke("WebSocketTyping", event)["statusCode"] == 403

@@ -19,6 +19,8 @@ import redis
 from argon2 import PasswordHasher
 from kafka import KafkaProducer
 
+from messenger.ratelimit import GCRA_LUA
+
 
 def _timed(n: int, call: Callable[[int], object]) -> list[float]:
     samples = []
@@ -33,6 +35,7 @@ class Floors:
     def __init__(self, env: dict[str, str]) -> None:
         self.pg = psycopg.connect(env["DATABASE_URL"], autocommit=True, prepare_threshold=None)
         self.redis = redis.Redis.from_url(env["REDIS_URL"], decode_responses=True)
+        self.gcra = self.redis.register_script(GCRA_LUA)  # the rate limit check
         self.kafka = KafkaProducer(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], acks="all")
         self.hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
         self.tag = uuid.uuid4().hex[:6]
@@ -91,6 +94,14 @@ class Floors:
                     "INSERT INTO auth.accounts (user_id, email, password_hash) VALUES (%s,%s,%s)",
                     (user_id, f"{nickname}@example.com", password_hash),
                 )
+                self.pg.execute(  # the nickname's reservation, then the profiles again
+                    "INSERT INTO users.nickname_reservations (nickname_ci, user_id)"
+                    " VALUES (lower(%s), %s)",
+                    (nickname, user_id),
+                )
+                self.pg.execute(
+                    "SELECT 1 FROM users.profiles WHERE lower(nickname) = lower(%s)", (nickname,)
+                ).fetchone()
                 payload = self._enqueue(event_id, "user-events", str(user_id), "user.registered")
             self._publish(event_id, payload)
 
@@ -98,9 +109,10 @@ class Floors:
 
     def login(self, n: int) -> list[float]:
         def once(_: int) -> None:
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.get("login-failures:x")
-            pipe.ttl("login-failures:x")
+            pipe = self.redis.pipeline(transaction=False)  # per (email, IP) and per email
+            for key in ("login-failures:{x}:ip", "login-failures:{x}"):
+                pipe.get(key)
+                pipe.ttl(key)
             pipe.execute()
             row = self.pg.execute(
                 "SELECT user_id, email, password_hash, created_at FROM auth.accounts"
@@ -116,7 +128,7 @@ class Floors:
                 (token_hash, row[0]),
             )
             self.redis.set(f"session:{token_hash.hex()}", f"{row[0]} 0", ex=3600)
-            self.redis.delete("login-failures:x")
+            self.redis.delete("login-failures:{x}:ip")
 
         return _timed(n, once)
 
@@ -164,6 +176,7 @@ class Floors:
         def once(_: int) -> None:
             other = uuid.uuid4()
             low, high = sorted([self.user_id, other])
+            self.gcra(keys=[f"ratelimit:friend_request:{self.user_id}"], args=[1, 1_000_000])
             self.redis.get("nickname:v1:x")  # profile by nickname: two cached GETs
             self.redis.get(self.profile_key)
             event_id = uuid.uuid4()
@@ -201,6 +214,7 @@ class ChatFloors:
         )
         self.db = self.client[env.get("MONGODB_DATABASE", "messenger")]
         self.redis = redis.Redis.from_url(env["REDIS_URL"], decode_responses=True)
+        self.gcra = self.redis.register_script(GCRA_LUA)  # the rate limit check
         self.kafka = KafkaProducer(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], acks="all")
         self.chat_id, self.author = chat_id, author
 
@@ -213,6 +227,7 @@ class ChatFloors:
         from messenger.clock import utcnow
 
         def once(_: int) -> None:
+            self.gcra(keys=[f"ratelimit:send_message:{self.author}"], args=[1, 1_000_000])
             self.redis.get(f"chat-members:v1:{self.chat_id}")
             self.redis.get(f"friends:v1:{self.author}")
             message_id, event_id, now = str(new_message_id()), str(uuid.uuid4()), utcnow()
@@ -259,6 +274,7 @@ class ChatFloors:
 
     def history(self, n: int) -> list[float]:
         def once(_: int) -> None:
+            self.gcra(keys=[f"ratelimit:send_message:{self.author}"], args=[1, 1_000_000])
             self.redis.get(f"chat-members:v1:{self.chat_id}")
             list(self.db.messages.find({"chat_id": self.chat_id}).sort("_id", -1).limit(51))
 

@@ -7,21 +7,37 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from messenger.auth.models import Account
-from messenger.auth.service import EmailTaken
+from messenger.auth.service import EmailTaken, NicknameTaken
 from messenger.auth.session import Session
 from messenger.clock import utcnow
+from messenger.errors import RateLimited
 from messenger.events import OutboundEvent
+from messenger.ratelimit import LimitName
 from messenger.users.models import OwnProfile
+
+
+@dataclass
+class FakeNicknames:
+    """Nicknames held (profiles or reservations), lower-cased."""
+
+    taken: set[str] = field(default_factory=set)
+
+    def is_nickname_taken(self, nickname: str) -> bool:
+        return nickname.lower() in self.taken
 
 
 @dataclass
 class FakeAccounts:
     by_mail: dict[str, Account] = field(default_factory=dict)
     events: list[OutboundEvent] = field(default_factory=list)
+    nicknames: FakeNicknames = field(default_factory=FakeNicknames)
 
-    def add(self, account: Account, events: Sequence[OutboundEvent]) -> None:
+    def add(self, account: Account, events: Sequence[OutboundEvent], nickname: str) -> None:
         if account.email in self.by_mail:
             raise EmailTaken()
+        if nickname.lower() in self.nicknames.taken:
+            raise NicknameTaken()
+        self.nicknames.taken.add(nickname.lower())
         self.by_mail[account.email] = account
         self.events.extend(events)
 
@@ -45,23 +61,45 @@ class FakeSessions:
         session = self.live.get(token_hash)
         return session if session and session.expires_at > utcnow() else None
 
-    def revoke(self, token_hash: bytes) -> None:
-        self.live.pop(token_hash, None)
+    def revoke(self, token_hash: bytes) -> uuid.UUID | None:
+        session = self.live.pop(token_hash, None)
+        return session.user_id if session else None
 
 
 @dataclass
 class FakeThrottle:
+    """Counts like RedisLoginThrottle (per (email, IP) and per email), without windows."""
+
     max_failures: int = 5
-    failures: dict[str, int] = field(default_factory=dict)
+    max_failures_per_email: int = 100
+    failures: dict[tuple[str, str], int] = field(default_factory=dict)
+    per_email: dict[str, int] = field(default_factory=dict)
 
-    def retry_after(self, email: str) -> int | None:
-        return 900 if self.failures.get(email, 0) >= self.max_failures else None
+    def retry_after(self, email: str, client_ip: str) -> int | None:
+        over_client = self.failures.get((email, client_ip), 0) >= self.max_failures
+        over_email = self.per_email.get(email, 0) >= self.max_failures_per_email
+        return 900 if over_client or over_email else None
 
-    def record_failure(self, email: str) -> None:
-        self.failures[email] = self.failures.get(email, 0) + 1
+    def record_failure(self, email: str, client_ip: str) -> None:
+        self.failures[(email, client_ip)] = self.failures.get((email, client_ip), 0) + 1
+        self.per_email[email] = self.per_email.get(email, 0) + 1
 
-    def reset(self, email: str) -> None:
-        self.failures.pop(email, None)
+    def reset(self, email: str, client_ip: str) -> None:
+        self.failures.pop((email, client_ip), None)
+
+
+@dataclass
+class FakeRateLimiter:
+    """Allows `allowance[name]` actions per subject (unlimited when absent), then refuses."""
+
+    allowance: dict[LimitName, int] = field(default_factory=dict)
+    counted: dict[tuple[LimitName, str], int] = field(default_factory=dict)
+
+    def acquire(self, name: LimitName, subject: str) -> None:
+        used = self.counted.get((name, subject), 0)
+        if name in self.allowance and used >= self.allowance[name]:
+            raise RateLimited(f"over {name}", 3)
+        self.counted[(name, subject)] = used + 1
 
 
 @dataclass
@@ -82,14 +120,6 @@ class FakePasswords:
 
     def waste_time(self, password: str) -> None:
         self.wasted += 1
-
-
-@dataclass
-class FakeNicknames:
-    taken: set[str] = field(default_factory=set)
-
-    def is_nickname_taken(self, nickname: str) -> bool:
-        return nickname.lower() in self.taken
 
 
 @dataclass

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
 
-from messenger.auth.models import LoginRequest, RegisterRequest
+from messenger.auth.models import LoginRequest, LoginResponse, RegisterRequest
 from messenger.auth.service import LoginService, RegistrationService
 from messenger.auth.session import SessionService, hash_token
 from messenger.errors import Conflict, RateLimited, Unauthenticated
@@ -21,22 +22,35 @@ from tests.unit.fakes import (
 
 pytestmark = pytest.mark.unit
 
+OWNER_IP = "198.51.100.7"
+ATTACKER_IP = "203.0.113.66"
+
 
 class AuthService:
     """Both use-cases over one set of fakes, as the two functions share one database."""
 
     def __init__(self) -> None:
-        self.accounts = FakeAccounts()
+        self.nicknames = FakeNicknames(taken={"taken"})
+        self.accounts = FakeAccounts(nicknames=self.nicknames)
         self.passwords = FakePasswords()
         self.outbox = FakeOutbox()
         self.throttle = FakeThrottle()
-        self.sessions = SessionService(FakeSessions(), session_ttl=timedelta(hours=1))
+        self.closed: list[tuple[uuid.UUID, str]] = []
+        self.sessions = SessionService(
+            FakeSessions(), session_ttl=timedelta(hours=1), connections=self
+        )
         self.registration = RegistrationService(
-            self.accounts, self.passwords, FakeNicknames(taken={"taken"}), self.outbox
+            self.accounts, self.passwords, self.nicknames, self.outbox
         )
         self.logins = LoginService(self.accounts, self.sessions, self.throttle, self.passwords)
         self.register = self.registration.register
-        self.login = self.logins.login
+
+    def login(self, request: LoginRequest, client_ip: str = OWNER_IP) -> LoginResponse:
+        return self.logins.login(request, client_ip)
+
+    def close_session_connections(self, user_id: uuid.UUID, session_id: str) -> int:
+        self.closed.append((user_id, session_id))
+        return 1
 
 
 @pytest.fixture
@@ -73,6 +87,25 @@ def test_register_refuses_a_taken_nickname_case_insensitively(service: AuthServi
     with pytest.raises(Conflict) as refused:
         register(service, nickname="TAKEN")
     assert refused.value.code == "nickname_taken"
+
+
+def test_a_registered_nickname_is_taken_before_its_profile_exists(service: AuthService) -> None:
+    register(service, email="one@example.com", nickname="Nick")
+    with pytest.raises(Conflict) as refused:
+        register(service, email="two@example.com", nickname="NICK")
+    assert refused.value.code == "nickname_taken"
+    assert "two@example.com" not in service.accounts.by_mail
+
+
+def test_the_reservation_decides_when_the_quick_check_missed_it(service: AuthService) -> None:
+    """Two registrations that both passed the check: the account's transaction refuses one."""
+    service.accounts.nicknames.taken.add("nick")  # reserved after this one's check
+    service.nicknames = FakeNicknames()
+    service.registration.nicknames = service.nicknames
+    with pytest.raises(Conflict) as refused:
+        register(service, email="two@example.com", nickname="Nick")
+    assert refused.value.code == "nickname_taken"
+    assert service.accounts.events == []
 
 
 def test_register_refuses_a_taken_email(service: AuthService) -> None:
@@ -119,6 +152,30 @@ def test_success_resets_the_failure_count(service: AuthService) -> None:
             service.login(LoginRequest(email="ann@example.com", password="wrong horse"))
     service.login(LoginRequest(email="ann@example.com", password="correct horse"))
     assert service.throttle.failures == {}
+    assert service.throttle.per_email == {"ann@example.com": 4}, "the email's ceiling stays"
+
+
+def test_an_attacker_locks_only_their_own_address(service: AuthService) -> None:
+    register(service)
+    wrong = LoginRequest(email="Ann@Example.com", password="wrong horse")
+    for _ in range(5):
+        with pytest.raises(Unauthenticated):
+            service.login(wrong, ATTACKER_IP)
+    right = LoginRequest(email="ann@example.com", password="correct horse")
+    with pytest.raises(RateLimited):
+        service.login(right, ATTACKER_IP)
+    assert service.login(right, OWNER_IP).access_token
+
+
+def test_the_per_email_ceiling_locks_every_address(service: AuthService) -> None:
+    service.throttle.max_failures_per_email = 8
+    register(service)
+    wrong = LoginRequest(email="ann@example.com", password="wrong horse")
+    for attempt in range(8):
+        with pytest.raises(Unauthenticated):
+            service.login(wrong, f"203.0.113.{attempt}")
+    with pytest.raises(RateLimited):
+        service.login(LoginRequest(email="ann@example.com", password="correct horse"), OWNER_IP)
 
 
 def test_login_rehashes_outdated_password_hashes(service: AuthService) -> None:
@@ -137,6 +194,22 @@ def test_logout_revokes_only_that_token(service: AuthService) -> None:
     service.sessions.logout(first.access_token)
     assert service.sessions.authenticate(first.access_token) is None
     assert service.sessions.authenticate(second.access_token) == second.user_id
+
+
+def test_logout_closes_the_connections_of_that_session_only(service: AuthService) -> None:
+    register(service)
+    first = service.login(LoginRequest(email="ann@example.com", password="correct horse"))
+    second = service.login(LoginRequest(email="ann@example.com", password="correct horse"))
+    identified = service.sessions.identify(first.access_token)
+    assert identified is not None
+    user_id, session_id = identified
+    assert first.access_token not in session_id  # names the session; is not its credential
+    service.sessions.logout(first.access_token)
+    assert service.closed == [(user_id, session_id)]
+    assert service.sessions.identify(first.access_token) is None
+    assert service.sessions.identify(second.access_token) is not None
+    service.sessions.logout(first.access_token)  # already revoked: nothing more to close
+    assert len(service.closed) == 1
 
 
 def test_tokens_are_stored_only_as_hashes(service: AuthService) -> None:

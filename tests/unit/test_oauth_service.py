@@ -31,7 +31,7 @@ from messenger.auth.oauth import (
     derive_nickname,
     unique_nickname,
 )
-from messenger.auth.service import EmailTaken
+from messenger.auth.service import EmailTaken, NicknameTaken
 from messenger.auth.session import SessionService, hash_token
 from messenger.clock import utcnow
 from messenger.errors import InvalidInput
@@ -103,6 +103,7 @@ class FakeOAuthAccounts:
     identities: dict[tuple[str, str], OAuthIdentity] = field(default_factory=dict)
     events: list[OutboundEvent] = field(default_factory=list)
     race_once: Exception | None = None  # raised by the next write, as a concurrent callback would
+    reserved: set[str] = field(default_factory=set)  # nicknames the directory has not seen yet
 
     def user_for(self, provider: str, subject: str) -> uuid.UUID | None:
         found = self.identities.get((provider, subject))
@@ -123,13 +124,20 @@ class FakeOAuthAccounts:
         self.identities[identity.provider, identity.subject] = identity
 
     def add_with_identity(
-        self, account: Account, identity: OAuthIdentity, events: Sequence[OutboundEvent]
+        self,
+        account: Account,
+        identity: OAuthIdentity,
+        events: Sequence[OutboundEvent],
+        nickname: str,
     ) -> None:
         self._race()
         if account.email in self.accounts:
             raise EmailTaken()
+        if nickname.lower() in self.reserved:
+            raise NicknameTaken()
         if (identity.provider, identity.subject) in self.identities:
             raise IdentityTaken()
+        self.reserved.add(nickname.lower())
         self.accounts[account.email] = account
         self.identities[identity.provider, identity.subject] = identity
         self.events.extend(events)
@@ -310,6 +318,16 @@ def test_broker_down_still_signs_in(oauth: OAuth) -> None:
 def test_nickname_from_claims(claims: dict[str, str], email: str | None, expected: str) -> None:
     nickname = derive_nickname(claims, email)
     assert nickname == expected
+
+
+def test_a_nickname_reserved_in_the_meantime_means_the_next_variant(oauth: OAuth) -> None:
+    """The directory did not see it yet; the reservation refuses it; the sign-up goes on."""
+    oauth.accounts.reserved.add("ada.l")
+    user_id = oauth.sign_in(ada())
+    (event,) = oauth.accounts.events
+    assert event.envelope.data["nickname"] == "ada.l_2"
+    assert event.envelope.data["user_id"] == str(user_id)
+    assert oauth.outbox.published == [event]
 
 
 def test_unique_nickname_tries_variants() -> None:

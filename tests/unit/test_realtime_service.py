@@ -53,6 +53,11 @@ class FakePusher:
     def __init__(self) -> None:
         self.outcomes: dict[str, Outcome] = {}
         self.frames: list[tuple[str, dict[str, Any]]] = []
+        self.closed: list[str] = []
+
+    def close_many(self, connection_ids: Sequence[str]) -> dict[str, Outcome]:
+        self.closed.extend(connection_ids)
+        return dict.fromkeys(connection_ids, Outcome.DELIVERED)
 
     def post_many(self, posts: Sequence[tuple[str, bytes]]) -> dict[str, Outcome]:
         result = {}
@@ -79,10 +84,15 @@ class FakeDeliveries:
 
 
 class Directory:
+    """Friends, chats and sessions: the other contexts' public queries, in memory."""
+
     def __init__(self) -> None:
         self.friends: dict[uuid.UUID, set[uuid.UUID]] = {ANN: {BOB}, BOB: {ANN}, CAT: set()}
         self.chats: dict[uuid.UUID, list[uuid.UUID]] = {}
-        self.tokens = {"ann": ANN, "bob": BOB, "cat": CAT}
+        self.direct: set[uuid.UUID] = set()  # chats that are direct (friends only)
+        self.tokens = {"ann": ANN, "bob": BOB, "cat": CAT, "ann-2": ANN}
+        self.revoked: set[str] = set()  # session ids
+        self.revoke_on_identify: dict[str, int] = {}  # token -> revoke after that many checks
 
     def friends_of(self, user: uuid.UUID) -> set[uuid.UUID]:
         return self.friends.get(user, set())
@@ -90,8 +100,29 @@ class Directory:
     def participants_of(self, chat_id: uuid.UUID) -> list[uuid.UUID] | None:
         return self.chats.get(chat_id)
 
-    def authenticate(self, token: str) -> uuid.UUID | None:
-        return self.tokens.get(token)
+    def participants_if_may_send(
+        self, chat_id: uuid.UUID, user: uuid.UUID
+    ) -> list[uuid.UUID] | None:
+        participants = self.chats.get(chat_id)
+        if not participants or user not in participants:
+            return None
+        others = [p for p in participants if p != user]
+        if chat_id in self.direct and others[0] not in self.friends_of(user):
+            return None
+        return participants
+
+    def identify(self, token: str) -> tuple[uuid.UUID, str] | None:
+        if token in self.revoke_on_identify:
+            self.revoke_on_identify[token] -= 1
+            if self.revoke_on_identify[token] < 0:
+                self.revoked.add(f"s-{token}")
+        user = self.tokens.get(token)
+        if user is None or f"s-{token}" in self.revoked:
+            return None
+        return user, f"s-{token}"
+
+    def known_revoked(self, session_ids: Iterable[str]) -> set[str]:
+        return set(session_ids) & self.revoked
 
 
 @pytest.fixture
@@ -105,6 +136,7 @@ def world() -> tuple[RealtimeService, FakeConnections, FakePusher, Directory]:
         sessions=directory,
         chats=directory,
         deliveries=FakeDeliveries(),
+        revocations=directory,
     )
     return service, connections, pusher, directory
 
@@ -243,3 +275,66 @@ def test_typing_goes_to_the_other_participants_of_the_callers_chat(world: Any) -
     assert service.typing("unknown", chat, NOW) is False
     assert service.typing("a1", uuid.uuid4(), NOW) is False  # no such chat
     assert len(pusher.frames) == 1
+
+
+def test_typing_in_a_direct_chat_with_a_former_friend_reaches_nobody(world: Any) -> None:
+    service, connections, pusher, directory = world
+    chat = uuid.uuid4()
+    directory.chats[chat], directory.direct = [ANN, BOB], {chat}
+    connections.by_id["a1"] = Connection("a1", ANN, epoch(NOW) + 60)
+    connections.by_id["b1"] = Connection("b1", BOB, epoch(NOW) + 60)
+    assert service.typing("a1", chat, NOW) is True
+    directory.friends = {ANN: set(), BOB: set()}  # unfriended: sending there is refused now
+    assert service.typing("a1", chat, NOW) is False
+    assert [cid for cid, _ in pusher.frames] == ["b1"]
+
+
+def test_closing_a_session_closes_its_connections_only(world: Any) -> None:
+    service, connections, pusher, _ = world
+    assert service.connect("a1", "ann", NOW) == ANN
+    assert service.connect("a2", "ann-2", NOW) == ANN  # the same user on another device
+    assert service.connect("b1", "bob", NOW) == BOB
+    pusher.frames.clear()
+    assert service.close_session(ANN, "s-ann", NOW) == 1
+    assert pusher.closed == ["a1"]
+    assert set(connections.by_id) == {"a2", "b1"}
+    assert pusher.frames == []  # Ann is still online on her other device
+    assert service.close_session(ANN, "s-ann-2", NOW) == 1
+    assert pusher.frames == [
+        ("b1", {"type": "presence.changed", "data": {"user_id": str(ANN), "online": False}})
+    ]
+    assert service.close_session(ANN, "s-ann", NOW) == 0
+
+
+def test_a_connection_registered_in_a_race_with_logout_is_refused(world: Any) -> None:
+    """The token was live when $connect checked it, revoked before the connection was stored:
+    the second look refuses it, and nothing announces Ann online."""
+    service, connections, pusher, directory = world
+    directory.revoke_on_identify["ann"] = 1  # the first check passes, the second sees the logout
+    assert service.connect("a1", "ann", NOW) is None
+    assert connections.by_id == {}
+    assert pusher.frames == []
+
+
+def test_a_push_skips_and_closes_connections_of_revoked_sessions(world: Any) -> None:
+    service, connections, pusher, directory = world
+    connections.by_id["a1"] = Connection("a1", ANN, epoch(NOW) + 60, "s-ann")
+    connections.by_id["a2"] = Connection("a2", ANN, epoch(NOW) + 60, "s-ann-2")
+    connections.by_id["b1"] = Connection("b1", BOB, epoch(NOW) + 60, "s-bob")
+    directory.revoked.add("s-ann")
+    assert service.push_event(message(uuid.uuid4(), BOB, ANN), NOW) == 2
+    assert sorted(cid for cid, _ in pusher.frames) == ["a2", "b1"]
+    assert pusher.closed == ["a1"]
+    assert "a1" not in connections.by_id
+
+
+def test_a_connection_keeps_its_session_in_the_users_set() -> None:
+    """The UserConnections member carries the session; members written before sessions were
+    kept still read (with no session), so a deploy does not lose live connections."""
+    from messenger.realtime.store import _member, _parse
+
+    now = epoch(NOW)
+    with_session = Connection("abc=", ANN, now + 60, "0f" * 32)
+    legacy = Connection("old=", ANN, now + 60)
+    members = {_member(with_session), _member(legacy), f"gone= {now - 1} {'0f' * 32}"}
+    assert _parse(ANN, members, now) == [with_session, legacy]

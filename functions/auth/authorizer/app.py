@@ -2,7 +2,10 @@
 
 A valid token yields `{"isAuthorized": true, "context": {"user_id": ...}}`. Anything else raises
 "Unauthorized", which API Gateway turns into a 401 (returning isAuthorized=false would be a 403).
-Warm, it costs one Redis GET.
+Warm, it costs one Redis GET; with Redis down, one Postgres query. When neither can be reached
+the token cannot be checked, and an authorizer can only say 401, 403 or 500: it allows with
+`{"unavailable": true}` and no user, and the function answers 503 before running any route
+(messenger.http; decision 25).
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger import deadline
 from messenger.auth.wiring import session_service
 from messenger.bearer import bearer_token
+from messenger.errors import is_unavailable
 from messenger.observability import logger
 
 sessions = session_service()
@@ -25,10 +30,22 @@ class UnauthorizedError(Exception):
         super().__init__("Unauthorized")
 
 
+UNAVAILABLE = {"isAuthorized": True, "context": {"unavailable": True}}
+
+
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     token = bearer_token(event.get("headers") or {})
-    user_id = sessions.authenticate(token) if token else None
+    if not token:
+        raise UnauthorizedError()
+    try:
+        with deadline.invocation(context):
+            user_id = sessions.authenticate(token)
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        logger.warning("Session store unreachable", extra={"error": repr(exc)})
+        return UNAVAILABLE
     if user_id is None:
         raise UnauthorizedError()
     return {"isAuthorized": True, "context": {"user_id": str(user_id)}}

@@ -27,7 +27,9 @@ logins = login_service()
     ),
 )
 def login(body: LoginRequest) -> Response[LoginResponse]:
-    session = logins.login(body)
+    # API Gateway's own view of the peer (not X-Forwarded-For, which the client writes).
+    client_ip = app.current_event.request_context.http.source_ip
+    session = logins.login(body, client_ip)
     metrics.add_metric(name="Logins", unit=MetricUnit.Count, value=1)
     return respond(session)
 

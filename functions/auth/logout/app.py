@@ -1,4 +1,5 @@
-"""POST /v1/auth/logout: revoke the calling token; it is refused from the next request on."""
+"""POST /v1/auth/logout: revoke the calling token (refused from the next request on) and close
+the WebSocket connections opened with it."""
 
 from __future__ import annotations
 
@@ -8,16 +9,19 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-import messenger.postgres  # noqa: F401 - every logout writes Postgres: load the driver at init
+# Every logout writes Postgres and closes connections (boto3, pynamodb): load them at init.
+import messenger.postgres
+import messenger.realtime.pusher
+import messenger.realtime.store  # noqa: F401
 from messenger.api_docs import problem_responses
-from messenger.auth.wiring import session_service
+from messenger.auth.wiring import logout_service
 from messenger.bearer import bearer_token
 from messenger.errors import Unauthenticated
 from messenger.http import create_resolver, no_content
 from messenger.observability import logger
 
 app = create_resolver()
-sessions = session_service()
+sessions = logout_service()
 
 
 @app.post(

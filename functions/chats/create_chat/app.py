@@ -25,6 +25,7 @@ chats = chats_service()
     tags=["chats"],
     responses=problem_responses(
         NOT_FRIENDS_LISTED,
+        "rate_limited",
         ok={201: "Chat created", 200: "The direct chat the pair already has"},
         body=True,
     ),

@@ -28,6 +28,7 @@ chats = chats_service()
         "chat_not_found",
         "not_participant",
         "not_friends",
+        "rate_limited",
         ok={201: "Sent", 200: "Already sent with this client_message_id: the original"},
         body=True,
         path=True,

@@ -25,6 +25,7 @@ friends = friends_service()
     tags=["friends"],
     responses=problem_responses(
         "user_not_found",
+        "rate_limited",
         "already_friends",
         "request_pending",
         "request_rejected",

@@ -1,7 +1,9 @@
 """WebSocket `$connect`: the token (`?token=` or a bearer header) decides; the connection is kept.
 
 A non-2xx answer makes API Gateway refuse the connection, so a bad token never connects. The
-user's first connection announces them online to their online friends.
+user's first connection announces them online to their online friends. A backing service that
+cannot be reached (sessions, DynamoDB) refuses with 503 and Retry-After (retry the handshake),
+never with an error (which API Gateway would turn into a 500).
 """
 
 from __future__ import annotations
@@ -11,12 +13,20 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger import deadline
 from messenger.bearer import bearer_token
 from messenger.clock import utcnow
+from messenger.errors import is_unavailable
 from messenger.observability import logger
 from messenger.realtime.wiring import connection_service
 
 realtime = connection_service()
+
+UNAVAILABLE = {
+    "statusCode": 503,
+    "headers": {"Retry-After": "1"},
+    "body": "Service Unavailable: retry shortly",
+}
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
@@ -25,7 +35,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         event.get("headers") or {}
     )
     connection_id = event["requestContext"]["connectionId"]
-    user = realtime.connect(connection_id, token, utcnow())
+    try:
+        with deadline.invocation(context):
+            user = realtime.connect(connection_id, token, utcnow())
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        logger.warning("Connection refused: a backing service is unavailable", exc_info=exc)
+        return UNAVAILABLE
     if user is None:
         return {"statusCode": 401, "body": "Unauthorized"}
     logger.info("Connected", extra={"connection_id": connection_id, "user_id": str(user)})

@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger import deadline
 from messenger.clock import utcnow
 from messenger.observability import logger
 from messenger.realtime.wiring import connection_service
@@ -16,5 +17,6 @@ realtime = connection_service()
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    realtime.disconnect(event["requestContext"]["connectionId"], utcnow())
+    with deadline.invocation(context):
+        realtime.disconnect(event["requestContext"]["connectionId"], utcnow())
     return {"statusCode": 200}

@@ -10,7 +10,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from messenger import deadline
 from messenger.clock import utcnow
+from messenger.errors import is_unavailable
 from messenger.observability import logger
 from messenger.realtime.wiring import typing_service
 
@@ -37,6 +39,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     message = parse(event)
     if message is None:
         return {"statusCode": 400, "body": 'Send {"action": "typing", "chat_id": "<uuid>"}'}
-    if not realtime.typing(event["requestContext"]["connectionId"], message.chat_id, utcnow()):
+    try:
+        with deadline.invocation(context):
+            allowed = realtime.typing(
+                event["requestContext"]["connectionId"], message.chat_id, utcnow()
+            )
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        logger.warning("typing not delivered: a backing service is unavailable", exc_info=exc)
+        return {"statusCode": 503, "body": "Service unavailable; retry shortly"}
+    if not allowed:
         return {"statusCode": 403, "body": "Not a participant of this chat"}
     return {"statusCode": 200}

@@ -210,7 +210,7 @@ class WebSocketGateway:
             status = self._status(result)
             if not 200 <= status < 300:
                 log.info("$connect refused with %s", status)
-                await self._refuse(scope, send, status)
+                await self._refuse(scope, send, status, self._retry_after(result))
                 return
         headers = self._headers(scope)
         client = scope.get("client") or ("127.0.0.1", 0)
@@ -259,14 +259,28 @@ class WebSocketGateway:
         return 200
 
     @staticmethod
-    async def _refuse(scope: Scope, send: Send, status: int) -> None:
+    def _retry_after(result: InvokeResult) -> str | None:
+        """A refusal's Retry-After header (503 from $connect), passed on to the client."""
+        payload = result.payload if result.ok else None
+        headers = payload.get("headers") if isinstance(payload, dict) else None
+        if not isinstance(headers, dict):
+            return None
+        value = next((v for k, v in headers.items() if str(k).lower() == "retry-after"), None)
+        return None if value is None else str(value)
+
+    @staticmethod
+    async def _refuse(scope: Scope, send: Send, status: int, retry_after: str | None) -> None:
         if "websocket.http.response" in (scope.get("extensions") or {}):
-            body = json.dumps({"message": "Forbidden" if status == 403 else "Unauthorized"})
+            messages = {403: "Forbidden", 401: "Unauthorized", 503: "Service Unavailable"}
+            body = json.dumps({"message": messages.get(status, "Internal Server Error")})
+            headers = [(b"content-type", b"application/json")]
+            if retry_after is not None:
+                headers.append((b"retry-after", retry_after.encode()))
             await send(
                 {
                     "type": "websocket.http.response.start",
                     "status": status,
-                    "headers": [(b"content-type", b"application/json")],
+                    "headers": headers,
                 }
             )
             await send({"type": "websocket.http.response.body", "body": body.encode()})
@@ -342,8 +356,12 @@ class WebSocketGateway:
             }
             return Response(json.dumps(body), media_type="application/json")
         if request.method == "DELETE":
+            # As API Gateway: the server closes the socket; `$disconnect` runs when it is closed.
             async with conn.lock:
                 conn.closed = True
-                await conn.send({"type": "websocket.close", "code": 1000})
+                try:
+                    await conn.send({"type": "websocket.close", "code": 1000})
+                except Exception:  # already dead under us: gone, as for a post
+                    return _error(410, "GoneException", None)
             return Response(status_code=204)
         return _error(403, "ForbiddenException", "Forbidden")

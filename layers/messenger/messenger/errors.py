@@ -6,6 +6,7 @@ messenger.http decides its status.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -68,6 +69,8 @@ class Unavailable(DomainError):
 # registers its driver's classes, so that the HTTP layer maps them to 503 without importing
 # every driver into every function.
 _UNAVAILABLE: list[type[BaseException]] = []
+# Some drivers say "timed out" with a flag rather than a class (pymongo's client-side timeouts).
+_UNAVAILABLE_CHECKS: list[Callable[[BaseException], bool]] = []
 
 
 def register_unavailable(*exception_types: type[BaseException]) -> None:
@@ -76,5 +79,12 @@ def register_unavailable(*exception_types: type[BaseException]) -> None:
             _UNAVAILABLE.append(exception_type)
 
 
+def register_unavailable_check(check: Callable[[BaseException], bool]) -> None:
+    if check not in _UNAVAILABLE_CHECKS:
+        _UNAVAILABLE_CHECKS.append(check)
+
+
 def is_unavailable(exc: BaseException) -> bool:
-    return isinstance(exc, (Unavailable, *_UNAVAILABLE))
+    return isinstance(exc, (Unavailable, *_UNAVAILABLE)) or any(
+        check(exc) for check in _UNAVAILABLE_CHECKS
+    )

@@ -20,7 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 
-from messenger import errors
+from messenger import deadline, errors
 from messenger.observability import logger
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ def _refusal(response: Response[str]) -> dict[str, Any]:
     """A problem response in the Lambda proxy result shape, for refusals before routing."""
     return {
         "statusCode": response.status_code,
-        "headers": {"Content-Type": PROBLEM_JSON},
+        "headers": {"Content-Type": PROBLEM_JSON, **(response.headers or {})},
         "body": response.body,
         "isBase64Encoded": False,
     }
@@ -120,6 +120,22 @@ def _refusal(response: Response[str]) -> dict[str, Any]:
 
 def _malformed_json(detail: str = "The request body is not valid JSON") -> Response[str]:
     return problem(HTTPStatus.BAD_REQUEST, "malformed_json", detail)
+
+
+def unavailable_problem() -> Response[str]:
+    return problem(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        "unavailable",
+        "A backing service is unavailable; nothing was changed, retry shortly",
+        headers={"Retry-After": "1"},
+    )
+
+
+def _session_store_unreachable(event: Mapping[str, Any]) -> bool:
+    """The authorizer could not check the token at all (decision 25): no caller, no business."""
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    flag = (authorizer.get("lambda") or {}).get("unavailable")
+    return flag is True or str(flag).lower() == "true"
 
 
 def _media_type(event: Mapping[str, Any]) -> str:
@@ -133,15 +149,18 @@ def _without_content_type(event: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class MessengerResolver(APIGatewayHttpResolver):
-    """Refuses oversized, undecodable and non-JSON bodies before anything parses them
-    (validation runs before middlewares): over 64 KiB is 413, bytes that are not UTF-8 (API
-    Gateway passes them base64, `isBase64Encoded: true`) are 400 `malformed_json`, a body of
-    another media type is 415 (every body we take is JSON, and Powertools would otherwise try
-    form or multipart parsing: a multipart type without a boundary raised a 500). An empty body
-    has no media type to refuse: its Content-Type is dropped (a route that needs a body then
-    answers 422)."""
+    """Sets the invocation's deadline and refuses, before anything parses them, requests whose
+    caller could not be verified (503), oversized bodies (413), bytes that are not UTF-8
+    (400 `malformed_json`; API Gateway passes them base64, `isBase64Encoded: true`) and bodies
+    of another media type than JSON (415: Powertools would otherwise try form or multipart
+    parsing, and a multipart type without a boundary raised a 500; an empty body has no media
+    type to refuse, its Content-Type is dropped and a route that needs a body answers 422).
+    Validation runs before middlewares, so this cannot be one."""
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        if _session_store_unreachable(event):
+            logger.warning("The authorizer could not reach the session store")
+            return _refusal(unavailable_problem())
         try:
             raw = _body_bytes(event)
         except _UnreadableBody as exc:
@@ -159,7 +178,8 @@ class MessengerResolver(APIGatewayHttpResolver):
                     problem(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", detail)
                 )
             event = _without_content_type(event)
-        return super().resolve(event, context)
+        with deadline.invocation(context):
+            return super().resolve(event, context)
 
 
 def create_resolver() -> MessengerResolver:
@@ -200,23 +220,19 @@ def create_resolver() -> MessengerResolver:
             (s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls)),
             HTTPStatus.BAD_REQUEST,
         )
-        headers = (
-            {"Retry-After": str(exc.retry_after_seconds)}
-            if isinstance(exc, errors.RateLimited)
-            else None
-        )
+        headers = None
+        if isinstance(exc, errors.RateLimited):
+            headers = {"Retry-After": str(exc.retry_after_seconds)}
+        elif isinstance(exc, errors.Unavailable):
+            logger.warning("A backing service is unavailable", extra={"error": repr(exc)})
+            headers = {"Retry-After": "1"}
         return problem(status, exc.code, exc.detail, title=exc.title, headers=headers, **exc.extra)
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response[Any]:
         if errors.is_unavailable(exc):
             logger.warning("A backing service is unavailable", extra={"error": repr(exc)})
-            return problem(
-                HTTPStatus.SERVICE_UNAVAILABLE,
-                "unavailable",
-                "A backing service is unavailable; nothing was changed, retry shortly",
-                headers={"Retry-After": "1"},
-            )
+            return unavailable_problem()
         logger.exception("Unhandled error")
         return problem(
             HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "Something went wrong on our side"
@@ -237,6 +253,8 @@ def no_content() -> Response[str]:
 def caller_id(app: APIGatewayHttpResolver) -> uuid.UUID:
     """The authenticated user, from the Lambda authorizer's context (never from the request)."""
     context = app.current_event.request_context.authorizer.get_lambda or {}
+    if context.get("unavailable"):  # refused by the resolver already; never a caller
+        raise errors.Unavailable()
     try:
         return uuid.UUID(str(context["user_id"]))
     except (KeyError, ValueError) as exc:

@@ -1,7 +1,8 @@
 """Publishing to Kafka (MSK in AWS) with kafka-python: one producer per execution environment.
 
-Every publish waits for the broker's acknowledgement (acks=all) within a bounded time, so a
-caller knows whether its records are durable before it marks them published.
+Every publish waits for the broker's acknowledgement (acks=all) within a bounded time (the
+publish timeout, never past the invocation's deadline), so a caller knows whether its records are
+durable before it marks them published.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from messenger import deadline
 from messenger.events import CORRELATION_HEADER
 from messenger.settings import get_settings
 
@@ -80,7 +82,11 @@ class KafkaPublisher:
         global _failed_at
         if self.backoff and _failed_at and time.monotonic() - _failed_at < BACKOFF_SECONDS:
             raise PublishFailed("Kafka failed moments ago; leaving the events to the relay")
-        timeout = get_settings().kafka_publish_timeout_seconds
+        try:
+            # Never past the invocation's deadline: an unpublished event stays for the relay.
+            timeout = deadline.seconds_left(get_settings().kafka_publish_timeout_seconds)
+        except deadline.DeadlineExceeded as exc:
+            raise PublishFailed("no time left to publish; leaving the events to the relay") from exc
         try:
             producer = _get_producer()
             futures = [

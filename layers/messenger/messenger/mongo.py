@@ -3,6 +3,12 @@
 DocumentDB has no retryable writes, so they are off everywhere (locally too, so the code paths
 match); a transaction's own retry (TransientTransactionError) is handled by pymongo's
 `with_transaction`.
+
+Every operation of an invocation runs under `pymongo.timeout(<time the invocation has left>)`
+(messenger.deadline): pymongo's client-side operation timeout covers server selection, the
+socket, its retries and `with_transaction`'s retry loop (otherwise up to 120 s), so a hung or
+vanished MongoDB ends as 503 before Lambda's Timeout. The client's own timeouts below are the caps
+outside an invocation.
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ from typing import Any
 import pymongo
 from pymongo import errors as mongo_errors
 
-from messenger.errors import register_unavailable
+from messenger import deadline
+from messenger.errors import register_unavailable, register_unavailable_check
 from messenger.secrets import mongodb_uri
 from messenger.settings import get_settings
 
@@ -20,6 +27,15 @@ register_unavailable(
     mongo_errors.ConnectionFailure,  # includes AutoReconnect, NetworkTimeout, ServerSelection
     mongo_errors.ExecutionTimeout,
 )
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """A client-side timeout (pymongo.timeout expired), whatever error class carries it."""
+    return isinstance(exc, mongo_errors.PyMongoError) and bool(exc.timeout)
+
+
+register_unavailable_check(_timed_out)
+deadline.register_scope("mongodb", pymongo.timeout)
 
 _client: pymongo.MongoClient[Any] | None = None
 

@@ -61,11 +61,23 @@ class Settings(BaseModel):
     chat_events_topic: str = "chat-events"
     kafka_publish_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
 
-    # Sessions and login throttling (API.md, Auth).
+    # Sessions and login throttling (API.md, Auth): login_max_failures per (email, client IP)
+    # within the window, and login_max_failures_per_email across every IP (a ceiling against
+    # guessing from many addresses, high enough that one attacker cannot lock the owner out).
     session_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     session_cache_ttl_seconds: int = Field(default=3600, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures_per_email: int = Field(default=100, ge=1)
     login_failure_window_seconds: int = Field(default=15 * 60, ge=1)
+
+    # Per-user rate limits (API.md "Per-user rate limits", messenger.ratelimit): a sustained rate
+    # and how many may come at once (the burst; the rate itself for all but sending messages).
+    rate_limit_send_message_per_second: int = Field(default=10, ge=1)
+    rate_limit_send_message_burst: int = Field(default=20, ge=1)
+    rate_limit_create_chat_per_minute: int = Field(default=30, ge=1)
+    rate_limit_friend_request_per_hour: int = Field(default=30, ge=1)
+    rate_limit_upload_per_minute: int = Field(default=20, ge=1)
+    rate_limit_report_per_hour: int = Field(default=10, ge=1)
 
     # Friends: how long a rejected requester waits before asking again (API.md: 24 h).
     friend_request_cooldown_seconds: int = Field(default=24 * 3600, ge=0)

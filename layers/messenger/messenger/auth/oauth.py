@@ -25,14 +25,20 @@ from messenger.auth.models import (
     OAuthStartResponse,
     UserRegistered,
 )
-from messenger.auth.service import EmailTaken, EventOutbox, NicknameDirectory, normalize_email
+from messenger.auth.service import (
+    EmailTaken,
+    EventOutbox,
+    NicknameDirectory,
+    NicknameTaken,
+    normalize_email,
+)
 from messenger.clock import utcnow
 from messenger.errors import BadRequest, Conflict, InvalidInput, NotFound, Unauthenticated
 from messenger.events import new_event
 from messenger.fields import NICKNAME_MAX, nickname_variants
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
     from messenger.auth.session import SessionService
     from messenger.events import OutboundEvent
@@ -117,10 +123,14 @@ class OAuthAccounts(Protocol):
         """Attach the identity to an existing account; raise IdentityTaken if it exists."""
 
     def add_with_identity(
-        self, account: Account, identity: OAuthIdentity, events: Sequence[OutboundEvent]
+        self,
+        account: Account,
+        identity: OAuthIdentity,
+        events: Sequence[OutboundEvent],
+        nickname: str,
     ) -> None:
-        """Store account, identity and events in one transaction; raise EmailTaken or
-        IdentityTaken when another sign-up won the race."""
+        """Store account, nickname reservation, identity and events in one transaction; raise
+        EmailTaken, NicknameTaken or IdentityTaken when another sign-up won the race."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -163,6 +173,7 @@ _NOT_NICKNAME = re.compile(r"[^A-Za-z0-9_.]+")
 NICKNAME_MIN = 3
 FALLBACK_NICKNAME = "user"
 CHECKED_VARIANTS = 10
+RESERVATION_ATTEMPTS = 5
 
 
 def _clean(raw: str) -> str:
@@ -189,14 +200,17 @@ def derive_nickname(claims: Mapping[str, Any], email: str | None) -> str:
     return f"{short}_{FALLBACK_NICKNAME}" if short else FALLBACK_NICKNAME
 
 
+def free_nicknames(nickname: str, directory: NicknameDirectory) -> Iterator[str]:
+    """The variants nobody holds yet, in order; past the first few checked, random suffixes
+    (practically free). The reservation in the account's transaction has the last word."""
+    for index, candidate in enumerate(nickname_variants(nickname)):
+        if index >= CHECKED_VARIANTS or not directory.is_nickname_taken(candidate):
+            yield candidate
+
+
 def unique_nickname(nickname: str, directory: NicknameDirectory) -> str:
-    """The first variant nobody holds yet. The users consumer settles any later race."""
-    variants = nickname_variants(nickname)
-    for _ in range(CHECKED_VARIANTS):
-        candidate = next(variants)
-        if not directory.is_nickname_taken(candidate):
-            return candidate
-    return next(variants)  # random suffix: practically free, and the consumer has the last word
+    """The first variant nobody holds yet."""
+    return next(free_nicknames(nickname, directory))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -307,17 +321,22 @@ class OAuthCallbackService:
     ) -> uuid.UUID:
         now = utcnow()
         account = Account(user_id=uuid.uuid4(), email=email, password_hash=None, created_at=now)
-        nickname = unique_nickname(derive_nickname(identity.claims, email), self.nicknames)
-        event = new_event(
-            "user.registered",
-            key=str(account.user_id),
-            data=UserRegistered(
-                user_id=account.user_id, email=email, nickname=nickname, registered_at=now
-            ),
-            correlation_id=correlation_id,
-        )
-        self.accounts.add_with_identity(
-            account, OAuthIdentity(provider.name, identity.subject, account.user_id, email), [event]
-        )
-        self.outbox.publish_now([event])
-        return account.user_id
+        oauth_identity = OAuthIdentity(provider.name, identity.subject, account.user_id, email)
+        candidates = free_nicknames(derive_nickname(identity.claims, email), self.nicknames)
+        # Nobody chose this nickname: one reserved by a sign-up a moment ago means the next one.
+        for _, nickname in zip(range(RESERVATION_ATTEMPTS), candidates, strict=False):
+            event = new_event(
+                "user.registered",
+                key=str(account.user_id),
+                data=UserRegistered(
+                    user_id=account.user_id, email=email, nickname=nickname, registered_at=now
+                ),
+                correlation_id=correlation_id,
+            )
+            try:
+                self.accounts.add_with_identity(account, oauth_identity, [event], nickname)
+            except NicknameTaken:
+                continue
+            self.outbox.publish_now([event])
+            return account.user_id
+        raise RuntimeError(f"no free nickname after {RESERVATION_ATTEMPTS} reservations")

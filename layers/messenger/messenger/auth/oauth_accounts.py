@@ -13,7 +13,6 @@ import psycopg
 from messenger import outbox, postgres
 from messenger.auth.accounts import PostgresAccounts
 from messenger.auth.oauth import IdentityTaken
-from messenger.auth.service import EmailTaken
 
 if TYPE_CHECKING:
     import uuid
@@ -51,17 +50,14 @@ class PostgresOAuthAccounts(PostgresAccounts):
             raise IdentityTaken() from exc
 
     def add_with_identity(
-        self, account: Account, identity: OAuthIdentity, events: Sequence[OutboundEvent]
+        self,
+        account: Account,
+        identity: OAuthIdentity,
+        events: Sequence[OutboundEvent],
+        nickname: str,
     ) -> None:
         def insert(conn: psycopg.Connection) -> None:
-            try:
-                conn.execute(
-                    "INSERT INTO auth.accounts (user_id, email, password_hash, created_at)"
-                    " VALUES (%s, %s, NULL, %s)",
-                    (account.user_id, account.email, account.created_at),
-                )
-            except psycopg.errors.UniqueViolation as exc:
-                raise EmailTaken() from exc
+            self._insert(conn, account, nickname)
             try:
                 conn.execute(_INSERT_IDENTITY, _identity_params(identity))
             except psycopg.errors.UniqueViolation as exc:

@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 
 
 class Accounts(Protocol):
-    def add(self, account: Account, events: Sequence[OutboundEvent]) -> None:
-        """Store the account and its events atomically; raise EmailTaken if the email exists."""
+    def add(self, account: Account, events: Sequence[OutboundEvent], nickname: str) -> None:
+        """Store the account, reserve its nickname and store its events, atomically; raise
+        EmailTaken if the email exists, NicknameTaken if another account holds the nickname."""
 
     def by_email(self, email: str) -> Account | None: ...
 
@@ -38,12 +39,15 @@ class Accounts(Protocol):
 
 
 class LoginThrottle(Protocol):
-    def retry_after(self, email: str) -> int | None:
-        """Seconds until this email may try again, or None when it may try now."""
+    """Failed logins, counted per (email, client IP) and per email across every IP."""
 
-    def record_failure(self, email: str) -> None: ...
+    def retry_after(self, email: str, client_ip: str) -> int | None:
+        """Seconds until this client may try this email again, or None when it may try now."""
 
-    def reset(self, email: str) -> None: ...
+    def record_failure(self, email: str, client_ip: str) -> None: ...
+
+    def reset(self, email: str, client_ip: str) -> None:
+        """Forget this client's failures for the email (its password was right)."""
 
 
 class PasswordHasher(Protocol):
@@ -60,7 +64,9 @@ class PasswordHasher(Protocol):
 class NicknameDirectory(Protocol):
     """The users context's public query (the replacement of the seed's gRPC call)."""
 
-    def is_nickname_taken(self, nickname: str) -> bool: ...
+    def is_nickname_taken(self, nickname: str) -> bool:
+        """Held by a profile or reserved by a registration (a fast check; the reservation in
+        the account's transaction decides)."""
 
 
 class EventOutbox(Protocol):
@@ -70,6 +76,11 @@ class EventOutbox(Protocol):
 class EmailTaken(Conflict):
     def __init__(self) -> None:
         super().__init__("email_taken", "An account with this email already exists")
+
+
+class NicknameTaken(Conflict):
+    def __init__(self) -> None:
+        super().__init__("nickname_taken", "This nickname is already taken")
 
 
 INVALID_CREDENTIALS = "Email or password is incorrect"
@@ -89,10 +100,12 @@ class RegistrationService:
     def register(
         self, request: RegisterRequest, correlation_id: str | None = None
     ) -> RegisteredAccount:
+        # Both checked first only to skip hashing: the account's transaction decides (the email's
+        # unique index, the nickname's reservation), so of two racing registrations one wins.
         if self.nicknames.is_nickname_taken(request.nickname):
-            raise Conflict("nickname_taken", "This nickname is already taken")
+            raise NicknameTaken()
         if self.accounts.by_email(request.email) is not None:
-            raise EmailTaken()  # checked first only to skip hashing; the unique index decides
+            raise EmailTaken()
         now = utcnow()
         account = Account(
             user_id=uuid.uuid4(),
@@ -111,7 +124,7 @@ class RegistrationService:
             ),
             correlation_id=correlation_id,
         )
-        self.accounts.add(account, [event])
+        self.accounts.add(account, [event], request.nickname)
         self.outbox.publish_now([event])
         return RegisteredAccount(
             user_id=account.user_id, email=account.email, nickname=request.nickname
@@ -125,22 +138,22 @@ class LoginService:
     throttle: LoginThrottle
     passwords: PasswordHasher
 
-    def login(self, request: LoginRequest) -> LoginResponse:
+    def login(self, request: LoginRequest, client_ip: str) -> LoginResponse:
         email = normalize_email(request.email)
-        wait = self.throttle.retry_after(email)
+        wait = self.throttle.retry_after(email, client_ip)
         if wait is not None:
             raise RateLimited("Too many failed logins for this email; try again later", wait)
         account = self.accounts.by_email(email)
         if account is None or account.password_hash is None:
             self.passwords.waste_time(request.password)
-            self._refuse(email)
+            self._refuse(email, client_ip)
         if not self.passwords.verify(account.password_hash, request.password):
-            self._refuse(email)
+            self._refuse(email, client_ip)
         if self.passwords.needs_rehash(account.password_hash):
             self.accounts.replace_password_hash(
                 account.user_id, self.passwords.hash(request.password)
             )
-        self.throttle.reset(email)
+        self.throttle.reset(email, client_ip)
         token, session = self.sessions.open_session(account.user_id)
         return LoginResponse(
             access_token=token,
@@ -149,6 +162,6 @@ class LoginService:
             user_id=session.user_id,
         )
 
-    def _refuse(self, email: str) -> NoReturn:
-        self.throttle.record_failure(email)
+    def _refuse(self, email: str, client_ip: str) -> NoReturn:
+        self.throttle.record_failure(email, client_ip)
         raise Unauthenticated("invalid_credentials", INVALID_CREDENTIALS)

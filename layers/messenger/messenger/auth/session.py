@@ -28,12 +28,24 @@ class Sessions(Protocol):
     def find(self, token_hash: bytes) -> Session | None:
         """The live session for the token hash, or None if unknown, revoked or expired."""
 
-    def revoke(self, token_hash: bytes) -> None: ...
+    def revoke(self, token_hash: bytes) -> uuid.UUID | None:
+        """Revoke the session; its user, or None if it was unknown or already revoked."""
+
+
+class SessionConnections(Protocol):
+    """The realtime context's public operation: close the WebSocket connections of a session."""
+
+    def close_session_connections(self, user_id: uuid.UUID, session_id: str) -> int: ...
 
 
 def hash_token(token: str) -> bytes:
     """Tokens are stored and cached only as their SHA-256: a leaked table holds no credential."""
     return hashlib.sha256(token.encode()).digest()
+
+
+def session_id(token_hash: bytes) -> str:
+    """How other contexts name a session (e.g. on a WebSocket connection): not a credential."""
+    return token_hash.hex()
 
 
 @dataclass
@@ -42,6 +54,7 @@ class SessionService:
 
     sessions: Sessions
     session_ttl: timedelta
+    connections: SessionConnections | None = None  # what else a logout ends (realtime)
 
     def open_session(self, user_id: uuid.UUID) -> tuple[str, Session]:
         """A new random bearer token and its session; only the token's hash is stored."""
@@ -51,8 +64,22 @@ class SessionService:
         return token, session
 
     def logout(self, token: str) -> None:
-        self.sessions.revoke(hash_token(token))
+        """Revoke the token's session, then close its WebSocket connections.
+
+        In that order: a connection registered after the listing finds the session revoked when
+        its `$connect` looks again, so none survives the logout.
+        """
+        token_hash = hash_token(token)
+        user_id = self.sessions.revoke(token_hash)
+        if user_id is not None and self.connections is not None:
+            self.connections.close_session_connections(user_id, session_id(token_hash))
 
     def authenticate(self, token: str) -> uuid.UUID | None:
         session = self.sessions.find(hash_token(token))
         return session.user_id if session else None
+
+    def identify(self, token: str) -> tuple[uuid.UUID, str] | None:
+        """The live session behind the token as (user id, session id), or None."""
+        token_hash = hash_token(token)
+        session = self.sessions.find(token_hash)
+        return (session.user_id, session_id(token_hash)) if session else None

@@ -3,6 +3,10 @@
 Cache entries are `<user_id> <expires_epoch>`; a logout overwrites the entry with a tombstone
 rather than deleting it, and the authorizer fills the cache only with SET NX, so a lookup that
 raced the logout can never resurrect the session.
+
+Redis unreachable: `find` reads Postgres (the record, revocations included) and skips the cache
+write, so the authorizer survives a Redis outage; only when Postgres is unreachable too does it
+raise (a driver error `messenger.errors.is_unavailable` recognises).
 """
 
 from __future__ import annotations
@@ -12,10 +16,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from messenger.auth.session import Session
-from messenger.cache import redis
+from messenger.cache import CACHE_DOWN, get_many, redis
 from messenger.clock import utcnow
+from messenger.observability import logger
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import timedelta
 
     import psycopg
@@ -56,7 +62,12 @@ class CachedSessions:
         )
 
     def find(self, token_hash: bytes) -> Session | None:
-        cached = redis().get(_cache_key(token_hash))
+        try:
+            cached = redis().get(_cache_key(token_hash))
+            cache_up = True
+        except CACHE_DOWN as exc:
+            logger.warning("Redis unreachable; reading the session from Postgres", exc_info=exc)
+            cached, cache_up = None, False
         if cached == REVOKED:
             return None
         if cached:
@@ -77,25 +88,40 @@ class CachedSessions:
             if row is None:
                 return None
             session = Session(user_id=row[0], expires_at=row[1])
+            if cache_up:
+                self._fill(token_hash, session)
+        return session if session.expires_at > utcnow() else None
+
+    def _fill(self, token_hash: bytes, session: Session) -> None:
+        """Cache a session read from Postgres; a failure only costs the next lookup a query."""
+        try:
             redis().set(
                 _cache_key(token_hash),
                 f"{session.user_id} {session.expires_at.timestamp()}",
                 ex=self._ttl(session.expires_at),
                 nx=True,
             )
-        return session if session.expires_at > utcnow() else None
+        except CACHE_DOWN as exc:
+            logger.warning("Redis unreachable; session not cached", exc_info=exc)
 
-    def revoke(self, token_hash: bytes) -> None:
+    def revoke(self, token_hash: bytes) -> uuid.UUID | None:
         row = (
             _postgres()
             .execute(
                 "UPDATE auth.sessions SET revoked_at = now()"
-                " WHERE token_hash = %s AND revoked_at IS NULL RETURNING expires_at",
+                " WHERE token_hash = %s AND revoked_at IS NULL RETURNING user_id, expires_at",
                 (token_hash,),
             )
             .fetchone()
         )
         if row is None:
-            return
+            return None
         # The tombstone must outlive any cached copy of the session: the cache TTL bounds that.
-        redis().set(_cache_key(token_hash), REVOKED, ex=self._ttl(row[0]))
+        redis().set(_cache_key(token_hash), REVOKED, ex=self._ttl(row[1]))
+        user_id: uuid.UUID = row[0]
+        return user_id
+
+    def known_revoked(self, token_hashes: Sequence[bytes]) -> set[bytes]:
+        """Those with a revocation tombstone in the cache: one pipelined round trip."""
+        values = get_many([_cache_key(h) for h in token_hashes])
+        return {h for h, value in zip(token_hashes, values, strict=True) if value == REVOKED}

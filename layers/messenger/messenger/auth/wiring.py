@@ -30,6 +30,15 @@ def session_service() -> SessionService:
     )
 
 
+def logout_service() -> SessionService:
+    """Sessions, plus the realtime context's public operation that closes their connections."""
+    from messenger.realtime import api as realtime
+
+    service = session_service()
+    service.connections = realtime
+    return service
+
+
 def registration_service() -> RegistrationService:
     from messenger.auth.accounts import PostgresAccounts
     from messenger.auth.passwords import Argon2Passwords
@@ -39,7 +48,7 @@ def registration_service() -> RegistrationService:
     from messenger.users import queries as users
 
     return RegistrationService(
-        accounts=PostgresAccounts(),
+        accounts=PostgresAccounts(nicknames=users),
         passwords=Argon2Passwords(),
         nicknames=users,
         outbox=OutboxPublisher(KafkaPublisher()),
@@ -57,7 +66,9 @@ def login_service() -> LoginService:
         accounts=PostgresAccounts(),
         sessions=session_service(),
         throttle=RedisLoginThrottle(
-            settings.login_max_failures, settings.login_failure_window_seconds
+            settings.login_max_failures,
+            settings.login_max_failures_per_email,
+            settings.login_failure_window_seconds,
         ),
         passwords=Argon2Passwords(),
     )
@@ -104,7 +115,7 @@ def oauth_callback_service() -> OAuthCallbackService:
         providers=ConfiguredProviders(settings.oauth_providers),
         openid=_openid(JoseIdTokenVerifier(settings.oauth_clock_leeway_seconds)),
         pending=RedisPendingSignIns(settings.oauth_state_ttl_seconds),
-        accounts=PostgresOAuthAccounts(),
+        accounts=PostgresOAuthAccounts(nicknames=users),
         sessions=session_service(),
         nicknames=users,
         outbox=OutboxPublisher(KafkaPublisher()),

@@ -29,6 +29,7 @@ from messenger.clock import utcnow
 from messenger.errors import Forbidden, InvalidInput, NotFound
 from messenger.events import OutboundEvent, new_event
 from messenger.pagination import ACTIVITY_KEY, UUID_KEY, Page, decode_cursor, encode_cursor
+from messenger.ratelimit import CREATE_CHAT, SEND_MESSAGE, RateLimiter
 
 EventsFor = Callable[[], list[OutboundEvent]]
 
@@ -91,11 +92,23 @@ def direct_key(a: uuid.UUID, b: uuid.UUID) -> str:
     return f"{low}:{high}"
 
 
+def ensure_may_send(membership: ChatMembership, user: uuid.UUID, friends: FriendDirectory) -> None:
+    """Who may send in a chat (and so say they are typing): a participant, and in a direct chat
+    only while the two are still friends. Raises Forbidden otherwise."""
+    if user not in membership.participants:
+        raise Forbidden("not_participant", "You are not a participant of this chat")
+    if membership.type == "direct":
+        other = next(p for p in membership.participants if p != user)
+        if not friends.are_friends(user, other):
+            raise Forbidden("not_friends", "You are no longer friends with this user")
+
+
 @dataclass
 class ChatsService:
     store: ChatStore
     friends: FriendDirectory
     outbox: EventOutbox
+    limiter: RateLimiter
 
     def _member_of(self, chat_id: uuid.UUID, caller: uuid.UUID) -> ChatMembership:
         membership = self.store.membership(chat_id)
@@ -108,6 +121,7 @@ class ChatsService:
     def create(
         self, caller: uuid.UUID, request: CreateChatRequest, correlation_id: str | None = None
     ) -> tuple[Chat, bool]:
+        self.limiter.acquire(CREATE_CHAT, str(caller))
         others = [p for p in request.participants if p != caller]
         if not others:
             raise InvalidInput(
@@ -172,11 +186,9 @@ class ChatsService:
         request: SendMessageRequest,
         correlation_id: str | None = None,
     ) -> tuple[Message, bool]:
+        self.limiter.acquire(SEND_MESSAGE, str(caller))
         membership = self._member_of(chat_id, caller)
-        if membership.type == "direct":
-            other = next(p for p in membership.participants if p != caller)
-            if not self.friends.are_friends(caller, other):
-                raise Forbidden("not_friends", "You are no longer friends with this user")
+        ensure_may_send(membership, caller, self.friends)
         message = Message(
             message_id=new_message_id(),
             chat_id=chat_id,

@@ -22,6 +22,7 @@ from messenger.friends.models import (
     FriendshipChanged,
     FriendsOverview,
 )
+from messenger.ratelimit import FRIEND_REQUEST, RateLimiter
 from messenger.users.models import Profile
 
 Status = Literal["pending", "accepted", "rejected"]
@@ -144,6 +145,7 @@ class FriendsService:
     users: UserDirectory
     outbox: EventOutbox
     cooldown: timedelta
+    limiter: RateLimiter
     presence: Presence | None = None
 
     def _other(self, nickname: str, code: str, detail: str) -> Profile:
@@ -178,6 +180,7 @@ class FriendsService:
     def request(
         self, caller: uuid.UUID, nickname: str, correlation_id: str | None = None
     ) -> Decision:
+        self.limiter.acquire(FRIEND_REQUEST, str(caller))
         other = self._other(nickname, "user_not_found", "No user has this nickname")
         if other.user_id == caller:
             raise InvalidInput("cannot_befriend_self", "You cannot send yourself a friend request")

@@ -25,13 +25,16 @@ def friends_reader() -> FriendsService:
 
 def _service(outbox: EventOutbox) -> FriendsService:
     from messenger.friends.store import CachedFriendships
+    from messenger.ratelimit import RedisRateLimiter, configured_limits
     from messenger.realtime import queries as realtime
     from messenger.users import queries as users
 
+    settings = get_settings()
     return FriendsService(
         friendships=CachedFriendships(),
         users=users,
         outbox=outbox,
-        cooldown=timedelta(seconds=get_settings().friend_request_cooldown_seconds),
+        cooldown=timedelta(seconds=settings.friend_request_cooldown_seconds),
+        limiter=RedisRateLimiter(configured_limits(settings)),
         presence=realtime,
     )

@@ -1,4 +1,4 @@
-"""post_to_connection through API Gateway's @connections management API (boto3), concurrently.
+"""post_to_connection and delete_connection through API Gateway's @connections API (boto3).
 
 The endpoint is the WebSocket stage's https URL in AWS, the local gateway's in development
 (WEBSOCKET_MANAGEMENT_ENDPOINT either way). The client and its thread pool live as long as the
@@ -40,27 +40,38 @@ class ApiGatewayPusher:
         )
         self.pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="push")
 
-    def _post(self, connection_id: str, payload: bytes) -> Outcome:
+    def _call(self, operation: str, connection_id: str, **params: Any) -> Outcome:
+        """post_to_connection or delete_connection; the outcome, never an exception."""
         try:
-            self.client.post_to_connection(ConnectionId=connection_id, Data=payload)
-        except ClientError as exc:
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if status == 410 or exc.response.get("Error", {}).get("Code") == "GoneException":
-                return Outcome.GONE
+            getattr(self.client, operation)(ConnectionId=connection_id, **params)
+        except (ClientError, BotoCoreError) as exc:
+            if isinstance(exc, ClientError):
+                status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+                if status == 410 or exc.response.get("Error", {}).get("Code") == "GoneException":
+                    return Outcome.GONE
             logger.warning(
-                "Push failed", extra={"connection_id": connection_id, "error": repr(exc)}
-            )
-            return Outcome.FAILED
-        except BotoCoreError as exc:
-            logger.warning(
-                "Push failed", extra={"connection_id": connection_id, "error": repr(exc)}
+                "Connection call failed",
+                extra={"operation": operation, "connection_id": connection_id, "error": repr(exc)},
             )
             return Outcome.FAILED
         return Outcome.DELIVERED
+
+    def _post(self, connection_id: str, payload: bytes) -> Outcome:
+        return self._call("post_to_connection", connection_id, Data=payload)
+
+    def _close(self, connection_id: str) -> Outcome:
+        return self._call("delete_connection", connection_id)
 
     def post_many(self, posts: Sequence[tuple[str, bytes]]) -> dict[str, Outcome]:
         if len(posts) == 1:
             connection_id, payload = posts[0]
             return {connection_id: self._post(connection_id, payload)}
         futures = {cid: self.pool.submit(self._post, cid, payload) for cid, payload in posts}
+        return {cid: future.result() for cid, future in futures.items()}
+
+    def close_many(self, connection_ids: Sequence[str]) -> dict[str, Outcome]:
+        """DELETE @connections/{id}: API Gateway closes the socket (and runs `$disconnect`)."""
+        if len(connection_ids) == 1:
+            return {connection_ids[0]: self._close(connection_ids[0])}
+        futures = {cid: self.pool.submit(self._close, cid) for cid in connection_ids}
         return {cid: future.result() for cid, future in futures.items()}

@@ -18,11 +18,13 @@ def online_among(user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
     # Imported here: a function asking this pays for pynamodb/botocore only on its first call.
     from pynamodb.exceptions import PynamoDBException
 
+    from messenger.deadline import DeadlineExceeded
     from messenger.observability import logger
     from messenger.realtime.store import DynamoConnections
 
     try:
         return {c.user_id for c in DynamoConnections().of_users(wanted, int(time.time()))}
-    except PynamoDBException as exc:  # presence is a hint: degrade to "offline", never fail
+    except (PynamoDBException, DeadlineExceeded) as exc:
+        # Presence is a hint: degrade to "offline", never fail.
         logger.warning("Presence unavailable", extra={"error": repr(exc)})
         return set()

@@ -7,6 +7,10 @@ exactly the first connection and the last disconnection announce presence to onl
 Fan-out: every recipient's connections are read in one batch and posted to concurrently. A gone
 connection (410) is forgotten; any other failure never stops the remaining recipients, and when
 the event has to be retried, the connections already served are remembered so they get it once.
+
+Every connection carries the session (login) it was opened with. Ending a session closes its
+connections (`close_session`, what logout calls); and a push skips, and closes, connections whose
+session the auth context knows revoked, so one registered in a race with a logout hears nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Protocol
 
+from messenger.errors import is_unavailable
 from messenger.events import EventEnvelope
+from messenger.observability import logger
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,7 @@ class Connection:
     connection_id: str
     user_id: uuid.UUID
     expires_at: int  # epoch seconds: API Gateway's 2-hour limit, also the DynamoDB TTL
+    session: str | None = None  # the auth context's session id (None: opened before sessions)
 
 
 class Outcome(Enum):
@@ -52,6 +59,9 @@ class Pusher(Protocol):
     def post_many(self, posts: Sequence[tuple[str, bytes]]) -> dict[str, Outcome]:
         """Post each payload to its connection (concurrently); the outcome per connection id."""
 
+    def close_many(self, connection_ids: Sequence[str]) -> dict[str, Outcome]:
+        """Close these connections from the server side (DELETE @connections/{id})."""
+
 
 class DeliveryLog(Protocol):
     """Which connections already got an event (so a retried event reaches only the others)."""
@@ -68,9 +78,20 @@ class FriendDirectory(Protocol):
 class ChatDirectory(Protocol):
     def participants_of(self, chat_id: uuid.UUID) -> list[uuid.UUID] | None: ...
 
+    def participants_if_may_send(
+        self, chat_id: uuid.UUID, user: uuid.UUID
+    ) -> list[uuid.UUID] | None:
+        """The participants when `user` may send in the chat (the chats context's rule)."""
+
 
 class Authenticator(Protocol):
-    def authenticate(self, token: str) -> uuid.UUID | None: ...
+    def identify(self, token: str) -> tuple[uuid.UUID, str] | None:
+        """The live session behind the token: (user id, session id); None if refused."""
+
+
+class Revocations(Protocol):
+    def known_revoked(self, session_ids: Iterable[str]) -> set[str]:
+        """Those of these sessions known to be revoked (one round trip; best effort)."""
 
 
 class PushIncompleteError(RuntimeError):
@@ -125,6 +146,30 @@ class FanOut:
 
     connections: ConnectionStore
     pusher: Pusher
+    revocations: Revocations | None = None
+
+    def close(self, doomed: Iterable[Connection], now: int) -> list[Connection]:
+        """Forget the connections, then close them; those whose user has none left.
+
+        Forgotten first: from then on no push finds them, and the `$disconnect` the close causes
+        finds nothing to announce (the user going offline is announced once, by the caller).
+        """
+        last: list[Connection] = []
+        forgotten: list[str] = []
+        for connection in doomed:
+            known, left = self.connections.remove(connection.connection_id, now)
+            forgotten.append(connection.connection_id)
+            if known is not None and not left:
+                last.append(known)
+        if forgotten:
+            self.pusher.close_many(forgotten)  # a failure leaves a socket nothing reaches
+        return last
+
+    def _revoked(self, targets: list[Connection]) -> set[str]:
+        sessions = {c.session for c in targets if c.session}
+        if self.revocations is None or not sessions:
+            return set()
+        return self.revocations.known_revoked(sessions)
 
     def deliver(
         self, push: Push, now: int, already_served: set[str] | None = None
@@ -138,12 +183,19 @@ class FanOut:
             if c.connection_id not in push.skip_connections
             and c.connection_id not in (already_served or set())
         ]
+        revoked = self._revoked(targets)
+        gone: list[Connection] = []
+        if revoked:
+            # Registered in a race with its session's end: it must hear nothing.
+            doomed = [c for c in targets if c.session in revoked]
+            targets = [c for c in targets if c.session not in revoked]
+            self.close(doomed, now)
+            gone.extend(doomed)
         if not targets:
-            return set(), set(), []
+            return set(), set(), gone
         outcomes = self.pusher.post_many([(c.connection_id, push.payload) for c in targets])
         delivered = {cid for cid, o in outcomes.items() if o is Outcome.DELIVERED}
         failed = {cid for cid, o in outcomes.items() if o is Outcome.FAILED}
-        gone: list[Connection] = []
         for target in targets:
             if outcomes.get(target.connection_id) is Outcome.GONE:
                 self.connections.remove(target.connection_id, now)
@@ -160,10 +212,11 @@ class RealtimeService:
     sessions: Authenticator | None = None
     chats: ChatDirectory | None = None
     deliveries: DeliveryLog | None = None
+    revocations: Revocations | None = None
 
     @property
     def _fan_out(self) -> FanOut:
-        return FanOut(self.connections, self.pusher)
+        return FanOut(self.connections, self.pusher, self.revocations)
 
     # -- presence ------------------------------------------------------------------------------
     def _announce(self, user: uuid.UUID, online: bool, now: int) -> None:
@@ -184,13 +237,26 @@ class RealtimeService:
         """$connect: the user behind the token, registered; None refuses the connection."""
         if self.sessions is None:
             raise RuntimeError("connect needs the session authenticator")
-        user = self.sessions.authenticate(token) if token else None
-        if user is None:
+        identity = self.sessions.identify(token) if token else None
+        if identity is None:
             return None
-        connection = Connection(connection_id, user, epoch(now + self.connection_ttl))
+        user, session = identity
+        connection = Connection(connection_id, user, epoch(now + self.connection_ttl), session)
         live = self.connections.add(connection, epoch(now))
+        # A logout that revoked the session and listed its connections just before the add above
+        # could not see this one: look again now that it is stored (revoke happens before the
+        # listing, so either the logout closes it or this check refuses it).
+        if token is not None and self.sessions.identify(token) is None:
+            self.connections.remove(connection_id, epoch(now))
+            return None
         if [c.connection_id for c in live] == [connection_id]:  # first device: now online
-            self._announce(user, True, epoch(now))
+            try:
+                self._announce(user, True, epoch(now))
+            except Exception as exc:
+                # Presence is a hint: the connection is registered, so it is accepted.
+                if not is_unavailable(exc):
+                    raise
+                logger.warning("Presence not announced", extra={"error": repr(exc)})
         return user
 
     def disconnect(self, connection_id: str, now: datetime) -> None:
@@ -206,14 +272,26 @@ class RealtimeService:
         caller = self.connections.get(connection_id)
         if caller is None:
             return False
-        participants = self.chats.participants_of(chat_id)
-        if not participants or caller.user_id not in participants:
+        # Whoever may not send a message there (not a participant; a direct chat with someone
+        # no longer a friend) may not say they are typing one either.
+        participants = self.chats.participants_if_may_send(chat_id, caller.user_id)
+        if not participants:
             return False
         others = frozenset(p for p in participants if p != caller.user_id)
         payload = frame("typing", {"chat_id": str(chat_id), "user_id": str(caller.user_id)})
         _, _, gone = self._fan_out.deliver(Push(others, payload), epoch(now))
         self._forgotten(gone, epoch(now))
         return True
+
+    # -- sessions ------------------------------------------------------------------------------
+    def close_session(self, user: uuid.UUID, session_id: str, now: datetime) -> int:
+        """Close every connection opened with this session (logout, revocation); how many."""
+        doomed = [
+            c for c in self.connections.of_users([user], epoch(now)) if c.session == session_id
+        ]
+        for last in self._fan_out.close(doomed, epoch(now)):
+            self._announce(last.user_id, False, epoch(now))
+        return len(doomed)
 
     # -- events --------------------------------------------------------------------------------
     def push_event(self, event: EventEnvelope, now: datetime) -> int:

@@ -21,8 +21,17 @@ class _LazyChats:
         result: list[uuid.UUID] | None = queries.participants_of(chat_id)
         return result
 
+    def participants_if_may_send(
+        self, chat_id: uuid.UUID, user: uuid.UUID
+    ) -> list[uuid.UUID] | None:
+        from messenger.chats import queries  # type: ignore[attr-defined,unused-ignore]
+
+        result: list[uuid.UUID] | None = queries.participants_if_may_send(chat_id, user)
+        return result
+
 
 def _service(**extra: Any) -> RealtimeService:
+    from messenger.auth import queries as auth
     from messenger.friends import queries as friends
     from messenger.realtime.pusher import ApiGatewayPusher
     from messenger.realtime.store import DynamoConnections
@@ -32,6 +41,7 @@ def _service(**extra: Any) -> RealtimeService:
         pusher=ApiGatewayPusher(),
         friends=friends,
         connection_ttl=timedelta(seconds=get_settings().websocket_connection_ttl_seconds),
+        revocations=auth,  # every push skips (and closes) connections of revoked sessions
         **extra,
     )
 
@@ -41,6 +51,11 @@ def connection_service() -> RealtimeService:
     from messenger.auth.wiring import session_service
 
     return _service(sessions=session_service())
+
+
+def closing_service() -> RealtimeService:
+    """Closing a session's connections (messenger.realtime.api, for auth's logout)."""
+    return _service()
 
 
 def typing_service() -> RealtimeService:

@@ -1,4 +1,11 @@
-"""Profiles in Postgres (schema `users`). Nickname uniqueness is the database's job."""
+"""Profiles in Postgres (schema `users`). Nickname uniqueness is the database's job.
+
+A nickname is held by a profile (the unique index on lower(nickname)) or, between a registration
+and its profile, by a reservation (users.nickname_reservations, keyed by lower(nickname)).
+Whoever claims a nickname (a registration, a profile update) first inserts the reservation: a
+concurrent claim of the same nickname waits on that row and loses, so a check of the profiles
+afterwards, in the same transaction, sees everything committed before it.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +28,43 @@ if TYPE_CHECKING:
 _COLUMNS = "user_id, email, nickname, description, avatar_url, created_at"
 NICKNAME_INDEX = "profiles_nickname_ci"
 MAX_NICKNAME_ATTEMPTS = 20
+
+
+_RESERVE = (
+    "INSERT INTO users.nickname_reservations (nickname_ci, user_id)"
+    " VALUES (lower(%(nick)s), %(uid)s)"
+    " ON CONFLICT (nickname_ci) DO UPDATE SET reserved_at = now()"
+    " WHERE users.nickname_reservations.user_id = excluded.user_id"
+    " RETURNING 1"
+)
+_HELD_BY_ANOTHER_PROFILE = (
+    "SELECT 1 FROM users.profiles WHERE lower(nickname) = lower(%(nick)s) AND user_id <> %(uid)s"
+)
+
+
+def reserve_nickname(conn: psycopg.Connection, user_id: uuid.UUID, nickname: str) -> bool:
+    """Hold the nickname for the user in the caller's transaction; False if someone else holds it.
+
+    The reservation row first (waiting for a concurrent claim of the same nickname to finish),
+    then the profiles: a read that starts after that wait sees whatever the other committed.
+    """
+    params = {"nick": nickname, "uid": user_id}
+    if conn.execute(_RESERVE, params).fetchone() is None:
+        return False
+    return conn.execute(_HELD_BY_ANOTHER_PROFILE, params).fetchone() is None
+
+
+def _reserved_by_another(conn: psycopg.Connection, user_id: uuid.UUID, nickname: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM users.nickname_reservations WHERE nickname_ci = lower(%s) AND user_id <> %s",
+        (nickname, user_id),
+    ).fetchone()
+    return row is not None
+
+
+def release_nicknames(conn: psycopg.Connection, user_id: uuid.UUID) -> None:
+    """The user's profile now holds its nickname: drop their reservations."""
+    conn.execute("DELETE FROM users.nickname_reservations WHERE user_id = %s", (user_id,))
 
 
 class PostgresProfiles:
@@ -69,6 +113,8 @@ class PostgresProfiles:
         events_for: Callable[[OwnProfile], Sequence[OutboundEvent]],
     ) -> tuple[OwnProfile, OwnProfile] | None:
         def work(conn: psycopg.Connection) -> tuple[OwnProfile, OwnProfile] | None:
+            if "nickname" in changes and not reserve_nickname(conn, user_id, changes["nickname"]):
+                raise NicknameTaken()  # a registration holds it (or another profile does)
             with conn.cursor(row_factory=class_row(OwnProfile)) as cur:
                 before = cur.execute(
                     f"SELECT {_COLUMNS} FROM users.profiles WHERE user_id = %s FOR UPDATE",
@@ -88,6 +134,8 @@ class PostgresProfiles:
                     {**changes, "user_id": user_id},
                 ).fetchone()
             assert after is not None
+            if "nickname" in changes:
+                release_nicknames(conn, user_id)
             outbox.enqueue(conn, events_for(after))
             return before, after
 
@@ -99,12 +147,18 @@ class PostgresProfiles:
             raise NicknameTaken() from exc
 
     def is_nickname_taken(self, nickname: str) -> bool:
+        """Held by a profile or reserved by a registration (committed ones: a fast check)."""
         row = (
             postgres.connection()
-            .execute("SELECT 1 FROM users.profiles WHERE lower(nickname) = lower(%s)", (nickname,))
+            .execute(
+                "SELECT EXISTS (SELECT 1 FROM users.profiles WHERE lower(nickname) = lower(%(n)s))"
+                " OR EXISTS (SELECT 1 FROM users.nickname_reservations"
+                " WHERE nickname_ci = lower(%(n)s))",
+                {"n": nickname},
+            )
             .fetchone()
         )
-        return row is not None
+        return bool(row and row[0])
 
     def create_once(
         self, event_id: uuid.UUID, profile: OwnProfile, nickname_candidates: Iterator[str]
@@ -112,7 +166,11 @@ class PostgresProfiles:
         def create(conn: psycopg.Connection) -> OwnProfile | None:
             if not inbox.claim(conn, CREATE_PROFILE_CONSUMER, event_id):
                 return None
-            for _, nickname in zip(range(MAX_NICKNAME_ATTEMPTS), nickname_candidates, strict=False):
+            for attempt, nickname in zip(
+                range(MAX_NICKNAME_ATTEMPTS), nickname_candidates, strict=False
+            ):
+                if attempt and _reserved_by_another(conn, profile.user_id, nickname):
+                    continue  # a variant must not take a nickname a registration holds
                 candidate = profile.model_copy(update={"nickname": nickname})
                 try:
                     with conn.transaction():  # a savepoint: a taken nickname undoes only itself
@@ -133,6 +191,8 @@ class PostgresProfiles:
                     if exc.diag.constraint_name != NICKNAME_INDEX:
                         raise
                     continue
+                if inserted:
+                    release_nicknames(conn, candidate.user_id)  # the profile holds it now
                 return candidate if inserted else None
             raise RuntimeError(f"no free nickname variant after {MAX_NICKNAME_ATTEMPTS} tries")
 

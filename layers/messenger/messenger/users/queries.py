@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     import uuid
     from collections.abc import Sequence
 
+    import psycopg
+
     from messenger.users.models import Profile
     from messenger.users.profile_cache import CachedProfiles
 
@@ -25,7 +27,16 @@ def _profiles() -> CachedProfiles:
 
 
 def is_nickname_taken(nickname: str) -> bool:
+    """Held by a profile or reserved by a registration whose profile is not created yet."""
     return _profiles().inner.is_nickname_taken(nickname)
+
+
+def reserve_nickname(conn: psycopg.Connection, user_id: uuid.UUID, nickname: str) -> bool:
+    """Reserve the nickname for a new account, inside the account's own transaction (`conn`);
+    False if another account holds it. The profile's creation releases the reservation."""
+    from messenger.users.profiles import reserve_nickname as reserve
+
+    return reserve(conn, user_id, nickname)
 
 
 def profile_by_nickname(nickname: str) -> Profile | None:

@@ -1,0 +1,1 @@
+DROP TABLE users.nickname_reservations;

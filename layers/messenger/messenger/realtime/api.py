@@ -1,0 +1,42 @@
+"""The realtime context's public operations, for other contexts (auth: logout; later, revoking a
+session or all others, a password change).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import uuid
+
+    from messenger.realtime.service import RealtimeService
+
+
+@cache
+def _service() -> RealtimeService:
+    from messenger.realtime.wiring import closing_service
+
+    return closing_service()
+
+
+def close_session_connections(user_id: uuid.UUID, session_id: str) -> int:
+    """Close the WebSocket connections opened with this session; how many were open.
+
+    Called after the session is revoked. Best effort: with DynamoDB unreachable nothing is
+    closed here, and the push path still refuses the session's connections (it checks the
+    revocation), so this never fails the caller's request.
+    """
+    from pynamodb.exceptions import PynamoDBException
+
+    from messenger.clock import utcnow
+    from messenger.observability import logger
+
+    try:
+        return _service().close_session(user_id, session_id, utcnow())
+    except PynamoDBException as exc:
+        logger.warning(
+            "Could not close the session's connections",
+            extra={"user_id": str(user_id), "error": repr(exc)},
+        )
+        return 0
