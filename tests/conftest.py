@@ -71,6 +71,19 @@ def backing_env(services: LocalServices) -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture(scope="session")
+def gateway(backing_env: dict[str, str]) -> Iterator[Any]:
+    """The session's local gateway with its MSK triggers (e2e and fuzz share it: a second one
+    on the same broker would join the consumer groups and stall them in rebalances)."""
+    from tests.e2e.conftest import start_gateway
+
+    running = start_gateway(backing_env, "e2e")
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
 def in_process_env(backing_env: dict[str, str]) -> Iterator[dict[str, str]]:
     """The environment the in-process handlers read (settings are read once, on first use)."""
     from messenger.secrets import database_url, mongodb_uri

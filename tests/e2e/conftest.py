@@ -41,15 +41,6 @@ def start_gateway(
     ).start()
 
 
-@pytest.fixture(scope="session")
-def gateway(backing_env: dict[str, str]) -> Iterator[LocalGateway]:
-    running = start_gateway(backing_env, "e2e")
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
 @pytest.fixture
 def api(gateway: LocalGateway) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=gateway.url, timeout=15) as client:

@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.api_docs import problem_responses
 from messenger.auth.models import LoginRequest, LoginResponse
 from messenger.auth.wiring import login_service
 from messenger.http import create_resolver, respond
@@ -17,7 +18,14 @@ app = create_resolver()
 logins = login_service()
 
 
-@app.post("/v1/auth/login", summary="Log in", tags=["auth"])
+@app.post(
+    "/v1/auth/login",
+    summary="Log in",
+    tags=["auth"],
+    responses=problem_responses(
+        "invalid_credentials", "rate_limited", ok={200: "Logged in"}, body=True
+    ),
+)
 def login(body: LoginRequest) -> Response[LoginResponse]:
     # API Gateway's own view of the peer (not X-Forwarded-For, which the client writes).
     client_ip = app.current_event.request_context.http.source_ip

@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 import messenger.postgres
 import messenger.realtime.pusher
 import messenger.realtime.store  # noqa: F401
+from messenger.api_docs import problem_responses
 from messenger.auth.wiring import logout_service
 from messenger.bearer import bearer_token
 from messenger.errors import Unauthenticated
@@ -27,7 +28,7 @@ sessions = logout_service()
     "/v1/auth/logout",
     summary="Log out",
     tags=["auth"],
-    responses={204: {"description": "Logged out"}},
+    responses=problem_responses("unauthorized", no_content="Logged out"),
 )
 def logout() -> Response[str]:
     token = bearer_token(app.current_event.headers)

@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.api_docs import problem_responses
 from messenger.auth.models import LoginResponse, OAuthCallbackRequest
 from messenger.auth.wiring import oauth_callback_service
 from messenger.http import create_resolver, respond
@@ -27,6 +28,15 @@ oauth = oauth_callback_service()
         " this email exists and the provider does not say the email is verified)."
     ),
     tags=["auth"],
+    responses=problem_responses(
+        "invalid_state",
+        "oauth_failed",
+        "provider_not_found",
+        "email_unverified",
+        ok={200: "Signed in"},
+        body=True,
+        path=True,
+    ),
 )
 def oauth_callback(provider: str, body: OAuthCallbackRequest) -> Response[LoginResponse]:
     session = oauth.callback(

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.api_docs import problem_responses
 from messenger.auth.models import OAuthStartResponse
 from messenger.auth.wiring import oauth_start_service
 from messenger.fields import TEXT_RULE, Text
@@ -28,6 +29,12 @@ oauth = oauth_start_service()
         " redirect_uri is not configured for the provider."
     ),
     tags=["auth"],
+    responses=problem_responses(
+        "provider_not_found",
+        "validation_failed",
+        ok={200: "The provider's authorization URL"},
+        path=True,
+    ),
 )
 def oauth_start(
     provider: str,

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.api_docs import problem_responses
 from messenger.auth.models import RegisteredAccount, RegisterRequest
 from messenger.auth.wiring import registration_service
 from messenger.http import create_resolver, respond
@@ -18,7 +19,14 @@ app = create_resolver()
 registration = registration_service()
 
 
-@app.post("/v1/auth/register", summary="Register an account", tags=["auth"])
+@app.post(
+    "/v1/auth/register",
+    summary="Register an account",
+    tags=["auth"],
+    responses=problem_responses(
+        "email_taken", "nickname_taken", ok={201: "Account created"}, body=True
+    ),
+)
 def register(body: RegisterRequest) -> Response[RegisteredAccount]:
     account = registration.register(body, correlation_id=logger.get_correlation_id())
     logger.info("Account registered", extra={"user_id": str(account.user_id)})

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.api_docs import NOT_FRIENDS_LISTED, problem_responses
 from messenger.chats.models import Chat, CreateChatRequest
 from messenger.chats.wiring import chats_service
 from messenger.http import caller_id, create_resolver, respond
@@ -18,7 +19,17 @@ app = create_resolver()
 chats = chats_service()
 
 
-@app.post("/v1/chats", summary="Create a chat", tags=["chats"])
+@app.post(
+    "/v1/chats",
+    summary="Create a chat",
+    tags=["chats"],
+    responses=problem_responses(
+        NOT_FRIENDS_LISTED,
+        "rate_limited",
+        ok={201: "Chat created", 200: "The direct chat the pair already has"},
+        body=True,
+    ),
+)
 def create_chat(body: CreateChatRequest) -> Response[Chat]:
     chat, created = chats.create(caller_id(app), body, correlation_id=logger.get_correlation_id())
     if created:

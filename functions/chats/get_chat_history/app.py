@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.api_docs import problem_responses
 from messenger.chats.models import Message
 from messenger.chats.wiring import chats_service
 from messenger.http import caller_id, create_resolver, respond
@@ -20,7 +21,18 @@ app = create_resolver()
 chats = chats_service()
 
 
-@app.get("/v1/chats/<chat_id>/messages", summary="Read a chat's history", tags=["chats"])
+@app.get(
+    "/v1/chats/<chat_id>/messages",
+    summary="Read a chat's history",
+    tags=["chats"],
+    responses=problem_responses(
+        "chat_not_found",
+        "not_participant",
+        "validation_failed",
+        ok={200: "Messages, newest first"},
+        path=True,
+    ),
+)
 def get_chat_history(
     chat_id: uuid.UUID,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.api_docs import problem_responses
 from messenger.chats.models import Chat
 from messenger.chats.wiring import chats_service
 from messenger.http import caller_id, create_resolver, respond
@@ -19,7 +20,14 @@ app = create_resolver()
 chats = chats_service()
 
 
-@app.get("/v1/chats", summary="List my chats", tags=["chats"])
+@app.get(
+    "/v1/chats",
+    summary="List my chats",
+    tags=["chats"],
+    responses=problem_responses(
+        "validation_failed", ok={200: "My chats, most recent activity first"}
+    ),
+)
 def list_chats(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.api_docs import problem_responses
 from messenger.chats.models import MarkReadRequest
 from messenger.chats.wiring import chats_service
 from messenger.http import caller_id, create_resolver, no_content
@@ -22,7 +23,14 @@ chats = chats_service()
     "/v1/chats/<chat_id>/read",
     summary="Mark a chat read",
     tags=["chats"],
-    responses={204: {"description": "Marked"}},
+    responses=problem_responses(
+        "chat_not_found",
+        "not_participant",
+        "message_not_found",
+        no_content="Marked read",
+        body=True,
+        path=True,
+    ),
 )
 def mark_chat_read(chat_id: uuid.UUID, body: MarkReadRequest) -> Response[str]:
     chats.mark_read(

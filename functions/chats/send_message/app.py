@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.api_docs import problem_responses
 from messenger.chats.models import Message, SendMessageRequest
 from messenger.chats.wiring import chats_service
 from messenger.http import caller_id, create_resolver, respond
@@ -19,7 +20,20 @@ app = create_resolver()
 chats = chats_service()
 
 
-@app.post("/v1/chats/<chat_id>/messages", summary="Send a message", tags=["chats"])
+@app.post(
+    "/v1/chats/<chat_id>/messages",
+    summary="Send a message",
+    tags=["chats"],
+    responses=problem_responses(
+        "chat_not_found",
+        "not_participant",
+        "not_friends",
+        "rate_limited",
+        ok={201: "Sent", 200: "Already sent with this client_message_id: the original"},
+        body=True,
+        path=True,
+    ),
+)
 def send_message(chat_id: uuid.UUID, body: SendMessageRequest) -> Response[Message]:
     message, created = chats.send(
         caller_id(app), chat_id, body, correlation_id=logger.get_correlation_id()

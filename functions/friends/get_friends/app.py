@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.api_docs import problem_responses
 from messenger.friends.models import FriendsOverview
 from messenger.friends.service import DEFAULT_PAGE, MAX_PAGE
 from messenger.friends.wiring import friends_reader
@@ -19,7 +20,14 @@ app = create_resolver()
 friends = friends_reader()
 
 
-@app.get("/v1/friends", summary="List friends and friend requests", tags=["friends"])
+@app.get(
+    "/v1/friends",
+    summary="List friends and friend requests",
+    tags=["friends"],
+    responses=problem_responses(
+        "validation_failed", ok={200: "A page of friends and (first page) pending requests"}
+    ),
+)
 def get_friends(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     cursor: Annotated[str | None, Query(max_length=512)] = None,

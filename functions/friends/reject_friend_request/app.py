@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.api_docs import problem_responses
 from messenger.friends.models import FriendshipStatus
 from messenger.friends.wiring import friends_service
 from messenger.http import caller_id, create_resolver, respond
@@ -18,7 +19,10 @@ friends = friends_service()
 
 
 @app.post(
-    "/v1/friends/requests/<nickname>/reject", summary="Reject a friend request", tags=["friends"]
+    "/v1/friends/requests/<nickname>/reject",
+    summary="Reject a friend request",
+    tags=["friends"],
+    responses=problem_responses("request_not_found", ok={200: "Rejected"}, path=True),
 )
 def reject_friend_request(nickname: str) -> Response[FriendshipStatus]:
     decision = friends.answer(

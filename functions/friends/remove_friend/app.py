@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.api_docs import Refusal, problem_responses
 from messenger.friends.wiring import friends_service
 from messenger.http import caller_id, create_resolver, no_content
 from messenger.observability import logger
@@ -20,7 +21,7 @@ friends = friends_service()
     "/v1/friends/<nickname>",
     summary="Remove a friend or cancel a request",
     tags=["friends"],
-    responses={204: {"description": "Removed"}},
+    responses=problem_responses(Refusal(404, "not_friends"), no_content="Removed", path=True),
 )
 def remove_friend(nickname: str) -> Response[str]:
     friends.remove(caller_id(app), nickname, correlation_id=logger.get_correlation_id())

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.api_docs import problem_responses
 from messenger.friends.models import FriendRequestBody, FriendshipStatus
 from messenger.friends.wiring import friends_service
 from messenger.http import caller_id, create_resolver, respond
@@ -18,7 +19,21 @@ app = create_resolver()
 friends = friends_service()
 
 
-@app.post("/v1/friends/requests", summary="Send a friend request", tags=["friends"])
+@app.post(
+    "/v1/friends/requests",
+    summary="Send a friend request",
+    tags=["friends"],
+    responses=problem_responses(
+        "user_not_found",
+        "rate_limited",
+        "already_friends",
+        "request_pending",
+        "request_rejected",
+        "cannot_befriend_self",
+        ok={201: "Requested", 200: "They had asked you: now friends"},
+        body=True,
+    ),
+)
 def send_friend_request(body: FriendRequestBody) -> Response[FriendshipStatus]:
     decision = friends.request(
         caller_id(app), body.nickname, correlation_id=logger.get_correlation_id()

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.api_docs import problem_responses
 from messenger.http import caller_id, create_resolver, respond
 from messenger.observability import logger
 from messenger.users.models import OwnProfile
@@ -20,7 +21,12 @@ app = create_resolver()
 users = users_service()
 
 
-@app.get("/v1/users/me", summary="Get my profile", tags=["users"])
+@app.get(
+    "/v1/users/me",
+    summary="Get my profile",
+    tags=["users"],
+    responses=problem_responses("profile_not_ready", ok={200: "My profile"}),
+)
 def get_my_profile() -> Response[OwnProfile]:
     return respond(users.own_profile(caller_id(app)))
 

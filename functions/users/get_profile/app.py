@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.api_docs import problem_responses
 from messenger.http import create_resolver, respond
 from messenger.observability import logger
 from messenger.users.models import Profile
@@ -18,7 +19,14 @@ app = create_resolver()
 users = users_service()
 
 
-@app.get("/v1/users/<user_id>", summary="Get a profile by user id", tags=["users"])
+@app.get(
+    "/v1/users/<user_id>",
+    summary="Get a profile by user id",
+    tags=["users"],
+    responses=problem_responses(
+        "user_not_found", "validation_failed", ok={200: "The profile"}, path=True
+    ),
+)
 def get_profile(user_id: uuid.UUID) -> Response[Profile]:
     return respond(users.profile(user_id))
 

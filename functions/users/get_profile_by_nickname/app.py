@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.api_docs import problem_responses
 from messenger.http import create_resolver, respond
 from messenger.observability import logger
 from messenger.users.models import Profile
@@ -17,7 +18,12 @@ app = create_resolver()
 users = users_service()
 
 
-@app.get("/v1/users/by-nickname/<nickname>", summary="Get a profile by nickname", tags=["users"])
+@app.get(
+    "/v1/users/by-nickname/<nickname>",
+    summary="Get a profile by nickname",
+    tags=["users"],
+    responses=problem_responses("user_not_found", ok={200: "The profile"}, path=True),
+)
 def get_profile_by_nickname(nickname: str) -> Response[Profile]:
     return respond(users.profile_by_nickname(nickname))
 

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.api_docs import problem_responses
 from messenger.fields import TEXT_RULE, Text
 from messenger.http import create_resolver, respond
 from messenger.observability import logger
@@ -20,7 +21,12 @@ app = create_resolver()
 users = users_service()
 
 
-@app.get("/v1/users/search", summary="Search users by nickname prefix", tags=["users"])
+@app.get(
+    "/v1/users/search",
+    summary="Search users by nickname prefix",
+    tags=["users"],
+    responses=problem_responses("validation_failed", ok={200: "Matching profiles"}),
+)
 def search_users(
     q: Annotated[Text, Query(min_length=1, max_length=32, description=TEXT_RULE)],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,

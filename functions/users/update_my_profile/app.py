@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.api_docs import problem_responses
 from messenger.http import caller_id, create_resolver, respond
 from messenger.observability import logger
 from messenger.users.models import OwnProfile, ProfilePatch
@@ -17,7 +18,14 @@ app = create_resolver()
 users = profile_editing_service()
 
 
-@app.patch("/v1/users/me", summary="Update my profile", tags=["users"])
+@app.patch(
+    "/v1/users/me",
+    summary="Update my profile",
+    tags=["users"],
+    responses=problem_responses(
+        "nickname_taken", "profile_not_ready", ok={200: "My profile, updated"}, body=True
+    ),
+)
 def update_my_profile(body: ProfilePatch) -> Response[OwnProfile]:
     return respond(
         users.update_own_profile(caller_id(app), body, correlation_id=logger.get_correlation_id())

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from messenger_local import api_explorer
 from messenger_local.runtime import InvokeResult, LambdaRuntime
 from messenger_local.template import ACCOUNT_ID, REGION, Authorizer, HttpRoute, Template
 
@@ -103,6 +104,9 @@ class HttpApi:
             key=_CompiledRoute.precedence,
         )
         self.default_route = next((r for r in template.routes if r.path == "$default"), None)
+        # Local only: the OpenAPI document and its explorer (built on first request).
+        self.openapi_document = template.path.parent / "docs" / "openapi.json"
+        self._explorer: Any = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Plain ASGI: every path and method reaches `match` (no framework redirects or 405s)."""
@@ -112,6 +116,11 @@ class HttpApi:
             await send({"type": "lifespan.shutdown.complete"})
             return
         if scope["type"] != "http":
+            return
+        if api_explorer.serves(scope["method"], scope["path"]):
+            if self._explorer is None:
+                self._explorer = api_explorer.explorer_app(self.openapi_document)
+            await self._explorer(scope, receive, send)
             return
         response = await self._handle(Request(scope, receive))
         await response(scope, receive, send)

@@ -1,9 +1,11 @@
 """The API's OpenAPI document, generated from the handlers' own resolvers.
 
 Each HTTP function's module is loaded by file path (as Lambda loads it) and asked for its schema;
-the paths and components are merged, and the routes the template protects with the authorizer
-get the bearer security requirement. `make openapi` writes docs/openapi.json; a test checks the
-committed file is current.
+the paths and components are merged. Each route's statuses and problem codes come from its
+decorator (`responses=problem_responses(...)`, messenger.api_docs, whose problem schemas become
+components); the routes the template protects with the authorizer get the bearer security
+requirement and the authorizer's 401 (API Gateway's own body). `make openapi` writes
+docs/openapi.json; a test checks the committed file is current.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from messenger.api_docs import PROBLEM_SCHEMAS
 from messenger_local.template import Template, load_template
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -21,46 +24,39 @@ TITLE = "Messenger API"
 VERSION = "1.0.0"
 
 
-PROBLEM = {
+# API Gateway's own answer when the authorizer refuses a token (an HTTP API cannot customise it).
+GATEWAY_ERROR = {
     "type": "object",
-    "description": "RFC 9457 problem details; `code` is stable and machine-readable (API.md).",
-    "required": ["type", "title", "status", "detail", "code"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "code": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "description": "With validation_failed: the offending fields.",
-            "items": {
-                "type": "object",
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-            },
-        },
-    },
+    "description": "API Gateway's own error body (not problem+json).",
+    "required": ["message"],
+    "properties": {"message": {"type": "string"}},
 }
-COMMON_ERRORS = {
-    "400": "malformed_json: the body is not JSON",
-    "413": "payload_too_large: the body is over 64 KiB",
-    "422": "validation_failed: the body or a parameter breaks a rule (fields listed)",
-    "503": "unavailable: a backing service is down; nothing was changed",
-}
+GATEWAY_401 = {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayError"}}}
 
 
-def _problem(description: str) -> dict[str, Any]:
-    content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    return {"description": description, "content": content}
-
-
-def _document_errors(operation: dict[str, Any], secured: bool) -> None:
-    """Powertools documents 422 with its own shape; ours is problem+json, as are the others."""
+def _finish(operation: dict[str, Any], secured: bool) -> None:
+    """What the handlers cannot say about themselves: the gateway's 401 on protected routes.
+    Also drops Powertools' default 422 (its own shape; ours is listed by the route when it can
+    answer one) and the empty `content` of a 204, which has no body."""
     responses = operation.setdefault("responses", {})
-    for status, description in COMMON_ERRORS.items():
-        responses[status] = _problem(description)
+    default_422 = responses.get("422", {}).get("content", {}).get("application/json", {})
+    if "HTTPValidationError" in str(default_422.get("schema")):
+        del responses["422"]
+    for response in responses.values():
+        if response.get("content") == {}:
+            del response["content"]
     if secured:
-        responses["401"] = {"description": "Missing, malformed, expired or revoked token"}
+        unauthorized = responses.setdefault("401", {"description": "Unauthorized"})
+        unauthorized["description"] = (
+            "Missing, malformed, expired or revoked token (the authorizer's refusal: API"
+            " Gateway's own body)"
+            + (
+                f"; from the function: {unauthorized['description']}"
+                if "content" in unauthorized
+                else ""
+            )
+        )
+        unauthorized["content"] = {**GATEWAY_401, **unauthorized.get("content", {})}
 
 
 def _load(logical_id: str, handler_file: Path) -> Any:
@@ -84,7 +80,7 @@ def build(template: Template | None = None) -> dict[str, Any]:
         },
         "paths": {},
         "components": {
-            "schemas": {"Problem": PROBLEM},
+            "schemas": {**PROBLEM_SCHEMAS, "GatewayError": GATEWAY_ERROR},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
@@ -96,7 +92,7 @@ def build(template: Template | None = None) -> dict[str, Any]:
             for method, operation in operations.items():
                 if route.authorizer:
                     operation["security"] = [{"bearer": []}]
-                _document_errors(operation, secured=route.authorizer is not None)
+                _finish(operation, secured=route.authorizer is not None)
                 operation["x-lambda-function"] = route.function
                 document["paths"].setdefault(path, {})[method] = operation
         schemas = schema.get("components", {}).get("schemas", {})

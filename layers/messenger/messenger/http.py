@@ -138,11 +138,24 @@ def _session_store_unreachable(event: Mapping[str, Any]) -> bool:
     return flag is True or str(flag).lower() == "true"
 
 
+def _media_type(event: Mapping[str, Any]) -> str:
+    content_type = str((event.get("headers") or {}).get("content-type") or "")
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _without_content_type(event: Mapping[str, Any]) -> dict[str, Any]:
+    headers = {k: v for k, v in (event.get("headers") or {}).items() if k != "content-type"}
+    return {**event, "headers": headers}
+
+
 class MessengerResolver(APIGatewayHttpResolver):
     """Sets the invocation's deadline and refuses, before anything parses them, requests whose
-    caller could not be verified (503), oversized bodies (413) and bytes that are not UTF-8
-    (400 `malformed_json`; API Gateway passes them base64, `isBase64Encoded: true`). Validation
-    runs before middlewares, so this cannot be one."""
+    caller could not be verified (503), oversized bodies (413), bytes that are not UTF-8
+    (400 `malformed_json`; API Gateway passes them base64, `isBase64Encoded: true`) and bodies
+    of another media type than JSON (415: Powertools would otherwise try form or multipart
+    parsing, and a multipart type without a boundary raised a 500; an empty body has no media
+    type to refuse, its Content-Type is dropped and a route that needs a body answers 422).
+    Validation runs before middlewares, so this cannot be one."""
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         if _session_store_unreachable(event):
@@ -157,6 +170,14 @@ class MessengerResolver(APIGatewayHttpResolver):
             return _refusal(
                 problem(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large", detail)
             )
+        media_type = _media_type(event)
+        if media_type and media_type != "application/json":
+            if raw:
+                detail = f"The body is {media_type}; send it as application/json"
+                return _refusal(
+                    problem(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", detail)
+                )
+            event = _without_content_type(event)
         with deadline.invocation(context):
             return super().resolve(event, context)
 

@@ -42,12 +42,22 @@ Description = Annotated[
 ]
 
 
+def _string_only(schema: dict[str, Any]) -> None:
+    """The nickname's schema without its null branch: absent means unchanged and null is refused
+    (the validator below), so the document must not offer null. (Typing the field
+    `Nickname | SkipJsonSchema[None]` would make it a tagged union, whose errors name
+    `nickname.constrained-str` instead of `nickname`.)"""
+    branches = [branch for branch in schema.pop("anyOf", []) if branch.get("type") != "null"]
+    for branch in branches:
+        schema.update(branch)
+
+
 class ProfilePatch(BaseModel):
     """PATCH semantics: an absent field stays as it is, null clears it (nickname cannot be null)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    nickname: Nickname | None = None
+    nickname: Nickname | None = Field(default=None, json_schema_extra=_string_only)
     description: Description | None = None
     avatar_url: AvatarUrl | None = None
 
