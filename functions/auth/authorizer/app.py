@@ -5,7 +5,7 @@ A valid token yields `{"isAuthorized": true, "context": {"user_id": ...}}`. Anyt
 Warm, it costs one Redis GET; with Redis down, one Postgres query. When neither can be reached
 the token cannot be checked, and an authorizer can only say 401, 403 or 500: it allows with
 `{"unavailable": true}` and no user, and the function answers 503 before running any route
-(messenger.http; decision 25).
+(messenger.http; decision 30).
 """
 
 from __future__ import annotations

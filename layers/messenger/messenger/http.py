@@ -132,7 +132,7 @@ def unavailable_problem() -> Response[str]:
 
 
 def _session_store_unreachable(event: Mapping[str, Any]) -> bool:
-    """The authorizer could not check the token at all (decision 25): no caller, no business."""
+    """The authorizer could not check the token at all (decision 30): no caller, no business."""
     authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
     flag = (authorizer.get("lambda") or {}).get("unavailable")
     return flag is True or str(flag).lower() == "true"
