@@ -18,9 +18,8 @@ import pytest
 
 from messenger_local.dynamodb import ensure_tables
 from messenger_local.services import LocalServices, drop_database
-from tests.support import ROOT, template
+from tests.support import ROOT, ensure_topics, template
 
-TOPICS = ("user-events", "friendship-events", "chat-events")
 TEST_REDIS_DB = 13
 
 
@@ -41,7 +40,6 @@ def services() -> Iterator[LocalServices]:
 @pytest.fixture(scope="session")
 def backing_env(services: LocalServices) -> Iterator[dict[str, str]]:
     """Service URLs for the functions: a fresh migrated database, a dedicated Redis db."""
-    from kafka.admin import KafkaAdminClient, NewTopic
 
     from messenger.migrate import apply_migrations, apply_mongo_indexes
 
@@ -50,10 +48,7 @@ def backing_env(services: LocalServices) -> Iterator[dict[str, str]]:
     mongo_database = f"test_{uuid.uuid4().hex[:8]}"
     apply_mongo_indexes(services.mongodb_uri, mongo_database)
     redis_url = _with_redis_db(services.redis_url, TEST_REDIS_DB)
-    admin = KafkaAdminClient(bootstrap_servers=services.kafka_bootstrap_servers)
-    existing = set(admin.list_topics())
-    admin.create_topics([NewTopic(t, 3, 1) for t in TOPICS if t not in existing])
-    admin.close()
+    ensure_topics(services.kafka_bootstrap_servers)
     ensure_tables(template().tables, services.dynamodb_endpoint)  # the template's tables
     yield {
         "DATABASE_URL": database_url,

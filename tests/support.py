@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from messenger_local.template import Template, load_template
 
 ROOT = Path(__file__).resolve().parents[1]
+TOPICS = ("user-events", "friendship-events", "chat-events")
 EVENTS = ROOT / "events"
 T = TypeVar("T")
 
@@ -105,3 +106,17 @@ def poll(check: Callable[[], T | None], timeout: float = 15.0, interval: float =
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+def ensure_topics(bootstrap_servers: str, topics: tuple[str, ...] = TOPICS) -> None:
+    """Create the topics the template's producers and consumers use, where missing (3
+    partitions each; a broker that kept its state may have them all already)."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    try:
+        missing = [t for t in topics if t not in set(admin.list_topics())]
+        if missing:
+            admin.create_topics([NewTopic(t, 3, 1) for t in missing])
+    finally:
+        admin.close()

@@ -11,15 +11,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from kafka.admin import KafkaAdminClient, NewTopic
 
 from messenger.migrate import apply_migrations
 from messenger_local.gateway import LocalGateway
 from messenger_local.services import LocalServices, ManagedProcess, drop_database, port_open
-from tests.conftest import TOPICS
 from tests.e2e.conftest import start_gateway
 from tests.e2e.flows import bearer, login, register, wait_for_profile
-from tests.support import ROOT, poll
+from tests.support import ROOT, ensure_topics, poll
 
 pytestmark = pytest.mark.e2e
 
@@ -43,16 +41,7 @@ class Broker:
         self.services.processes.append(self.proc)
         host, port = self.address.split(":")
         poll(lambda: port_open(host, int(port)), timeout=15)
-        create_topics(self.address)
-
-
-def create_topics(bootstrap: str) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        existing = set(admin.list_topics())
-        admin.create_topics([NewTopic(t, 3, 1) for t in TOPICS if t not in existing])
-    finally:
-        admin.close()
+        ensure_topics(self.address)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +51,7 @@ def outage(
     database_url = services.create_database("outage")
     apply_migrations(database_url)
     with LocalServices(state_dir=ROOT / ".local" / "outage", services=("kafka",)) as kafka:
-        create_topics(kafka.kafka_bootstrap_servers)
+        ensure_topics(kafka.kafka_bootstrap_servers)
         env = {
             **backing_env,
             "DATABASE_URL": database_url,

@@ -21,15 +21,13 @@ from typing import Any
 
 import httpx
 import pytest
-from kafka.admin import KafkaAdminClient, NewTopic
 
 from messenger.migrate import apply_migrations, apply_mongo_indexes
 from messenger_local.dynamodb import ensure_tables
 from messenger_local.gateway import LocalGateway
 from messenger_local.services import LocalServices, ManagedProcess, port_open, wait_until
-from tests.conftest import TOPICS
 from tests.e2e.conftest import start_gateway
-from tests.support import ROOT, template
+from tests.support import ROOT, ensure_topics, template
 
 FUNCTION_TIMEOUT = 10.0  # template.yaml Globals: every HTTP function's Timeout
 PREWARMED = (
@@ -218,9 +216,7 @@ def stack() -> Iterator[Stack]:
         apply_migrations(database_url)
         mongo_database = f"fault_{uuid.uuid4().hex[:8]}"
         apply_mongo_indexes(services.mongodb_uri, mongo_database)
-        admin = KafkaAdminClient(bootstrap_servers=services.kafka_bootstrap_servers)
-        admin.create_topics([NewTopic(t, 3, 1) for t in TOPICS])
-        admin.close()
+        ensure_topics(services.kafka_bootstrap_servers)
         ensure_tables(template().tables, services.dynamodb_endpoint)
         env = {
             "DATABASE_URL": database_url,

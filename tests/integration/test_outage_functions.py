@@ -66,7 +66,9 @@ def account() -> tuple[str, str]:
     return str(registered["user_id"]), str(session["access_token"])
 
 
-def test_with_redis_down_the_authorizer_reads_postgres_and_still_sees_logouts() -> None:
+def test_with_redis_down_the_authorizer_reads_postgres_and_still_sees_logouts(
+    realtime_env: dict[str, str],  # Logout closes the session's connections
+) -> None:
     user_id, token = account()
     revoked_user, revoked = account()
     assert http_call("Logout", token=revoked, user_id=revoked_user)[0] == 204
