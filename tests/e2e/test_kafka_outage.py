@@ -50,7 +50,8 @@ def outage(
 ) -> Iterator[tuple[Broker, LocalGateway]]:
     database_url = services.create_database("outage")
     apply_migrations(database_url)
-    with LocalServices(state_dir=ROOT / ".local" / "outage", services=("kafka",)) as kafka:
+    # env={}: a broker of its own, even when the environment names one (this test stops it)
+    with LocalServices(state_dir=ROOT / ".local" / "outage", services=("kafka",), env={}) as kafka:
         ensure_topics(kafka.kafka_bootstrap_servers)
         env = {
             **backing_env,
