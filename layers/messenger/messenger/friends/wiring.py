@@ -17,13 +17,16 @@ def friends_service() -> FriendsService:
 
 
 def friends_reader() -> FriendsService:
-    """GET /v1/friends only reads: no Kafka client in its cold start."""
+    """GET /v1/friends only reads: no Kafka client in its cold start. Its first call asks who
+    is online: the presence store (pynamodb, botocore) is loaded here, at init."""
+    import messenger.realtime.store  # noqa: F401 - for SnapStart's snapshot, not the first call
     from messenger.publishing import NoOutbox
 
     return _service(NoOutbox())
 
 
 def _service(outbox: EventOutbox) -> FriendsService:
+    import messenger.postgres  # noqa: F401 - the store's lazy import, done at init here
     from messenger.friends.store import CachedFriendships
     from messenger.realtime import queries as realtime
     from messenger.users import queries as users
