@@ -352,7 +352,7 @@ def main() -> None:
         apply_migrations(database_url)
         apply_mongo_indexes(services.mongodb_uri)
         backing = {**services.env(), "DATABASE_URL": database_url}
-        print(coldstart.deployed_report(coldstart.measure_deployed(backing, args.runs)))
+        print(coldstart.deployed_reports(backing, args.runs))
         print(flush=True)
         gateway = LocalGateway(
             ROOT / "template.yaml",

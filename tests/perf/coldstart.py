@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from messenger_local.runtime import LambdaRuntime
 from messenger_local.template import Function, Template, load_template
@@ -136,8 +137,10 @@ import importlib
 module_name, _, handler_name = sys.argv[4].rpartition(".")
 handler = getattr(importlib.import_module(module_name), handler_name)
 init_ms, init_cpu = (time.perf_counter() - start) * 1000, (time.process_time() - cpu) * 1000
-init_modules = len(sys.modules)
+init_modules = set(sys.modules)
 import json, uuid
+def third_party(name):
+    return name.partition(".")[0] not in sys.stdlib_module_names and not name.startswith("__")
 class Context:
     function_name = sys.argv[6]
     function_version = "$LATEST"
@@ -150,6 +153,15 @@ class Context:
         return 10_000
 with open(sys.argv[5], encoding="utf-8") as file:
     event = json.load(file)
+fetch_ms = fetch_cpu = 0.0
+fetch_modules = []
+if len(sys.argv) > 7:  # the secret fetch the first call makes (messenger.secrets), timed alone
+    fetch, fetch_cpu, before = time.perf_counter(), time.process_time(), set(sys.modules)
+    getattr(importlib.import_module("messenger.secrets"), sys.argv[7])()
+    fetch_ms = (time.perf_counter() - fetch) * 1000
+    fetch_cpu = (time.process_time() - fetch_cpu) * 1000
+    fetch_modules = sorted({n.partition(".")[0] for n in set(sys.modules) - before
+                            if third_party(n)})
 call, call_cpu = time.perf_counter(), time.process_time()
 try:
     result = handler(event, Context())
@@ -160,10 +172,16 @@ call_ms, call_cpu = (time.perf_counter() - call) * 1000, (time.process_time() - 
 own = {"__main__", module_name.partition(".")[0], "messenger"}
 libs = sorted(name for name in sys.modules
               if name.partition(".")[0] not in sys.stdlib_module_names | own)
+def group(name):
+    head, _, rest = name.partition(".")
+    return head + "." + rest.partition(".")[0] if head == "messenger" and rest else head
+first_call = sorted({group(n) for n in set(sys.modules) - init_modules if third_party(n)})
 print("COLDSTART " + json.dumps({
     "init_ms": init_ms, "init_cpu_ms": init_cpu, "call_ms": call_ms, "call_cpu_ms": call_cpu,
     "outcome": outcome,
-    "init_modules": init_modules, "modules": len(sys.modules), "libs": libs}))
+    "init_modules": len(init_modules), "modules": len(sys.modules), "libs": libs,
+    "first_call": first_call, "fetch_ms": fetch_ms, "fetch_cpu_ms": fetch_cpu,
+    "fetch_modules": fetch_modules}))
 """
 
 # argv: /opt/python, runtime site-packages, file with module names. Imports them, in order.
@@ -300,6 +318,7 @@ class DeployedColdStart:
     outcome: str
     is_http: bool
     is_authorizer: bool
+    first_call: list[str]  # packages (messenger modules) the first call imported
 
     @property
     def cpu(self) -> float:
@@ -348,7 +367,7 @@ def measure_one(
     paths = [str(task), str(layout.opt / "python"), str(layout.runtime_site)]
     event = _sample_event(function.logical_id)
     wall, cpu, init_cpu, call_cpu, libs_wall, libs_cpu = [], [], [], [], [], []
-    modules, outcome, libs = 0, "", []
+    modules, outcome, libs, first_call = 0, "", [], []
     for _ in range(runs):
         result = _child(
             [_DEPLOYED_CHILD, *paths, function.handler, str(event), function.logical_id], env, task
@@ -358,6 +377,7 @@ def measure_one(
         init_cpu.append(result["init_cpu_ms"])
         call_cpu.append(result["call_cpu_ms"])
         modules, outcome, libs = result["modules"], result["outcome"], result["libs"]
+        first_call = result["first_call"]
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as names:
         names.write("\n".join(libs))
     try:
@@ -381,6 +401,7 @@ def measure_one(
         outcome,
         function.logical_id in http,
         function.logical_id == authorizer,
+        first_call,
     )
 
 
@@ -409,6 +430,103 @@ def measure_deployed(
     return [measure_one(template, layout, backing, template.functions[n], runs) for n in names]
 
 
+# One function per context that reads a secret on its first call, and the secret it reads.
+SECRET_PATH = {
+    "Register": "database_url",
+    "GetMyProfile": "database_url",
+    "GetFriends": "database_url",
+    "ListChats": "mongodb_uri",
+}
+
+
+@dataclass(frozen=True)
+class SecretFetch:
+    function: str
+    mode: str  # "extension" | "boto3"
+    fetch_ms: list[float]
+    fetch_cpu_ms: list[float]
+    call_ms: list[float]
+    imported: list[str]
+    outcome: str
+
+
+def measure_secret_path(
+    backing: dict[str, str], runs: int = 5, build_dir: Path = BUILD_DIR, work: Path = WORK_DIR
+) -> list[SecretFetch]:
+    """The first call as in AWS: the function has secret ARNs (moto's Secrets Manager), not URLs,
+    and reads them through the extension (a local stand-in) or through Powertools/boto3."""
+    from messenger_local.secrets_extension import SecretsExtension, create_secret
+
+    template = load_template(ROOT / "template.yaml")
+    layout = deployed_layout(build_dir, work)
+    moto = backing["DYNAMODB_ENDPOINT"]  # moto server: every AWS service on one endpoint
+    pg = urlsplit(backing["DATABASE_URL"])
+    db_arn = create_secret(
+        moto,
+        "coldstart/postgres",
+        {"username": pg.username or "postgres", "password": pg.password or "",
+         "host": pg.hostname, "port": pg.port or 5432, "dbname": pg.path.lstrip("/")},
+    )  # fmt: skip
+    mongo_arn = create_secret(moto, "coldstart/mongodb", {"uri": backing["MONGODB_URI"]})
+    token = "coldstart-session-token"
+    results = []
+    with SecretsExtension(moto, token) as extension:
+        for name, fetcher in SECRET_PATH.items():
+            function = template.functions[name]
+            task = layout.task_root(name)
+            for mode in ("boto3", "extension"):
+                env = LambdaRuntime(template, env_overrides=backing).environment(function)
+                env.update(
+                    {
+                        "LAMBDA_TASK_ROOT": str(task),
+                        "DATABASE_URL": "",
+                        "DATABASE_SECRET_ARN": db_arn,
+                        "DATABASE_HOST": "",
+                        "DATABASE_SSLROOTCERT": "",
+                        "MONGODB_URI": "",
+                        "MONGODB_SECRET_ARN": mongo_arn,
+                        "MONGODB_TLS_CA_FILE": "",
+                        "AWS_SESSION_TOKEN": token,
+                        "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto,
+                        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": (
+                            str(extension.port) if mode == "extension" else ""
+                        ),
+                    }
+                )
+                paths = [str(task), str(layout.opt / "python"), str(layout.runtime_site)]
+                event = str(_sample_event(name))
+                fetch, cpu, call, imported, outcome = [], [], [], [], ""
+                for _ in range(runs):
+                    result = _child(
+                        [_DEPLOYED_CHILD, *paths, function.handler, event, name, fetcher], env, task
+                    )
+                    fetch.append(result["fetch_ms"])
+                    cpu.append(result["fetch_cpu_ms"])
+                    call.append(result["call_ms"])
+                    imported, outcome = result["fetch_modules"], result["outcome"]
+                results.append(SecretFetch(name, mode, fetch, cpu, call, imported, outcome))
+    return results
+
+
+def secret_report(results: list[SecretFetch]) -> str:
+    median = statistics.median
+    lines = [
+        "First call's secret fetch as in AWS (secret ARNs on moto's Secrets Manager; boto3 ="
+        " Powertools Parameters, extension = the Parameters and Secrets Extension over local"
+        " HTTP, a stand-in); ms, median. The call runs after it (Postgres wants TLS in AWS:"
+        " locally it answers 503).",
+        f"{'function':<16} {'via':<10} {'fetch':>7} {'cpu':>7} {'call':>7} {'status':>7}"
+        "  imported by the fetch",
+    ]
+    for r in results:
+        lines.append(
+            f"{r.function:<16} {r.mode:<10} {median(r.fetch_ms):>7.1f}"
+            f" {median(r.fetch_cpu_ms):>7.1f} {median(r.call_ms):>7.1f} {r.outcome[:7]:>7}"
+            f"  {' '.join(r.imported) or '-'}"
+        )
+    return "\n".join(lines)
+
+
 def deployed_report(results: list[DeployedColdStart]) -> str:
     runs = len(results[0].cpu_ms) if results else 0
     median = statistics.median
@@ -420,15 +538,25 @@ def deployed_report(results: list[DeployedColdStart]) -> str:
         f"Budget {BUDGET_MS:.0f} ms ({AUTHORIZER_BUDGET_MS:.0f} authorizer) on CPU; 'drivers' ="
         f" over it but within {LIBS_RATIO}x libs",
         f"{'function':<24} {'init':>7} {'call':>7} {'total':>7} {'(wall)':>8} {'libs':>7}"
-        f" {'x libs':>6} {'modules':>7} {'status':>8}  budget",
+        f" {'x libs':>6} {'modules':>7} {'status':>8}  {'budget':<7}  imported by the first call",
     ]
     for r in results:
         lines.append(
             f"{r.function:<24} {median(r.init_cpu_ms):>7.1f} {median(r.call_cpu_ms):>7.1f}"
             f" {r.cpu:>7.1f} {median(r.wall_ms):>8.1f} {r.libs_cpu:>7.1f}"
-            f" {r.cpu / r.libs_cpu:>6.2f} {r.modules:>7} {r.outcome[:8]:>8}  {r.verdict}"
+            f" {r.cpu / r.libs_cpu:>6.2f} {r.modules:>7} {r.outcome[:8]:>8}  {r.verdict:<7}"
+            f"  {' '.join(r.first_call) or '-'}"
         )
     return "\n".join(lines)
+
+
+def deployed_reports(backing: dict[str, str], runs: int = 5) -> str:
+    """What `make bench` prints: cold starts as deployed, then the first call's secret fetch."""
+    return (
+        deployed_report(measure_deployed(backing, runs))
+        + "\n\n"
+        + secret_report(measure_secret_path(backing, runs))
+    )
 
 
 def main() -> None:
@@ -458,6 +586,9 @@ def main() -> None:
                 backing, args.runs, args.build_dir, args.functions, args.work_dir
             )
             print(deployed_report(results))
+            if not args.functions:
+                print()
+                print(secret_report(measure_secret_path(backing, args.runs, args.build_dir)))
         finally:
             drop_database(database_url)
 

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from functools import cache
 
 import pytest
 
@@ -27,7 +28,11 @@ print(json.dumps(sorted({name.partition(".")[0] for name in sys.modules})))
 READ_ONLY = sorted({r.function for r in template().routes if r.method == "GET"})
 
 
-def loaded_at_init(logical_id: str) -> set[str]:
+CHATS = sorted(n for n, f in template().functions.items() if f.code_uri.parent.name == "chats")
+
+
+@cache
+def loaded_at_init(logical_id: str) -> frozenset[str]:
     function = template().functions[logical_id]
     out = subprocess.run(
         [sys.executable, "-c", _CHILD, str(function.handler_file)],
@@ -38,7 +43,7 @@ def loaded_at_init(logical_id: str) -> set[str]:
         check=True,
         timeout=120,
     )
-    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+    return frozenset(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
 @pytest.mark.parametrize("name", READ_ONLY)
@@ -48,3 +53,29 @@ def test_read_only_functions_load_no_kafka_client(name: str) -> None:
 
 def test_read_only_functions_include_the_chats_readers() -> None:
     assert {"ListChats", "GetChatHistory", "GetFriends"} <= set(READ_ONLY)
+
+
+@pytest.mark.parametrize("name", CHATS)
+def test_chats_functions_load_no_postgres_driver(name: str) -> None:
+    """Their friendship checks read Redis; psycopg comes only on a cache miss."""
+    loaded = loaded_at_init(name)
+    assert "psycopg" not in loaded
+    assert "pymongo" in loaded  # and the check can fail: this is the list it looks in
+
+
+def test_get_friends_loads_presence_at_init() -> None:
+    """Its first call asks who is online: pynamodb is part of the init (SnapStart snapshot)."""
+    assert "pynamodb" in loaded_at_init("GetFriends")
+
+
+def test_snapstart_is_the_default_except_in_dev() -> None:
+    from tests.unit.sam_template import samconfig
+    from tests.unit.sam_template import template as raw_template
+
+    assert raw_template()["Parameters"]["SnapStart"]["Default"] == "PublishedVersions"
+    for env, expected in {"dev": "None", "staging": "PublishedVersions", "prod": None}.items():
+        overrides = samconfig()[env]["deploy"]["parameters"]["parameter_overrides"]
+        if expected is None:  # prod: the template's default, or set to it
+            assert "SnapStart=None" not in overrides
+        else:
+            assert f"SnapStart={expected}" in overrides, env
