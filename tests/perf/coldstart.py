@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -326,7 +327,7 @@ class DeployedColdStart:
 
     @property
     def libs_cpu(self) -> float:
-        return statistics.median(self.libs_cpu_ms)
+        return statistics.median(self.libs_cpu_ms) if self.libs_cpu_ms else float("nan")
 
     @property
     def budget_ms(self) -> float | None:
@@ -345,7 +346,7 @@ class DeployedColdStart:
 
 def _child(args: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
     command = [runtime_python(), "-I", "-S", "-B", "-X", "frozen_modules=on", "-c", *args]
-    out = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=900)
     lines = [line for line in out.stdout.splitlines() if line.startswith("COLDSTART ")]
     if out.returncode != 0 or not lines:
         raise RuntimeError(f"{args[1:]}: exit {out.returncode}\n{out.stderr[-3000:]}")
@@ -359,7 +360,12 @@ def _sample_event(function: str) -> Path:
 
 
 def measure_one(
-    template: Template, layout: Layout, backing: dict[str, str], function: Function, runs: int
+    template: Template,
+    layout: Layout,
+    backing: dict[str, str],
+    function: Function,
+    runs: int,
+    libs_floor: bool = True,
 ) -> DeployedColdStart:
     task = layout.task_root(function.logical_id)
     env = LambdaRuntime(template, env_overrides=backing).environment(function)
@@ -381,7 +387,7 @@ def measure_one(
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as names:
         names.write("\n".join(libs))
     try:
-        for _ in range(runs):
+        for _ in range(runs if libs_floor else 0):
             result = _child([_LIBS_CHILD, *paths[1:], names.name], env, task)
             libs_wall.append(result["ms"])
             libs_cpu.append(result["cpu_ms"])
@@ -418,8 +424,11 @@ def measure_deployed(
     build_dir: Path = BUILD_DIR,
     only: list[str] | None = None,
     work: Path = WORK_DIR,
+    libs_floor: bool = True,
+    echo: Callable[[str], None] | None = None,
 ) -> list[DeployedColdStart]:
-    """Every HTTP function (and the authorizer) as deployed, on the services in `backing`."""
+    """Every HTTP function (and the authorizer) as deployed, on the services in `backing`;
+    `echo` gets the report's lines as they are measured."""
     template = load_template(ROOT / "template.yaml")
     layout = deployed_layout(build_dir, work)
     if "DYNAMODB_ENDPOINT" in backing and template.tables:
@@ -427,7 +436,13 @@ def measure_deployed(
 
         ensure_tables(template.tables, backing["DYNAMODB_ENDPOINT"])
     names = sorted(only or http_functions(template))
-    return [measure_one(template, layout, backing, template.functions[n], runs) for n in names]
+    results = []
+    for number, name in enumerate(names):
+        result = measure_one(template, layout, backing, template.functions[name], runs, libs_floor)
+        results.append(result)
+        if echo:
+            echo("\n".join(deployed_report(results).splitlines()[0 if number == 0 else -1 :]))
+    return results
 
 
 # One function per context that reads a secret on its first call, and the secret it reads.
@@ -565,6 +580,8 @@ def main() -> None:
     parser.add_argument("--proxy", action="store_true", help="the source proxy only")
     parser.add_argument("--build-dir", type=Path, default=BUILD_DIR)
     parser.add_argument("--work-dir", type=Path, default=WORK_DIR, help="/opt and the deps twin")
+    parser.add_argument("--no-libs", action="store_true", help="skip the libraries' floor")
+    parser.add_argument("--no-secrets", action="store_true", help="skip the secret fetch")
     parser.add_argument("functions", nargs="*", help="logical ids (default: every HTTP function)")
     args = parser.parse_args()
     if args.proxy:
@@ -582,13 +599,19 @@ def main() -> None:
             apply_migrations(database_url)
             apply_mongo_indexes(services.mongodb_uri)
             backing = {**services.env(), "DATABASE_URL": database_url}
-            results = measure_deployed(
-                backing, args.runs, args.build_dir, args.functions, args.work_dir
+            measure_deployed(
+                backing,
+                args.runs,
+                args.build_dir,
+                args.functions,
+                args.work_dir,
+                libs_floor=not args.no_libs,
+                echo=lambda text: print(text, flush=True),
             )
-            print(deployed_report(results))
-            if not args.functions:
+            if not args.functions and not args.no_secrets:
                 print()
-                print(secret_report(measure_secret_path(backing, args.runs, args.build_dir)))
+                secrets = measure_secret_path(backing, args.runs, args.build_dir, args.work_dir)
+                print(secret_report(secrets))
         finally:
             drop_database(database_url)
 
