@@ -26,7 +26,12 @@ def friends_reader() -> FriendsService:
 
 
 def _service(outbox: EventOutbox) -> FriendsService:
-    import messenger.postgres  # noqa: F401 - the store's lazy import, done at init here
+    # Lazy imports of the stores that every first call reaches (friendships in Postgres,
+    # profiles looked up through messenger.users.queries), done here at init instead.
+    import messenger.postgres
+    import messenger.users.profile_cache
+    import messenger.users.profiles
+    import messenger.users.service  # noqa: F401
     from messenger.friends.store import CachedFriendships
     from messenger.realtime import queries as realtime
     from messenger.users import queries as users
