@@ -346,7 +346,7 @@ class DeployedColdStart:
 
 def _child(args: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
     command = [runtime_python(), "-I", "-S", "-B", "-X", "frozen_modules=on", "-c", *args]
-    out = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=900)
+    out = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
     lines = [line for line in out.stdout.splitlines() if line.startswith("COLDSTART ")]
     if out.returncode != 0 or not lines:
         raise RuntimeError(f"{args[1:]}: exit {out.returncode}\n{out.stderr[-3000:]}")
@@ -435,6 +435,13 @@ def measure_deployed(
         from messenger_local.dynamodb import ensure_tables
 
         ensure_tables(template.tables, backing["DYNAMODB_ENDPOINT"])
+    if "KAFKA_BOOTSTRAP_SERVERS" in backing:  # the publishers' topics exist in MSK beforehand
+        from messenger.settings import Settings
+        from messenger_local.kafka_triggers import ensure_topics
+
+        defaults = Settings()
+        topics = [defaults.user_events_topic, defaults.friendship_events_topic]
+        ensure_topics(backing["KAFKA_BOOTSTRAP_SERVERS"], [*topics, defaults.chat_events_topic], 3)
     names = sorted(only or http_functions(template))
     results = []
     for number, name in enumerate(names):
