@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from messenger_local.gateway import LOCAL_ENV
 from messenger_local.runtime import LambdaRuntime
 from messenger_local.template import Function, Template, load_template
 
@@ -368,7 +369,7 @@ def measure_one(
     libs_floor: bool = True,
 ) -> DeployedColdStart:
     task = layout.task_root(function.logical_id)
-    env = LambdaRuntime(template, env_overrides=backing).environment(function)
+    env = LambdaRuntime(template, env_overrides={**LOCAL_ENV, **backing}).environment(function)
     env.update({"LAMBDA_TASK_ROOT": str(task), "PYTHONDONTWRITEBYTECODE": "1"})
     paths = [str(task), str(layout.opt / "python"), str(layout.runtime_site)]
     event = _sample_event(function.logical_id)
@@ -497,7 +498,9 @@ def measure_secret_path(
             function = template.functions[name]
             task = layout.task_root(name)
             for mode in ("boto3", "extension"):
-                env = LambdaRuntime(template, env_overrides=backing).environment(function)
+                env = LambdaRuntime(template, env_overrides={**LOCAL_ENV, **backing}).environment(
+                    function
+                )
                 env.update(
                     {
                         "LAMBDA_TASK_ROOT": str(task),
