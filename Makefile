@@ -114,7 +114,7 @@ status: tools ## ENV's stack status, in-flight deployments, current and previous
 	$(SAM_PY) infra/ops.py status $(ENV)
 
 .PHONY: bench
-bench: install ## Cold-start proxy per function and warm latency through the local gateway
+bench: install build ## Cold starts (proxy, and as deployed from sam build) and warm latency
 	$(PY) -m tests.perf.bench
 
 .PHONY: idle

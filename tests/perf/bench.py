@@ -754,7 +754,7 @@ def main() -> None:
     growth: list[Growth] = []
     throughput: list[str] = []
     push = ""
-    quiet = ""
+    idle_cpu = ""
     overrides = dict(GATEWAY_ENV)
     for item in args.gateway_env:
         name, _, value = item.partition("=")
@@ -773,6 +773,9 @@ def main() -> None:
         apply_migrations(database_url)
         apply_mongo_indexes(services.mongodb_uri)
         backing = {**services.env(), "DATABASE_URL": database_url}
+        if "coldstart" in parts:  # as deployed: the sam build output, init + first call
+            print(coldstart.deployed_reports(backing, args.runs))
+            print(flush=True)
         env = {**backing, "POWERTOOLS_LOG_LEVEL": "WARNING", **overrides}
 
         def start(name: str, *, triggers: bool) -> LocalGateway:
@@ -806,7 +809,7 @@ def main() -> None:
                         push = push_latency(api, gateway, clients=50)
                 if "idle" in parts:
                     note("idle CPU")
-                    quiet = idle.report(services, settle=10)
+                    idle_cpu = idle.report(services, settle=10)
             finally:
                 gateway.stop()
             if prepared:
@@ -839,7 +842,7 @@ def main() -> None:
     print()
     if throughput:
         print("Through a gateway without MSK triggers (SendMessage alone, as on its own capacity):")
-    for line in [*throughput, push, quiet]:
+    for line in [*throughput, push, idle_cpu]:
         if line:
             print(line)
 

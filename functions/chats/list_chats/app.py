@@ -11,13 +11,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from messenger.api_docs import problem_responses
 from messenger.chats.models import Chat
-from messenger.chats.wiring import chats_service
+from messenger.chats.wiring import chats_reader
 from messenger.http import caller_id, create_resolver, respond
 from messenger.observability import logger
 from messenger.pagination import Page
 
 app = create_resolver()
-chats = chats_service()
+chats = chats_reader()
 
 
 @app.get(

@@ -54,6 +54,11 @@ class Settings(BaseModel):
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["OAUTHBEARER"] | None = None
     aws_region: str = "us-east-1"
+    # The AWS Parameters and Secrets Lambda Extension's port (its own variable; set by the
+    # template when the extension layer is attached): secrets come from it over local HTTP,
+    # authenticated with the function's session token (set by Lambda). Unset: Powertools/boto3.
+    parameters_secrets_extension_http_port: int | None = Field(default=None, ge=1, le=65535)
+    aws_session_token: str | None = None
 
     # Kafka topics, one per aggregate family so one aggregate's events keep their order.
     user_events_topic: str = "user-events"

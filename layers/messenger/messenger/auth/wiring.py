@@ -40,6 +40,10 @@ def logout_service() -> SessionService:
 
 
 def registration_service() -> RegistrationService:
+    # The first call checks the nickname through messenger.users.queries: its stores' lazy
+    # imports (profiles in Postgres, the Redis profile cache) are done here, at init.
+    import messenger.users.profile_cache
+    import messenger.users.profiles  # noqa: F401
     from messenger.auth.accounts import PostgresAccounts
     from messenger.auth.passwords import Argon2Passwords
     from messenger.auth.service import RegistrationService

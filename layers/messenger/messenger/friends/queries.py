@@ -1,4 +1,8 @@
-"""The friends context's public queries, for other contexts (chats): cached friend sets."""
+"""The friends context's public queries, for other contexts (chats): cached friend sets.
+
+The store is imported with this module (a caller's init, snapshotted by SnapStart): it costs
+Redis only, which its callers load anyway; psycopg comes on a cache miss.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,14 @@ import uuid
 from functools import cache
 from typing import TYPE_CHECKING
 
+from messenger.friends.store import CachedFriendships
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
-    from messenger.friends.store import CachedFriendships
 
 
 @cache
 def _friendships() -> CachedFriendships:
-    from messenger.friends.store import CachedFriendships
-
     return CachedFriendships()
 
 

@@ -1,5 +1,9 @@
 """Friendships in Postgres (schema `friends`), cached per user in Redis.
 
+Postgres (psycopg) is imported where it is used: other contexts (chats) read the cached friend
+sets on every call and reach Postgres only on a cache miss. The friends functions load it at init
+(messenger.friends.wiring).
+
 `transition` takes a transaction-scoped advisory lock on the pair before reading its row, so
 every transition of one pair is serialized, including the very first (when there is no row to
 lock yet). The row and its outbox event commit together.
@@ -15,7 +19,6 @@ from typing import TYPE_CHECKING
 
 import redis as redis_driver
 
-from messenger import outbox, postgres
 from messenger.cache import delete_many, redis
 from messenger.friends.service import Decision, Friendship, Relations, pair
 from messenger.observability import logger
@@ -46,6 +49,8 @@ class PostgresFriendships:
         decide: Callable[[Friendship | None], Decision],
         event_for: Callable[[Decision], OutboundEvent | None],
     ) -> Decision:
+        from messenger import outbox, postgres
+
         low, high = pair(a, b)
 
         def work(conn: psycopg.Connection) -> Decision:
@@ -81,6 +86,8 @@ class PostgresFriendships:
         return postgres.transact(work)
 
     def of_user(self, user: uuid.UUID) -> list[Friendship]:
+        from messenger import postgres
+
         rows = (
             postgres.connection()
             .execute(

@@ -17,13 +17,21 @@ def friends_service() -> FriendsService:
 
 
 def friends_reader() -> FriendsService:
-    """GET /v1/friends only reads: no Kafka client in its cold start."""
+    """GET /v1/friends only reads: no Kafka client in its cold start. Its first call asks who
+    is online: the presence store (pynamodb, botocore) is loaded here, at init."""
+    import messenger.realtime.store  # noqa: F401 - for SnapStart's snapshot, not the first call
     from messenger.publishing import NoOutbox
 
     return _service(NoOutbox())
 
 
 def _service(outbox: EventOutbox) -> FriendsService:
+    # Lazy imports of the stores that every first call reaches (friendships in Postgres,
+    # profiles looked up through messenger.users.queries), done here at init instead.
+    import messenger.postgres
+    import messenger.users.profile_cache
+    import messenger.users.profiles
+    import messenger.users.service  # noqa: F401
     from messenger.friends.store import CachedFriendships
     from messenger.ratelimit import RedisRateLimiter, configured_limits
     from messenger.realtime import queries as realtime

@@ -1,0 +1,81 @@
+"""What a function's init (import + module scope) loads: only the drivers its use-case needs.
+
+Each function is imported in a fresh interpreter with its template variables, as the cold-start
+proxy does (tests/perf/coldstart.py); the test reads sys.modules afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from functools import cache
+
+import pytest
+
+from tests.support import template
+
+_CHILD = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("lambda_function", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = module
+spec.loader.exec_module(module)
+print(json.dumps(sorted({name.partition(".")[0] for name in sys.modules})))
+"""
+
+READ_ONLY = sorted({r.function for r in template().routes if r.method == "GET"})
+
+
+CHATS = sorted(n for n, f in template().functions.items() if f.code_uri.parent.name == "chats")
+
+
+@cache
+def loaded_at_init(logical_id: str) -> frozenset[str]:
+    function = template().functions[logical_id]
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(function.handler_file)],
+        env={**os.environ, **function.env},
+        cwd=function.code_uri,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return frozenset(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("name", READ_ONLY)
+def test_read_only_functions_load_no_kafka_client(name: str) -> None:
+    assert "kafka" not in loaded_at_init(name)
+
+
+def test_read_only_functions_include_the_chats_readers() -> None:
+    assert {"ListChats", "GetChatHistory", "GetFriends"} <= set(READ_ONLY)
+
+
+@pytest.mark.parametrize("name", CHATS)
+def test_chats_functions_load_no_postgres_driver(name: str) -> None:
+    """Their friendship checks read Redis; psycopg comes only on a cache miss."""
+    loaded = loaded_at_init(name)
+    assert "psycopg" not in loaded
+    assert "pymongo" in loaded  # and the check can fail: this is the list it looks in
+
+
+def test_get_friends_loads_presence_at_init() -> None:
+    """Its first call asks who is online: pynamodb is part of the init (SnapStart snapshot)."""
+    assert "pynamodb" in loaded_at_init("GetFriends")
+
+
+def test_snapstart_is_the_default_except_in_dev() -> None:
+    from tests.unit.sam_template import samconfig
+    from tests.unit.sam_template import template as raw_template
+
+    assert raw_template()["Parameters"]["SnapStart"]["Default"] == "PublishedVersions"
+    for env, expected in {"dev": "None", "staging": "PublishedVersions", "prod": None}.items():
+        overrides = samconfig()[env]["deploy"]["parameters"]["parameter_overrides"]
+        if expected is None:  # prod: the template's default, or set to it
+            assert "SnapStart=None" not in overrides
+        else:
+            assert f"SnapStart={expected}" in overrides, env
