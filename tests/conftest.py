@@ -10,15 +10,13 @@ stops at the end.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from messenger_local.dynamodb import ensure_tables
 from messenger_local.services import LocalServices, drop_database
-from tests.support import ROOT, ensure_topics, template
+from tests.support import ROOT, prepare_backing
 
 TEST_REDIS_DB = 13
 
@@ -40,29 +38,11 @@ def services() -> Iterator[LocalServices]:
 @pytest.fixture(scope="session")
 def backing_env(services: LocalServices) -> Iterator[dict[str, str]]:
     """Service URLs for the functions: a fresh migrated database, a dedicated Redis db."""
-
-    from messenger.migrate import apply_migrations, apply_mongo_indexes
-
-    database_url = services.create_database("test")
-    apply_migrations(database_url)
-    mongo_database = f"test_{uuid.uuid4().hex[:8]}"
-    apply_mongo_indexes(services.mongodb_uri, mongo_database)
-    redis_url = _with_redis_db(services.redis_url, TEST_REDIS_DB)
-    ensure_topics(services.kafka_bootstrap_servers)
-    ensure_tables(template().tables, services.dynamodb_endpoint)  # the template's tables
-    yield {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "KAFKA_BOOTSTRAP_SERVERS": services.kafka_bootstrap_servers,
-        "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
-        "KAFKA_SASL_MECHANISM": "",
-        "DATABASE_SECRET_ARN": "",
-        "DYNAMODB_ENDPOINT": services.dynamodb_endpoint,
-        "MONGODB_URI": services.mongodb_uri,
-        "MONGODB_DATABASE": mongo_database,
-        "MONGODB_SECRET_ARN": "",
-    }
-    drop_database(database_url)
+    env = prepare_backing(
+        services, "test", redis_url=_with_redis_db(services.redis_url, TEST_REDIS_DB)
+    )
+    yield env
+    drop_database(env["DATABASE_URL"])
 
 
 @pytest.fixture(scope="session")

@@ -120,3 +120,29 @@ def ensure_topics(bootstrap_servers: str, topics: tuple[str, ...] = TOPICS) -> N
             admin.create_topics([NewTopic(t, 3, 1) for t in missing])
     finally:
         admin.close()
+
+
+def prepare_backing(services: Any, prefix: str, redis_url: str | None = None) -> dict[str, str]:
+    """A fresh migrated Postgres database and Mongo database, the topics and the template's
+    tables on `services` (a LocalServices); the environment the functions read to use them."""
+    from messenger.migrate import apply_migrations, apply_mongo_indexes
+    from messenger_local.dynamodb import ensure_tables
+
+    database_url = services.create_database(prefix)
+    apply_migrations(database_url)
+    mongo_database = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    apply_mongo_indexes(services.mongodb_uri, mongo_database)
+    ensure_topics(services.kafka_bootstrap_servers)
+    ensure_tables(template().tables, services.dynamodb_endpoint)
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url or services.redis_url,
+        "KAFKA_BOOTSTRAP_SERVERS": services.kafka_bootstrap_servers,
+        "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
+        "KAFKA_SASL_MECHANISM": "",
+        "DATABASE_SECRET_ARN": "",
+        "DYNAMODB_ENDPOINT": services.dynamodb_endpoint,
+        "MONGODB_URI": services.mongodb_uri,
+        "MONGODB_DATABASE": mongo_database,
+        "MONGODB_SECRET_ARN": "",
+    }

@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +21,12 @@ from typing import Any
 import httpx
 import pytest
 
-from messenger.migrate import apply_migrations, apply_mongo_indexes
+from messenger.migrate import apply_mongo_indexes
 from messenger_local.dynamodb import ensure_tables
 from messenger_local.gateway import LocalGateway
 from messenger_local.services import LocalServices, ManagedProcess, port_open, wait_until
 from tests.e2e.conftest import start_gateway
-from tests.support import ROOT, ensure_topics, template
+from tests.support import ROOT, prepare_backing, template
 
 FUNCTION_TIMEOUT = 10.0  # template.yaml Globals: every HTTP function's Timeout
 PREWARMED = (
@@ -212,24 +211,8 @@ def stack() -> Iterator[Stack]:
         use_machine_services=False,
         startup_timeout=60,
     ) as services:
-        database_url = services.create_database("fault")
-        apply_migrations(database_url)
-        mongo_database = f"fault_{uuid.uuid4().hex[:8]}"
-        apply_mongo_indexes(services.mongodb_uri, mongo_database)
-        ensure_topics(services.kafka_bootstrap_servers)
-        ensure_tables(template().tables, services.dynamodb_endpoint)
-        env = {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": services.redis_url,
-            "KAFKA_BOOTSTRAP_SERVERS": services.kafka_bootstrap_servers,
-            "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
-            "KAFKA_SASL_MECHANISM": "",
-            "DATABASE_SECRET_ARN": "",
-            "DYNAMODB_ENDPOINT": services.dynamodb_endpoint,
-            "MONGODB_URI": services.mongodb_uri,
-            "MONGODB_DATABASE": mongo_database,
-            "MONGODB_SECRET_ARN": "",
-        }
+        env = prepare_backing(services, "fault")
+        database_url = env["DATABASE_URL"]
         controls = {
             "postgres": Service(services, "postgres", _pg_ready(database_url)),
             "redis": Service(services, "redis", _redis_ready(services.redis_url)),
