@@ -96,18 +96,22 @@ def test_a_register_body_that_is_not_utf8_creates_no_account(client: httpx.Clien
     assert problem(client.post("/v1/auth/login", json=login)) == (401, "invalid_credentials")
 
 
+# Routes that take a JSON object body, one per context.
+JSON_ROUTES = [
+    ("POST", "/v1/auth/register"),
+    ("POST", "/v1/auth/login"),
+    ("PATCH", "/v1/users/me"),
+    ("POST", "/v1/friends/requests"),
+    ("POST", "/v1/chats"),
+]
+
+
 # -- 2. JSON nested too deeply ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [
-        ("POST", "/v1/auth/register"),
-        ("POST", "/v1/auth/login"),
-        ("PATCH", "/v1/users/me"),
-        ("POST", "/v1/friends/requests"),
-        ("POST", "/v1/chats"),
-    ],
+    JSON_ROUTES,
 )
 def test_deeply_nested_json_is_400(
     client: httpx.Client, pair: tuple[dict, dict, str], method: str, path: str
@@ -321,13 +325,7 @@ def test_friend_actions_on_a_bad_nickname_are_404(
 @pytest.mark.parametrize("body", [b"[]", b'"x"', b"null", b"1", b"true"])
 @pytest.mark.parametrize(
     ("method", "path"),
-    [
-        ("POST", "/v1/auth/register"),
-        ("POST", "/v1/auth/login"),
-        ("PATCH", "/v1/users/me"),
-        ("POST", "/v1/friends/requests"),
-        ("POST", "/v1/chats"),
-    ],
+    JSON_ROUTES,
 )
 def test_a_body_that_is_not_an_object_is_422(
     client: httpx.Client, pair: tuple[dict, dict, str], body: bytes, method: str, path: str
