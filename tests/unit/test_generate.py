@@ -101,3 +101,9 @@ def test_make_help_lists_every_target() -> None:
     phony, helped = _targets(ROOT / "Makefile")
     assert "template" in helped
     assert phony <= helped, f"no `## help` for {sorted(phony - helped)}"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "infra").glob("*.py")), ids=lambda p: p.name)
+def test_the_deploy_tooling_does_not_import_the_laptop_emulator(path: Path) -> None:
+    source = path.read_text(encoding="utf-8")
+    assert not re.search(r"^\s*(from|import) messenger_local\b", source, re.MULTILINE), path.name
