@@ -388,8 +388,13 @@ def render_template(base_text: str, specs: dict[str, Spec]) -> str:
     if base_text.count(MARKER) != 1:
         raise ValueError(f"infra/app/base.yaml needs exactly one {MARKER.strip()!r} line")
     base = cfn_yaml.loads(base_text.replace(MARKER, ""))
-    block = BEGIN + cfn_yaml.dump(resources(specs, base), indent=2)
-    return HEADER + base_text.replace(MARKER, block)
+    generated = resources(specs, base)
+    block = BEGIN + "\n".join(cfn_yaml.dump({k: v}, indent=2) for k, v in generated.items())
+    # The base's own header comment says what this file's header says better.
+    lines = base_text.splitlines(keepends=True)
+    while lines and lines[0].startswith("#"):
+        lines.pop(0)
+    return HEADER + "".join(lines).replace(MARKER, block + "\n")
 
 
 def _stack_text(data: dict[str, Any]) -> str:
