@@ -16,8 +16,8 @@ def realtime_env(in_process_env: dict[str, str]) -> Iterator[dict[str, str]]:
     services: the connection tables and a local @connections endpoint (no clients: 410)."""
     import os
 
+    from messenger.platform.settings import get_settings
     from messenger.realtime import api, store
-    from messenger.settings import get_settings
 
     gateway = LocalGateway(
         ROOT / "template.yaml",

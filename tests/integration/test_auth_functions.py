@@ -89,7 +89,7 @@ def test_of_two_simultaneous_reservations_exactly_one_wins(
 
     import psycopg
 
-    from messenger.users.profiles import reserve_nickname
+    from messenger.users.adapters.profiles import reserve_nickname
     from tests.support import poll
 
     nickname = unique("Race")

@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("in_process_env")
 
 @contextmanager
 def redis_down() -> Iterator[None]:
-    from messenger import cache
+    from messenger.platform import cache
 
     saved = cache._client
     cache._client = cache.make_client(f"redis://127.0.0.1:{free_port()}/0")  # as configured
@@ -36,7 +36,7 @@ def redis_down() -> Iterator[None]:
 
 @contextmanager
 def postgres_down(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from messenger import postgres
+    from messenger.platform import postgres
 
     saved = postgres._connection
     postgres._connection = None

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import redis
 
-from messenger.errors import RateLimited
-from messenger.ratelimit import (
+from messenger.kernel.errors import RateLimited
+from messenger.platform.ratelimit import (
     FRIEND_REQUEST,
     SEND_MESSAGE,
     Limit,

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("in_process_env")
 
 
 def _connections() -> Any:
-    from messenger.realtime.store import DynamoConnections
+    from messenger.realtime.adapters.store import DynamoConnections
 
     return DynamoConnections()
 

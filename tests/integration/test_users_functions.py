@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from messenger.clock import rfc3339, utcnow
+from messenger.kernel.clock import rfc3339, utcnow
 from tests.integration.helpers import http_call
 from tests.support import invoke, sample_event, unique
 

@@ -12,7 +12,7 @@ import uuid
 
 import redis
 
-from messenger.ratelimit import SEND_MESSAGE, Limit, RedisRateLimiter
+from messenger.platform.ratelimit import SEND_MESSAGE, Limit, RedisRateLimiter
 
 
 def _p(samples: list[float], q: float) -> float:

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from messenger.auth.models import Account
 from messenger.auth.service import EmailTaken, NicknameTaken
 from messenger.auth.session import Session
-from messenger.clock import utcnow
-from messenger.errors import RateLimited
-from messenger.events import OutboundEvent
-from messenger.ratelimit import LimitName
+from messenger.kernel.clock import utcnow
+from messenger.kernel.errors import RateLimited
+from messenger.platform.events import OutboundEvent
+from messenger.platform.ratelimit import LimitName
 from messenger.users.models import OwnProfile
 
 

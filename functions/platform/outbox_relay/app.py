@@ -11,9 +11,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger import mongo_outbox, outbox
-from messenger.kafka_publisher import KafkaPublisher
-from messenger.observability import logger
+from messenger.platform import mongo_outbox, outbox
+from messenger.platform.kafka_publisher import KafkaPublisher
+from messenger.platform.observability import logger
 
 # The relay always tries the broker (no backoff): it is what recovers from an outage.
 publisher = KafkaPublisher(backoff=False)

@@ -32,16 +32,16 @@ from messenger.auth.service import (
     NicknameTaken,
     normalize_email,
 )
-from messenger.clock import utcnow
-from messenger.errors import BadRequest, Conflict, InvalidInput, NotFound, Unauthenticated
-from messenger.events import new_event
-from messenger.fields import NICKNAME_MAX, nickname_variants
+from messenger.kernel.clock import utcnow
+from messenger.kernel.errors import BadRequest, Conflict, InvalidInput, NotFound, Unauthenticated
+from messenger.kernel.fields import NICKNAME_MAX, nickname_variants
+from messenger.platform.events import new_event
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
 
     from messenger.auth.session import SessionService
-    from messenger.events import OutboundEvent
+    from messenger.platform.events import OutboundEvent
 
 
 # ------------------------------------------------------------------------------------------------
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 # ------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Provider:
-    """A configured OpenID Connect provider (messenger.settings, OAUTH_PROVIDERS)."""
+    """A configured OpenID Connect provider (messenger.platform.settings, OAUTH_PROVIDERS)."""
 
     name: str
     issuer: str

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import redis as redis_driver
 
-from messenger.observability import logger
+from messenger.platform.observability import logger
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from messenger.auth.session_store import CachedSessions
+    from messenger.auth.adapters.session_store import CachedSessions
 
 _REDIS_DOWN = (redis_driver.exceptions.ConnectionError, redis_driver.exceptions.TimeoutError)
 
@@ -21,8 +21,8 @@ _REDIS_DOWN = (redis_driver.exceptions.ConnectionError, redis_driver.exceptions.
 def _sessions() -> CachedSessions:
     from datetime import timedelta
 
-    from messenger.auth.session_store import CachedSessions
-    from messenger.settings import get_settings
+    from messenger.auth.adapters.session_store import CachedSessions
+    from messenger.platform.settings import get_settings
 
     return CachedSessions(timedelta(seconds=get_settings().session_cache_ttl_seconds))
 

@@ -12,16 +12,16 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from messenger.auth.session import SessionService
-from messenger.settings import get_settings
+from messenger.platform.settings import get_settings
 
 if TYPE_CHECKING:
+    from messenger.auth.adapters.oidc import IdTokenVerifier, OpenIDConnect
     from messenger.auth.oauth import OAuthCallbackService, OAuthStartService
-    from messenger.auth.oidc import IdTokenVerifier, OpenIDConnect
     from messenger.auth.service import LoginService, RegistrationService
 
 
 def session_service() -> SessionService:
-    from messenger.auth.session_store import CachedSessions
+    from messenger.auth.adapters.session_store import CachedSessions
 
     settings = get_settings()
     return SessionService(
@@ -42,13 +42,13 @@ def logout_service() -> SessionService:
 def registration_service() -> RegistrationService:
     # The first call checks the nickname through messenger.users.queries: its stores' lazy
     # imports (profiles in Postgres, the Redis profile cache) are done here, at init.
-    import messenger.users.profile_cache
-    import messenger.users.profiles  # noqa: F401
-    from messenger.auth.accounts import PostgresAccounts
-    from messenger.auth.passwords import Argon2Passwords
+    import messenger.users.adapters.profile_cache
+    import messenger.users.adapters.profiles  # noqa: F401
+    from messenger.auth.adapters.accounts import PostgresAccounts
+    from messenger.auth.adapters.passwords import Argon2Passwords
     from messenger.auth.service import RegistrationService
-    from messenger.kafka_publisher import KafkaPublisher
-    from messenger.outbox import OutboxPublisher
+    from messenger.platform.kafka_publisher import KafkaPublisher
+    from messenger.platform.outbox import OutboxPublisher
     from messenger.users import queries as users
 
     return RegistrationService(
@@ -60,10 +60,10 @@ def registration_service() -> RegistrationService:
 
 
 def login_service() -> LoginService:
-    from messenger.auth.accounts import PostgresAccounts
-    from messenger.auth.passwords import Argon2Passwords
+    from messenger.auth.adapters.accounts import PostgresAccounts
+    from messenger.auth.adapters.passwords import Argon2Passwords
+    from messenger.auth.adapters.throttle import RedisLoginThrottle
     from messenger.auth.service import LoginService
-    from messenger.auth.throttle import RedisLoginThrottle
 
     settings = get_settings()
     return LoginService(
@@ -79,8 +79,8 @@ def login_service() -> LoginService:
 
 
 def _openid(verifier: IdTokenVerifier | None) -> OpenIDConnect:
-    from messenger.auth.oauth_providers import ConfiguredProviders
-    from messenger.auth.oidc import OpenIDConnect
+    from messenger.auth.adapters.oauth_providers import ConfiguredProviders
+    from messenger.auth.adapters.oidc import OpenIDConnect
 
     settings = get_settings()
     return OpenIDConnect(
@@ -92,9 +92,9 @@ def _openid(verifier: IdTokenVerifier | None) -> OpenIDConnect:
 
 
 def oauth_start_service() -> OAuthStartService:
+    from messenger.auth.adapters.oauth_providers import ConfiguredProviders
+    from messenger.auth.adapters.oauth_store import RedisPendingSignIns
     from messenger.auth.oauth import OAuthStartService
-    from messenger.auth.oauth_providers import ConfiguredProviders
-    from messenger.auth.oauth_store import RedisPendingSignIns
 
     settings = get_settings()
     return OAuthStartService(
@@ -105,13 +105,13 @@ def oauth_start_service() -> OAuthStartService:
 
 
 def oauth_callback_service() -> OAuthCallbackService:
-    from messenger.auth.id_token import JoseIdTokenVerifier
+    from messenger.auth.adapters.id_token import JoseIdTokenVerifier
+    from messenger.auth.adapters.oauth_accounts import PostgresOAuthAccounts
+    from messenger.auth.adapters.oauth_providers import ConfiguredProviders
+    from messenger.auth.adapters.oauth_store import RedisPendingSignIns
     from messenger.auth.oauth import OAuthCallbackService
-    from messenger.auth.oauth_accounts import PostgresOAuthAccounts
-    from messenger.auth.oauth_providers import ConfiguredProviders
-    from messenger.auth.oauth_store import RedisPendingSignIns
-    from messenger.kafka_publisher import KafkaPublisher
-    from messenger.outbox import OutboxPublisher
+    from messenger.platform.kafka_publisher import KafkaPublisher
+    from messenger.platform.outbox import OutboxPublisher
     from messenger.users import queries as users
 
     settings = get_settings()

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import uuid
 
-    from messenger.chats.store import CachedChats
+    from messenger.chats.adapters.store import CachedChats
 
 
 @cache
 def _chats() -> CachedChats:
-    from messenger.chats.store import CachedChats
+    from messenger.chats.adapters.store import CachedChats
 
     return CachedChats()
 
@@ -28,8 +28,8 @@ def participants_if_may_send(chat_id: uuid.UUID, user: uuid.UUID) -> list[uuid.U
     """The chat's participants when `user` may send a message there (the same rule as sending:
     a participant, and in a direct chat still a friend of the other); else None."""
     from messenger.chats.service import ensure_may_send
-    from messenger.errors import Forbidden
     from messenger.friends import queries as friends
+    from messenger.kernel.errors import Forbidden
 
     membership = _chats().membership(chat_id)
     if membership is None:

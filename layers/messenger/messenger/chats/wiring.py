@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from messenger.chats.service import ChatsService, EventOutbox, FriendDirectory
-from messenger.settings import get_settings
+from messenger.platform.settings import get_settings
 
 if TYPE_CHECKING:
     import uuid
@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 def chats_service() -> ChatsService:
     """Create, send, mark read: they publish through the Mongo outbox (Kafka client at init)."""
     from messenger.friends import queries as friends
-    from messenger.kafka_publisher import KafkaPublisher
-    from messenger.mongo_outbox import MongoOutboxPublisher
+    from messenger.platform.kafka_publisher import KafkaPublisher
+    from messenger.platform.mongo_outbox import MongoOutboxPublisher
 
     return _service(MongoOutboxPublisher(KafkaPublisher()), friends)
 
@@ -38,14 +38,14 @@ class _FriendsOnFirstUse:
 def chats_reader() -> ChatsService:
     """ListChats and GetChatHistory only read: no Kafka client and no friends context (its
     models and store) in their cold start."""
-    from messenger.publishing import NoOutbox
+    from messenger.platform.publishing import NoOutbox
 
     return _service(NoOutbox(), _FriendsOnFirstUse())
 
 
 def _service(outbox: EventOutbox, friends: FriendDirectory) -> ChatsService:
-    from messenger.chats.store import CachedChats
-    from messenger.ratelimit import RedisRateLimiter, configured_limits
+    from messenger.chats.adapters.store import CachedChats
+    from messenger.platform.ratelimit import RedisRateLimiter, configured_limits
 
     return ChatsService(
         store=CachedChats(),

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from messenger.fields import TEXT_RULE, Text, Timestamp
+from messenger.kernel.fields import TEXT_RULE, Text, Timestamp
 
 
 class FriendRequestBody(BaseModel):

@@ -10,7 +10,7 @@ import uuid
 from functools import cache
 from typing import TYPE_CHECKING
 
-from messenger.friends.store import CachedFriendships
+from messenger.friends.adapters.store import CachedFriendships
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

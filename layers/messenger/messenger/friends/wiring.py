@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from messenger.friends.service import EventOutbox, FriendsService
-from messenger.settings import get_settings
+from messenger.platform.settings import get_settings
 
 
 def friends_service() -> FriendsService:
     """Requests, answers, removals: they publish through the outbox (Kafka client at init)."""
-    from messenger.kafka_publisher import KafkaPublisher
-    from messenger.outbox import OutboxPublisher
+    from messenger.platform.kafka_publisher import KafkaPublisher
+    from messenger.platform.outbox import OutboxPublisher
 
     return _service(OutboxPublisher(KafkaPublisher()))
 
@@ -19,8 +19,8 @@ def friends_service() -> FriendsService:
 def friends_reader() -> FriendsService:
     """GET /v1/friends only reads: no Kafka client in its cold start. Its first call asks who
     is online: the presence store (pynamodb, botocore) is loaded here, at init."""
-    import messenger.realtime.store  # noqa: F401 - for SnapStart's snapshot, not the first call
-    from messenger.publishing import NoOutbox
+    import messenger.realtime.adapters.store  # noqa: F401 - for SnapStart's snapshot, not the first call
+    from messenger.platform.publishing import NoOutbox
 
     return _service(NoOutbox())
 
@@ -28,12 +28,12 @@ def friends_reader() -> FriendsService:
 def _service(outbox: EventOutbox) -> FriendsService:
     # Lazy imports of the stores that every first call reaches (friendships in Postgres,
     # profiles looked up through messenger.users.queries), done here at init instead.
-    import messenger.postgres
-    import messenger.users.profile_cache
-    import messenger.users.profiles
+    import messenger.platform.postgres
+    import messenger.users.adapters.profile_cache
+    import messenger.users.adapters.profiles
     import messenger.users.service  # noqa: F401
-    from messenger.friends.store import CachedFriendships
-    from messenger.ratelimit import RedisRateLimiter, configured_limits
+    from messenger.friends.adapters.store import CachedFriendships
+    from messenger.platform.ratelimit import RedisRateLimiter, configured_limits
     from messenger.realtime import queries as realtime
     from messenger.users import queries as users
 

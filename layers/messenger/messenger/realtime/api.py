@@ -27,8 +27,8 @@ def close_session_connections(user_id: uuid.UUID, session_id: str) -> int:
     closed here, and the push path still refuses the session's connections (it checks the
     revocation), so this never fails the caller's request.
     """
-    from messenger.clock import utcnow
-    from messenger.observability import logger
+    from messenger.kernel.clock import utcnow
+    from messenger.platform.observability import logger
 
     try:
         return _service().close_session(user_id, session_id, utcnow())

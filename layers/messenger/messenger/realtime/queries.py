@@ -19,9 +19,9 @@ def online_among(user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
     # Imported here: a function asking this pays for pynamodb/botocore only on its first call.
     from pynamodb.exceptions import PynamoDBException
 
-    from messenger.deadline import DeadlineExceeded
-    from messenger.observability import logger
-    from messenger.realtime.store import DynamoConnections
+    from messenger.platform.deadline import DeadlineExceeded
+    from messenger.platform.observability import logger
+    from messenger.realtime.adapters.store import DynamoConnections
 
     try:
         return {c.user_id for c in DynamoConnections().of_users(wanted, int(time.time()))}

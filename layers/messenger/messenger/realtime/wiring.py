@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from messenger.platform.settings import get_settings
 from messenger.realtime.service import RealtimeService
-from messenger.settings import get_settings
 
 if TYPE_CHECKING:
     import uuid
@@ -33,8 +33,8 @@ class _LazyChats:
 def _service(**extra: Any) -> RealtimeService:
     from messenger.auth import queries as auth
     from messenger.friends import queries as friends
-    from messenger.realtime.pusher import ApiGatewayPusher
-    from messenger.realtime.store import DynamoConnections
+    from messenger.realtime.adapters.pusher import ApiGatewayPusher
+    from messenger.realtime.adapters.store import DynamoConnections
 
     return RealtimeService(
         connections=DynamoConnections(),
@@ -64,6 +64,6 @@ def typing_service() -> RealtimeService:
 
 def push_service() -> RealtimeService:
     """The chat/friendship event consumer: fan-out with a delivery log for retried events."""
-    from messenger.realtime.deliveries import RedisDeliveryLog
+    from messenger.realtime.adapters.deliveries import RedisDeliveryLog
 
     return _service(chats=_LazyChats(), deliveries=RedisDeliveryLog())

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
     import psycopg
 
+    from messenger.users.adapters.profile_cache import CachedProfiles
     from messenger.users.models import Profile
-    from messenger.users.profile_cache import CachedProfiles
 
 
 @cache
@@ -34,7 +34,7 @@ def is_nickname_taken(nickname: str) -> bool:
 def reserve_nickname(conn: psycopg.Connection, user_id: uuid.UUID, nickname: str) -> bool:
     """Reserve the nickname for a new account, inside the account's own transaction (`conn`);
     False if another account holds it. The profile's creation releases the reservation."""
-    from messenger.users.profiles import reserve_nickname as reserve
+    from messenger.users.adapters.profiles import reserve_nickname as reserve
 
     return reserve(conn, user_id, nickname)
 

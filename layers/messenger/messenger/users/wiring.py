@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 from messenger.users.service import UsersService
 
 if TYPE_CHECKING:
-    from messenger.users.profile_cache import CachedProfiles
+    from messenger.users.adapters.profile_cache import CachedProfiles
 
 
 def cached_profiles() -> CachedProfiles:
-    from messenger.users.profile_cache import CachedProfiles
-    from messenger.users.profiles import PostgresProfiles
+    from messenger.users.adapters.profile_cache import CachedProfiles
+    from messenger.users.adapters.profiles import PostgresProfiles
 
     return CachedProfiles(PostgresProfiles())
 
@@ -24,7 +24,7 @@ def users_service() -> UsersService:
 
 def profile_editing_service() -> UsersService:
     """Updates publish `user.profile_updated` through the outbox right after the commit."""
-    from messenger.kafka_publisher import KafkaPublisher
-    from messenger.outbox import OutboxPublisher
+    from messenger.platform.kafka_publisher import KafkaPublisher
+    from messenger.platform.outbox import OutboxPublisher
 
     return UsersService(profiles=cached_profiles(), outbox=OutboxPublisher(KafkaPublisher()))
