@@ -17,7 +17,8 @@ def realtime_env(in_process_env: dict[str, str]) -> Iterator[dict[str, str]]:
     import os
 
     from messenger.platform.settings import get_settings
-    from messenger.realtime import api, store
+    from messenger.realtime import api
+    from messenger.realtime.adapters import store
 
     gateway = LocalGateway(
         ROOT / "template.yaml",
