@@ -172,9 +172,9 @@ def test_logout_forgets_the_connections_of_that_session_only(
     assert _connections().get(mine) is None
     assert [c.connection_id for c in _connections().of_users([user], int(time.time()))] == [theirs]
 
-    from messenger.auth import queries
+    from messenger.bootstrap import auth_api
 
-    assert queries.known_revoked([stored.session, kept.session]) == {stored.session}
+    assert auth_api().known_revoked([stored.session, kept.session]) == {stored.session}
     # The revoked token cannot open a connection any more.
     event = sample_event("WebSocketConnect")
     event["queryStringParameters"] = {"token": token}
@@ -212,7 +212,7 @@ def test_typing_in_a_direct_chat_with_a_former_friend_is_refused(
 
 def test_online_among_many_users_reads_every_batch(realtime_env: dict[str, str]) -> None:
     """250 users: three BatchGetItem calls made concurrently, none of them lost."""
-    from messenger.realtime import queries
+    from messenger.bootstrap import presence
     from messenger.realtime.service import Connection
 
     now = int(time.time())
@@ -222,5 +222,5 @@ def test_online_among_many_users_reads_every_batch(realtime_env: dict[str, str])
         _connections().add(Connection(unique("c"), user, now + 600), now)
     expired = users[1]
     _connections().add(Connection(unique("c"), expired, now - 1), now - 10)
-    assert queries.online_among(users) == online
-    assert queries.online_among([]) == set()
+    assert presence().online_among(users) == online
+    assert presence().online_among([]) == set()

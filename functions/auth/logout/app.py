@@ -9,11 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-# Every logout writes Postgres and closes connections (boto3, pynamodb): load them at init.
-import messenger.platform.postgres
-import messenger.realtime.adapters.pusher
-import messenger.realtime.adapters.store  # noqa: F401
-from messenger.auth.wiring import logout_service
+from messenger.bootstrap import logout_service
 from messenger.kernel.errors import Unauthenticated
 from messenger.platform.observability import logger
 from messenger.web.api_docs import problem_responses

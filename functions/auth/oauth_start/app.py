@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from messenger.auth.models import OAuthStartResponse
-from messenger.auth.wiring import oauth_start_service
+from messenger.bootstrap import oauth_start_service
 from messenger.kernel.fields import TEXT_RULE, Text
 from messenger.platform.observability import logger
 from messenger.web.api_docs import problem_responses

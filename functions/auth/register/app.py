@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from messenger.auth.models import RegisteredAccount, RegisterRequest
-from messenger.auth.wiring import registration_service
+from messenger.bootstrap import registration_service
 from messenger.platform.observability import MetricUnit, logger, metrics
 from messenger.web.api_docs import problem_responses
 from messenger.web.http import create_resolver, respond

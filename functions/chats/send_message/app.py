@@ -10,8 +10,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.bootstrap import chats_service
 from messenger.chats.models import Message, SendMessageRequest
-from messenger.chats.wiring import chats_service
 from messenger.platform.observability import MetricUnit, logger, metrics
 from messenger.web.api_docs import problem_responses
 from messenger.web.http import caller_id, create_resolver, respond

@@ -11,10 +11,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.bootstrap import push_service
 from messenger.kernel.clock import utcnow
 from messenger.platform.events import EventEnvelope
 from messenger.platform.observability import logger
-from messenger.realtime.wiring import push_service
 from messenger.web.consumers import process_kafka_batch
 
 realtime = push_service()

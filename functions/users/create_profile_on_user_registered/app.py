@@ -10,9 +10,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.bootstrap import users_service
 from messenger.platform.events import EventEnvelope
 from messenger.platform.observability import logger
-from messenger.users.wiring import users_service
 from messenger.web.consumers import process_kafka_batch
 
 users = users_service()

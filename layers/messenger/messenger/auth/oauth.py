@@ -2,7 +2,7 @@
 
 Pure logic over ports, like service.py; the adapters are oauth_store.py (pending sign-ins in
 Redis), oauth_accounts.py (identities in Postgres), oidc.py and id_token.py (the provider, over
-HTTP, with authlib and joserfc), put together in wiring.py.
+HTTP, with authlib and joserfc), put together in messenger.bootstrap.
 
 The flow is the authorization code flow with PKCE: `start` keeps a fresh state, nonce and code
 verifier for the state's lifetime and answers the provider's authorization URL; `callback` takes

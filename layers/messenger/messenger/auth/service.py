@@ -1,6 +1,6 @@
 """Auth use-cases: register, log in, log out, authenticate a bearer token.
 
-Pure logic over ports; the adapters live beside this module and are put together in wiring.py.
+Pure logic over ports; the adapters live in adapters/ and are put together in messenger.bootstrap.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from messenger.kernel.fields import TEXT_RULE, Text, Timestamp
 
+DEFAULT_PAGE = 100
+MAX_PAGE = 500  # friends per page of GET /v1/friends
+
 
 class FriendRequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -16,6 +16,7 @@ from typing import Annotated, Literal, Protocol
 from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter
 
 from messenger.friends.models import (
+    DEFAULT_PAGE,
     Friend,
     FriendRequest,
     FriendshipChanged,
@@ -27,12 +28,10 @@ from messenger.kernel.fields import Text
 from messenger.kernel.pagination import decode_cursor, encode_cursor
 from messenger.platform.events import OutboundEvent, new_event
 from messenger.platform.ratelimit import FRIEND_REQUEST, RateLimiter
-from messenger.users.models import Profile
+from messenger.users.api import Profile
 
 Status = Literal["pending", "accepted", "rejected"]
 
-DEFAULT_PAGE = 100
-MAX_PAGE = 500
 MAX_REQUESTS = 500  # incoming and outgoing each, on the first page
 
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 class NicknameReservations(Protocol):
-    """messenger.users.queries: hold a nickname for an account inside the caller's transaction."""
+    """The users context's api: hold a nickname for an account inside the caller's transaction."""
 
     def reserve_nickname(self, conn: psycopg.Connection, user_id: uuid.UUID, nickname: str) -> bool:
         """True if the nickname is now the user's; False if another account holds it."""

@@ -2,7 +2,7 @@
 
 Postgres (psycopg) is imported where it is used: other contexts (chats) read the cached friend
 sets on every call and reach Postgres only on a cache miss. The friends functions load it at init
-(messenger.friends.wiring).
+(messenger.bootstrap).
 
 `transition` takes a transaction-scoped advisory lock on the pair before reading its row, so
 every transition of one pair is serialized, including the very first (when there is no row to

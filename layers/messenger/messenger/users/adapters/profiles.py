@@ -172,6 +172,10 @@ class PostgresProfiles:
                 raise
             raise NicknameTaken() from exc
 
+    def reserve_nickname(self, conn: psycopg.Connection, user_id: uuid.UUID, nickname: str) -> bool:
+        """`reserve_nickname` inside the caller's transaction (the users context's api)."""
+        return reserve_nickname(conn, user_id, nickname)
+
     def is_nickname_taken(self, nickname: str) -> bool:
         """Held by a profile or reserved by a registration (committed ones: a fast check)."""
         row = (
