@@ -24,14 +24,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("in_process_env")
 
 @contextmanager
 def redis_down() -> Iterator[None]:
-    from messenger.platform import cache
+    from messenger.platform import redis
 
-    saved = cache._client
-    cache._client = cache.make_client(f"redis://127.0.0.1:{free_port()}/0")  # as configured
+    saved = redis._client
+    redis._client = redis.make_client(f"redis://127.0.0.1:{free_port()}/0")  # as configured
     try:
         yield
     finally:
-        cache._client = saved
+        redis._client = saved
 
 
 @contextmanager

@@ -156,7 +156,7 @@ def test_the_checker_sees_forbidden_imports(tmp_path: Path) -> None:
         "from typing import TYPE_CHECKING\n"
         "import messenger.users.adapters.profiles\n"
         "from messenger.friends import api\n"
-        "from messenger.platform.cache import redis\n"
+        "from messenger.platform.redis import client\n"
         "if TYPE_CHECKING:\n"
         "    from messenger.chats.service import ChatsService\n"
         "def f() -> None:\n"
@@ -165,7 +165,7 @@ def test_the_checker_sees_forbidden_imports(tmp_path: Path) -> None:
     assert imports_of(source) == {
         "messenger.users.adapters.profiles",
         "messenger.friends.api",
-        "messenger.platform.cache",
+        "messenger.platform.redis",
         "messenger.chats.service",
         "messenger.bootstrap",
     }

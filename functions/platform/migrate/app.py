@@ -35,7 +35,7 @@ def smoke_check() -> dict[str, str]:
     """What every new version needs from the platform: Postgres answers, Redis answers."""
     import psycopg
 
-    from messenger.platform.cache import redis
+    from messenger.platform.redis import client as redis
 
     results: dict[str, str] = {}
     try:

@@ -26,12 +26,15 @@ if TYPE_CHECKING:
     from messenger.auth.oauth import OAuthCallbackService, OAuthStartService
     from messenger.auth.service import LoginService, RegistrationService
     from messenger.auth.session import SessionService
+    from messenger.chats.adapters.store import CachedChats
     from messenger.chats.api import ChatsApi
     from messenger.chats.service import ChatsService, EventOutbox, FriendDirectory
+    from messenger.friends.adapters.store import CachedFriendships
     from messenger.friends.api import FriendsApi
     from messenger.friends.service import FriendsService
     from messenger.platform.kafka_publisher import KafkaPublisher
     from messenger.platform.publishing import RelayReport
+    from messenger.platform.ratelimit import RedisRateLimiter
     from messenger.realtime.adapters.store import DynamoConnections
     from messenger.realtime.api import Presence, SessionConnections
     from messenger.realtime.service import RealtimeService
@@ -73,11 +76,12 @@ def _kafka() -> KafkaPublisher:
 @cache
 def _profiles() -> tuple[CachedProfiles, PostgresProfiles]:
     """The profile cache, wrapping the Postgres profiles it falls back to."""
+    from messenger.platform import redis
     from messenger.users.adapters.profile_cache import CachedProfiles
     from messenger.users.adapters.profiles import PostgresProfiles
 
     records = PostgresProfiles()
-    return CachedProfiles(records), records
+    return CachedProfiles(records, redis.client), records
 
 
 @cache
@@ -91,18 +95,16 @@ def users_api() -> UsersApi:
 @cache
 def friends_api() -> FriendsApi:
     """Cached friend sets: Redis warm, Postgres (psycopg, loaded then) on a miss."""
-    from messenger.friends.adapters.store import CachedFriendships
     from messenger.friends.api import FriendsApi
 
-    return FriendsApi(CachedFriendships())
+    return FriendsApi(_friendships())
 
 
 @cache
 def chats_api() -> ChatsApi:
-    from messenger.chats.adapters.store import CachedChats
     from messenger.chats.api import ChatsApi
 
-    return ChatsApi(CachedChats(), friends=friends_api())
+    return ChatsApi(_chats_store(), friends=friends_api())
 
 
 @cache
@@ -141,9 +143,10 @@ def _sessions() -> CachedSessions:
     from datetime import timedelta
 
     from messenger.auth.adapters.session_store import CachedSessions
+    from messenger.platform import redis
     from messenger.platform.settings import get_settings
 
-    return CachedSessions(timedelta(seconds=get_settings().session_cache_ttl_seconds))
+    return CachedSessions(timedelta(seconds=get_settings().session_cache_ttl_seconds), redis.client)
 
 
 def session_service() -> SessionService:
@@ -193,6 +196,7 @@ def login_service() -> LoginService:
     from messenger.auth.adapters.passwords import Argon2Passwords
     from messenger.auth.adapters.throttle import RedisLoginThrottle
     from messenger.auth.service import LoginService
+    from messenger.platform import redis
     from messenger.platform.settings import get_settings
 
     settings = get_settings()
@@ -203,6 +207,7 @@ def login_service() -> LoginService:
             settings.login_max_failures,
             settings.login_max_failures_per_email,
             settings.login_failure_window_seconds,
+            redis.client,
         ),
         passwords=Argon2Passwords(),
     )
@@ -226,13 +231,14 @@ def oauth_start_service() -> OAuthStartService:
     from messenger.auth.adapters.oauth_providers import ConfiguredProviders
     from messenger.auth.adapters.oauth_store import RedisPendingSignIns
     from messenger.auth.oauth import OAuthStartService
+    from messenger.platform import redis
     from messenger.platform.settings import get_settings
 
     settings = get_settings()
     return OAuthStartService(
         providers=ConfiguredProviders(settings.oauth_providers),
         openid=_openid(verifier=None),  # starting never verifies a token: no JOSE stack here
-        pending=RedisPendingSignIns(settings.oauth_state_ttl_seconds),
+        pending=RedisPendingSignIns(settings.oauth_state_ttl_seconds, redis.client),
     )
 
 
@@ -242,6 +248,7 @@ def oauth_callback_service() -> OAuthCallbackService:
     from messenger.auth.adapters.oauth_providers import ConfiguredProviders
     from messenger.auth.adapters.oauth_store import RedisPendingSignIns
     from messenger.auth.oauth import OAuthCallbackService
+    from messenger.platform import redis
     from messenger.platform.outbox import OutboxPublisher
     from messenger.platform.settings import get_settings
 
@@ -250,7 +257,7 @@ def oauth_callback_service() -> OAuthCallbackService:
     return OAuthCallbackService(
         providers=ConfiguredProviders(settings.oauth_providers),
         openid=_openid(JoseIdTokenVerifier(settings.oauth_clock_leeway_seconds)),
-        pending=RedisPendingSignIns(settings.oauth_state_ttl_seconds),
+        pending=RedisPendingSignIns(settings.oauth_state_ttl_seconds, redis.client),
         accounts=PostgresOAuthAccounts(nicknames=users),
         sessions=session_service(),
         nicknames=users,
@@ -276,18 +283,26 @@ def chats_reader() -> ChatsService:
     return _chats(NoOutbox(), _on_first_use(friends_api))
 
 
-def _chats(outbox: EventOutbox, friends: FriendDirectory) -> ChatsService:
-    from messenger.chats.adapters.store import CachedChats
-    from messenger.chats.service import ChatsService
+def _chats_store() -> CachedChats:
+    """Chats in MongoDB, their membership cached in Redis."""
+    from messenger.chats.adapters.store import CachedChats, MongoChats
+    from messenger.platform import redis
+
+    return CachedChats(MongoChats(), redis.client)
+
+
+def _limiter() -> RedisRateLimiter:
+    from messenger.platform import redis
     from messenger.platform.ratelimit import RedisRateLimiter, configured_limits
     from messenger.platform.settings import get_settings
 
-    return ChatsService(
-        store=CachedChats(),
-        friends=friends,
-        outbox=outbox,
-        limiter=RedisRateLimiter(configured_limits(get_settings())),
-    )
+    return RedisRateLimiter(configured_limits(get_settings()), redis.client)
+
+
+def _chats(outbox: EventOutbox, friends: FriendDirectory) -> ChatsService:
+    from messenger.chats.service import ChatsService
+
+    return ChatsService(store=_chats_store(), friends=friends, outbox=outbox, limiter=_limiter())
 
 
 # -- friends -----------------------------------------------------------------------------------
@@ -319,19 +334,24 @@ def _friends(outbox: Any) -> FriendsService:
     # Every first call reaches Postgres (friendships) and the users context's profiles (the
     # profile cache, users.service): loaded here, at init.
     import messenger.platform.postgres  # noqa: F401
-    from messenger.friends.adapters.store import CachedFriendships
     from messenger.friends.service import FriendsService
-    from messenger.platform.ratelimit import RedisRateLimiter, configured_limits
     from messenger.platform.settings import get_settings
 
-    settings = get_settings()
     return FriendsService(
-        friendships=CachedFriendships(),
+        friendships=_friendships(),
         users=users_api(),
         outbox=outbox,
-        cooldown=timedelta(seconds=settings.friend_request_cooldown_seconds),
-        limiter=RedisRateLimiter(configured_limits(settings)),
+        cooldown=timedelta(seconds=get_settings().friend_request_cooldown_seconds),
+        limiter=_limiter(),
     )
+
+
+def _friendships() -> CachedFriendships:
+    """Friendships in Postgres, each user's relations cached in Redis."""
+    from messenger.friends.adapters.store import CachedFriendships, PostgresFriendships
+    from messenger.platform import redis
+
+    return CachedFriendships(PostgresFriendships(), redis.client)
 
 
 # -- realtime ----------------------------------------------------------------------------------
@@ -367,9 +387,10 @@ def typing_service() -> RealtimeService:
 
 def push_service() -> RealtimeService:
     """The chat/friendship event consumer: fan-out with a delivery log for retried events."""
+    from messenger.platform import redis
     from messenger.realtime.adapters.deliveries import RedisDeliveryLog
 
-    return _realtime(chats=_on_first_use(chats_api), deliveries=RedisDeliveryLog())
+    return _realtime(chats=_on_first_use(chats_api), deliveries=RedisDeliveryLog(redis.client))
 
 
 # -- users -------------------------------------------------------------------------------------

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from messenger.platform.cache import CACHE_DOWN
 from messenger.platform.observability import logger
+from messenger.platform.redis import REDIS_DOWN
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 class Revocations(Protocol):
     def known_revoked(self, token_hashes: Sequence[bytes]) -> set[bytes]:
-        """Those with a revocation tombstone in the cache (raises CACHE_DOWN errors)."""
+        """Those with a revocation tombstone in the cache (raises REDIS_DOWN errors)."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class AuthApi:
             return set()
         try:
             revoked = self.sessions.known_revoked(list(by_hash))
-        except CACHE_DOWN as exc:
+        except REDIS_DOWN as exc:
             logger.warning("Session revocations unavailable", extra={"error": repr(exc)})
             return set()
         return {by_hash[h] for h in revoked}

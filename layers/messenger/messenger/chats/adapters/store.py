@@ -18,7 +18,6 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import redis as redis_driver
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
@@ -26,14 +25,14 @@ from messenger.chats.models import Chat, Message
 from messenger.chats.service import ChatMembership
 from messenger.kernel.errors import NotFound
 from messenger.platform import mongo, mongo_outbox
-from messenger.platform.cache import redis
 from messenger.platform.observability import logger
+from messenger.platform.redis import REDIS_DOWN
 
 if TYPE_CHECKING:
-    from messenger.chats.service import EventsFor
+    from messenger.chats.service import ChatStore, EventsFor
+    from messenger.platform.redis import RedisClient
 
 MEMBERSHIP_TTL = 24 * 3600
-_REDIS_DOWN = (redis_driver.exceptions.ConnectionError, redis_driver.exceptions.TimeoutError)
 
 
 def ensure_indexes(db: Any) -> None:
@@ -243,8 +242,13 @@ class MongoChats:
         return bool(_transaction(work))
 
 
-class CachedChats(MongoChats):
-    """Membership from Redis when warm (it never changes once the chat exists)."""
+class CachedChats:
+    """Membership from Redis when warm (it never changes once the chat exists), wrapping the
+    store that holds the chats; everything else goes straight to that store."""
+
+    def __init__(self, inner: ChatStore, redis: RedisClient) -> None:
+        self.inner = inner
+        self.redis = redis
 
     @staticmethod
     def _key(chat_id: uuid.UUID) -> str:
@@ -253,24 +257,42 @@ class CachedChats(MongoChats):
     def _remember(self, membership: ChatMembership) -> None:
         value = json.dumps([membership.type, [str(p) for p in membership.participants]])
         try:
-            redis().set(self._key(membership.chat_id), value, ex=MEMBERSHIP_TTL)
-        except _REDIS_DOWN as exc:
+            self.redis().set(self._key(membership.chat_id), value, ex=MEMBERSHIP_TTL)
+        except REDIS_DOWN as exc:
             logger.warning("Chat cache unavailable", extra={"error": repr(exc)})
 
     def membership(self, chat_id: uuid.UUID) -> ChatMembership | None:
         try:
-            cached = redis().get(self._key(chat_id))
-        except _REDIS_DOWN:
+            cached = self.redis().get(self._key(chat_id))
+        except REDIS_DOWN:
             cached = None
         if cached:
             kind, participants = json.loads(cached)
             return ChatMembership(chat_id, kind, tuple(uuid.UUID(p) for p in participants))
-        found = super().membership(chat_id)
+        found = self.inner.membership(chat_id)
         if found is not None:
             self._remember(found)
         return found
 
     def create(self, chat: Chat, direct_key: str | None, events: EventsFor) -> tuple[Chat, bool]:
-        result, created = super().create(chat, direct_key, events)
+        result, created = self.inner.create(chat, direct_key, events)
         self._remember(ChatMembership(result.chat_id, result.type, tuple(result.participants)))
         return result, created
+
+    def chats_of(
+        self, user: uuid.UUID, limit: int, after: tuple[datetime, str] | None
+    ) -> list[tuple[Chat, datetime]]:
+        return self.inner.chats_of(user, limit, after)
+
+    def send(
+        self, message: Message, membership: ChatMembership, dedupe_key: str, events: EventsFor
+    ) -> tuple[Message, bool]:
+        return self.inner.send(message, membership, dedupe_key, events)
+
+    def history(self, chat_id: uuid.UUID, limit: int, before: str | None) -> list[Message]:
+        return self.inner.history(chat_id, limit, before)
+
+    def mark_read(
+        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, events: EventsFor
+    ) -> bool:
+        return self.inner.mark_read(chat_id, user, message_id, events)

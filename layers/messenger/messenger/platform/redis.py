@@ -1,4 +1,8 @@
-"""The execution environment's Redis client (ElastiCache in AWS): made on first use, reused.
+"""The execution environment's Redis client (ElastiCache in AWS), made on first use and reused,
+and the one Redis-down policy: what a caller that can do without Redis catches (`REDIS_DOWN`).
+
+Adapters receive `client` (the getter, not a client: nothing is made before the first command)
+from messenger.bootstrap.
 
 Every command waits at most a second (socket timeouts), is retried once only when the pooled
 connection turned out dead (a Redis restart or failover: the retry runs on a fresh connection),
@@ -8,7 +12,7 @@ has no time left (messenger.platform.deadline).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import redis as redis_driver
@@ -19,22 +23,26 @@ from messenger.kernel.errors import register_unavailable
 from messenger.platform import deadline
 from messenger.platform.settings import get_settings
 
-CACHE_DOWN = (
+REDIS_DOWN = (
     redis_driver.exceptions.ConnectionError,
     redis_driver.exceptions.TimeoutError,
     deadline.DeadlineExceeded,
 )
-"""What a Redis call raises when Redis cannot answer (in time): callers that can do without the
-cache catch exactly these."""
+"""What a Redis call raises when Redis cannot answer (in time): callers that can do without Redis
+(a cache falling back to its store, a limiter failing open, a best-effort log) catch exactly
+these, log a warning and carry on; everything else propagates."""
 
 register_unavailable(redis_driver.exceptions.ConnectionError, redis_driver.exceptions.TimeoutError)
 
 COMMAND_TIMEOUT_SECONDS = 1.0
 
+RedisClient = Callable[[], redis_driver.Redis]
+"""How adapters receive Redis: a getter called per command or pipeline (`client` below)."""
+
 _client: redis_driver.Redis | None = None
 
 
-def redis() -> redis_driver.Redis:
+def client() -> redis_driver.Redis:
     """The client, for one command or pipeline (raises DeadlineExceeded when no time is left)."""
     global _client
     deadline.seconds_left(COMMAND_TIMEOUT_SECONDS)
@@ -65,15 +73,15 @@ def make_client(url: str) -> redis_driver.Redis:
 # single-key commands: one round trip, valid on any topology.
 
 
-def get_many(keys: Sequence[str]) -> list[Any]:
-    pipe = redis().pipeline(transaction=False)
+def get_many(redis: redis_driver.Redis, keys: Sequence[str]) -> list[Any]:
+    pipe = redis.pipeline(transaction=False)
     for key in keys:
         pipe.get(key)
     return list(pipe.execute())
 
 
-def delete_many(keys: Iterable[str]) -> None:
-    pipe = redis().pipeline(transaction=False)
+def delete_many(redis: redis_driver.Redis, keys: Iterable[str]) -> None:
+    pipe = redis.pipeline(transaction=False)
     for key in keys:
         pipe.delete(key)
     pipe.execute()
