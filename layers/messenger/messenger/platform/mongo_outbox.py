@@ -18,6 +18,7 @@ from messenger.kernel.clock import utcnow
 from messenger.platform import mongo
 from messenger.platform.observability import logger
 from messenger.platform.publishing import OutboxRecord, RelayReport
+from messenger.platform.settings import get_settings
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -27,14 +28,16 @@ if TYPE_CHECKING:
 
 COLLECTION = "outbox"
 FAST_PATH_GRACE = timedelta(seconds=5)
-RETENTION = timedelta(days=7)
 
 
 def ensure_indexes(db: Any) -> None:
-    db[COLLECTION].create_index([("pending", 1), ("created_at", 1)], sparse=True)
-    db[COLLECTION].create_index(
-        "published_at", expireAfterSeconds=int(RETENTION.total_seconds()), sparse=True
-    )
+    outbox = db[COLLECTION]
+    outbox.create_index([("pending", 1), ("created_at", 1)], sparse=True)
+    # Retention is the relay's purge (OUTBOX_RETENTION_DAYS, as for Postgres): the TTL index
+    # that fixed it at 7 days gives way to a plain one the purge uses.
+    if "expireAfterSeconds" in outbox.index_information().get("published_at_1", {}):
+        outbox.drop_index("published_at_1")
+    outbox.create_index("published_at", sparse=True)
 
 
 def enqueue(session: Any, events: Sequence[OutboundEvent]) -> None:
@@ -105,8 +108,11 @@ class MongoOutboxPublisher:
         return True
 
 
-def relay(publisher: EventPublisher, batch_size: int = 500) -> RelayReport:
-    """Publish pending events older than the fast path's grace period, oldest first."""
+def relay(publisher: EventPublisher) -> RelayReport:
+    """Publish pending events older than the fast path's grace period, oldest first, in batches
+    of OUTBOX_BATCH_SIZE; purge events published more than OUTBOX_RETENTION_DAYS ago."""
+    settings = get_settings()
+    batch_size = settings.outbox_batch_size
     collection = mongo.database()[COLLECTION]
     pending = collection.count_documents({"pending": True})
     published = 0
@@ -123,4 +129,6 @@ def relay(publisher: EventPublisher, batch_size: int = 500) -> RelayReport:
         published += len(docs)
         if len(docs) < batch_size:
             break
-    return RelayReport(published=published, pending_before=pending, purged=0)
+    retained = timedelta(days=settings.outbox_retention_days)
+    purged = collection.delete_many({"published_at": {"$lt": utcnow() - retained}}).deleted_count
+    return RelayReport(published=published, pending_before=pending, purged=purged)
