@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from messenger_local.services import free_port
+from tests.integration.helpers import account as _account
 from tests.integration.helpers import authorize, http_call
-from tests.integration.test_realtime_functions import _account
 from tests.support import invoke, sample_event, unique
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("in_process_env")]

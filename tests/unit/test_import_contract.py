@@ -169,3 +169,25 @@ def test_the_checker_sees_forbidden_imports(tmp_path: Path) -> None:
         "messenger.chats.service",
         "messenger.bootstrap",
     }
+
+
+def test_test_modules_do_not_import_each_other() -> None:
+    """Shared helpers live in tests/support.py or a tier's helpers module, not in a test module
+    (importing one runs its module-level marks and fixtures a second time)."""
+    tests = ROOT / "tests"
+    bad = []
+    for path in sorted(tests.rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            modules = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            bad += [
+                f"{path.relative_to(ROOT)} -> {m}"
+                for m in modules
+                if m.startswith("tests.") and m.rsplit(".", 1)[-1].startswith("test_")
+            ]
+    assert bad == []
