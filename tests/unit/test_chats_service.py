@@ -4,11 +4,13 @@ history pages, and which events each change stores and publishes."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 
 from messenger.chats.models import CreateChatRequest, SendMessageRequest
 from messenger.chats.service import ChatsService
+from messenger.kernel.clock import utcnow
 from messenger.kernel.errors import Forbidden, InvalidInput, NotFound, RateLimited
 from messenger.platform.ratelimit import CREATE_CHAT
 from tests.unit.fakes import FakeChats, FakeFriends, FakeOutbox, FakeRateLimiter
@@ -229,6 +231,8 @@ def test_history_pages_newest_first_without_gaps_or_repeats(service: ChatsServic
 
 def test_my_chats_page_by_recent_activity(service: ChatsService) -> None:
     older, newer = direct(service, ANN, BOB), direct(service, ANN, CAT)
+    an_hour_ago = utcnow() - timedelta(hours=1)  # created a minute apart, an hour ago
+    store(service).activity.update({older: an_hour_ago, newer: an_hour_ago + timedelta(minutes=1)})
     say(service, older, "bump")  # the older chat now has the latest activity
 
     first = service.chats(ANN, 1, None)

@@ -47,10 +47,12 @@ T = TypeVar("T")
 
 
 class _OnFirstUse(Generic[T]):
-    """Stands in for what `factory` builds, building it on the first attribute asked for.
+    """Stands in for what `factory` builds: nothing is built (or imported) until a method is
+    first asked for, so a port a function rarely uses costs its cold start nothing.
 
-    The factories it wraps are cached, so every call asks the factory again: clearing a
-    factory's cache (the tests do, between local gateways) rebuilds what it hands out.
+    Every attribute asks the factory again: the shared ones are cached (one per execution
+    environment), and clearing such a cache (the tests do, between local gateways) rebuilds
+    what it hands out; the others are cheap to build per call.
     """
 
     def __init__(self, factory: Callable[[], T]) -> None:
