@@ -61,8 +61,8 @@ def gateway(backing_env: dict[str, str]) -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def in_process_env(backing_env: dict[str, str]) -> Iterator[dict[str, str]]:
     """The environment the in-process handlers read (settings are read once, on first use)."""
-    from messenger.secrets import database_url, mongodb_uri
-    from messenger.settings import get_settings
+    from messenger.platform.secrets import database_url, mongodb_uri
+    from messenger.platform.settings import get_settings
 
     saved = dict(os.environ)
     os.environ.update(

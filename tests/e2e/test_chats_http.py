@@ -293,7 +293,7 @@ def _seed_messages(env: dict[str, str], chat_id: str, author: str, count: int) -
     import pymongo
 
     from messenger.chats.service import new_message_id
-    from messenger.clock import utcnow
+    from messenger.kernel.clock import utcnow
 
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(env["MONGODB_URI"])
     try:

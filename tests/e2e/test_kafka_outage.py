@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from messenger.migrate import apply_migrations
+from messenger.platform.migrate import apply_migrations
 from messenger_local.gateway import LocalGateway
 from messenger_local.services import LocalServices, ManagedProcess, drop_database, port_open
 from tests.e2e.conftest import start_gateway

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from kafka import KafkaProducer
 
-from messenger.clock import rfc3339, utcnow
+from messenger.kernel.clock import rfc3339, utcnow
 from tests.e2e.flows import bearer, signed_up
 from tests.support import poll, unique
 

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def provider(in_process_env: dict[str, str]) -> Iterator[MockProvider]:
     """The provider, configured for the in-process functions (their settings are read at load)."""
-    from messenger.settings import get_settings
+    from messenger.platform.settings import get_settings
 
     with running_provider() as running:
         os.environ["OAUTH_PROVIDERS"] = running.providers_json()

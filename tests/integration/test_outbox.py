@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from kafka import KafkaConsumer
 
-from messenger import kafka_publisher, postgres
-from messenger.settings import get_settings
+from messenger.platform import kafka_publisher, postgres
+from messenger.platform.settings import get_settings
 from tests.integration.helpers import http_call
 from tests.support import invoke, sample_event, unique
 
@@ -92,7 +92,7 @@ def test_register_succeeds_while_kafka_is_down_and_the_relay_publishes_later(
 def test_nothing_is_written_when_postgres_is_unreachable(
     monkeypatch: pytest.MonkeyPatch, db: Any
 ) -> None:
-    from messenger.secrets import database_url
+    from messenger.platform.secrets import database_url
 
     nickname = unique("d")
     monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/nowhere")

@@ -8,7 +8,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from messenger import deadline, errors, postgres
+from messenger.kernel import errors
+from messenger.platform import deadline, postgres
 from tests.support import poll
 
 pytestmark = pytest.mark.integration

@@ -33,7 +33,7 @@ def extension(services: LocalServices) -> Iterator[SecretsExtension]:
 def secret_env(
     services: LocalServices, extension: SecretsExtension, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[dict[str, str]]:
-    from messenger import secrets, settings
+    from messenger.platform import secrets, settings
 
     arn = create_secret(services.dynamodb_endpoint, f"test/{uuid.uuid4().hex[:8]}/db", DB_SECRET)
     env = {
@@ -60,7 +60,7 @@ EXPECTED_URL = "postgresql://app:p%40ss@db.internal:5432/messenger?sslmode=requi
 
 def test_database_url_comes_from_the_extension_without_boto3(secret_env: dict[str, str]) -> None:
     code = (
-        "import json, sys; from messenger import secrets; url = secrets.database_url();"
+        "import json, sys; from messenger.platform import secrets; url = secrets.database_url();"
         " print(json.dumps({'url': url, 'boto3': 'boto3' in sys.modules}))"
     )
     out = subprocess.run(
@@ -77,7 +77,7 @@ def test_database_url_comes_from_the_extension_without_boto3(secret_env: dict[st
 def test_the_secret_is_fetched_once_per_environment(
     secret_env: dict[str, str], extension: SecretsExtension
 ) -> None:
-    from messenger import secrets
+    from messenger.platform import secrets
 
     before = extension.requests
     assert secrets.database_url() == EXPECTED_URL
@@ -88,7 +88,7 @@ def test_the_secret_is_fetched_once_per_environment(
 def test_an_atlas_uri_secret_through_the_extension(
     services: LocalServices, secret_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from messenger import secrets, settings
+    from messenger.platform import secrets, settings
 
     uri = "mongodb+srv://app:pw@cluster0.example.mongodb.net/?retryWrites=true"
     arn = create_secret(services.dynamodb_endpoint, f"test/{uuid.uuid4().hex[:8]}/m", {"uri": uri})
@@ -101,7 +101,7 @@ def test_an_atlas_uri_secret_through_the_extension(
 def test_a_wrong_token_is_a_configuration_error(
     secret_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from messenger import secrets, settings
+    from messenger.platform import secrets, settings
 
     monkeypatch.setenv("AWS_SESSION_TOKEN", "another")
     settings.get_settings.cache_clear()
@@ -112,7 +112,7 @@ def test_a_wrong_token_is_a_configuration_error(
 def test_an_unknown_secret_is_a_configuration_error(
     secret_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from messenger import secrets, settings
+    from messenger.platform import secrets, settings
 
     monkeypatch.setenv("DATABASE_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:nope")
     settings.get_settings.cache_clear()
@@ -123,8 +123,8 @@ def test_an_unknown_secret_is_a_configuration_error(
 def test_the_extension_down_is_unavailable(
     secret_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from messenger import secrets, settings
-    from messenger.errors import Unavailable, is_unavailable
+    from messenger.kernel.errors import Unavailable, is_unavailable
+    from messenger.platform import secrets, settings
 
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))

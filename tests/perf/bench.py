@@ -336,7 +336,7 @@ class Seeder:
 
     def chat(self, participants: list[str], messages: int) -> str:
         from messenger.chats.service import new_message_id
-        from messenger.clock import utcnow
+        from messenger.kernel.clock import utcnow
 
         chat_id, now, author = str(uuid.uuid4()), utcnow(), participants[0]
         docs = []
@@ -379,7 +379,7 @@ class Seeder:
 
     def chats_of(self, user: str, count: int) -> None:
         """`count` chats of `user` (with a stranger each), activity spread over time."""
-        from messenger.clock import utcnow
+        from messenger.kernel.clock import utcnow
 
         now = utcnow()
         docs = [
@@ -398,7 +398,7 @@ class Seeder:
 
     def friends_of(self, user: str, count: int) -> None:
         """`count` accepted friends with profiles, written to Postgres directly."""
-        from messenger.clock import utcnow
+        from messenger.kernel.clock import utcnow
 
         now, tag = utcnow(), uuid.uuid4().hex[:6]
         profiles, rows = [], []
@@ -767,7 +767,8 @@ def main() -> None:
         state_dir=ROOT / ".local" / "bench",
         services=("postgres", "redis", "kafka", "mongodb", "dynamodb"),
     ) as services:
-        from messenger.migrate import apply_migrations, apply_mongo_indexes
+        from messenger.bootstrap import apply_mongo_indexes
+        from messenger.platform.migrate import apply_migrations
 
         database_url = services.create_database("bench")
         apply_migrations(database_url)

@@ -157,9 +157,9 @@ with open(sys.argv[5], encoding="utf-8") as file:
     event = json.load(file)
 fetch_ms = fetch_cpu = 0.0
 fetch_modules = []
-if len(sys.argv) > 7:  # the secret fetch the first call makes (messenger.secrets), timed alone
+if len(sys.argv) > 7:  # the secret fetch the first call makes (platform.secrets), timed alone
     fetch, fetch_cpu, before = time.perf_counter(), time.process_time(), set(sys.modules)
-    getattr(importlib.import_module("messenger.secrets"), sys.argv[7])()
+    getattr(importlib.import_module("messenger.platform.secrets"), sys.argv[7])()
     fetch_ms = (time.perf_counter() - fetch) * 1000
     fetch_cpu = (time.process_time() - fetch_cpu) * 1000
     fetch_modules = sorted({n.partition(".")[0] for n in set(sys.modules) - before
@@ -437,7 +437,7 @@ def measure_deployed(
 
         ensure_tables(template.tables, backing["DYNAMODB_ENDPOINT"])
     if "KAFKA_BOOTSTRAP_SERVERS" in backing:  # the publishers' topics exist in MSK beforehand
-        from messenger.settings import Settings
+        from messenger.platform.settings import Settings
         from messenger_local.kafka_triggers import ensure_topics
 
         defaults = Settings()
@@ -597,7 +597,8 @@ def main() -> None:
     if args.proxy:
         print(report(measure_all(args.runs)))
         return
-    from messenger.migrate import apply_migrations, apply_mongo_indexes
+    from messenger.bootstrap import apply_mongo_indexes
+    from messenger.platform.migrate import apply_migrations
     from messenger_local.services import LocalServices, drop_database
 
     with LocalServices(

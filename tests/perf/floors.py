@@ -29,7 +29,7 @@ import redis
 from argon2 import PasswordHasher
 from kafka import KafkaProducer
 
-from messenger.ratelimit import GCRA_LUA
+from messenger.platform.ratelimit import GCRA_LUA
 from tests.support import ROOT
 
 Samples = list[float]
@@ -46,7 +46,7 @@ def _timed(n: int, call: Callable[[int], object]) -> Samples:
 
 def page_query() -> str:
     """The friends page: the very statement of the users context's `ordered_among`."""
-    from messenger.users.profiles import ORDERED_AMONG
+    from messenger.users.adapters.profiles import ORDERED_AMONG
 
     return ORDERED_AMONG
 
@@ -312,7 +312,7 @@ class Floors:
 
     def send_message(self, n: int, chat_id: str, author: str, others: list[str]) -> Samples:
         from messenger.chats.service import new_message_id
-        from messenger.clock import utcnow
+        from messenger.kernel.clock import utcnow
 
         def once(_: int) -> None:
             self.gcra(keys=[f"ratelimit:send_message:{author}"], args=[1, 1_000_000])

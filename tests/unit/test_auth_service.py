@@ -10,7 +10,7 @@ import pytest
 from messenger.auth.models import LoginRequest, LoginResponse, RegisterRequest
 from messenger.auth.service import LoginService, RegistrationService
 from messenger.auth.session import SessionService, hash_token
-from messenger.errors import Conflict, RateLimited, Unauthenticated
+from messenger.kernel.errors import Conflict, RateLimited, Unauthenticated
 from tests.unit.fakes import (
     FakeAccounts,
     FakeNicknames,

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from pydantic import BaseModel
 
-from messenger.clock import rfc3339, utcnow
-from messenger.events import EventEnvelope, new_event, topic_for
+from messenger.kernel.clock import rfc3339, utcnow
+from messenger.platform.events import EventEnvelope, new_event, topic_for
 
 pytestmark = pytest.mark.unit
 

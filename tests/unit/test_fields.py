@@ -14,9 +14,9 @@ from pydantic import BaseModel, ValidationError
 
 from messenger.auth.models import LoginRequest, OAuthCallbackRequest, RegisterRequest
 from messenger.chats.models import CreateChatRequest, SendMessageRequest
-from messenger.errors import InvalidInput
 from messenger.friends.models import FriendRequestBody
-from messenger.pagination import (
+from messenger.kernel.errors import InvalidInput
+from messenger.kernel.pagination import (
     ACTIVITY_KEY,
     TEXT_KEY,
     UUID_KEY,

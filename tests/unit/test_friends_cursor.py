@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from messenger.errors import InvalidInput
 from messenger.friends.service import parse_cursor
-from messenger.pagination import encode_cursor
+from messenger.kernel.errors import InvalidInput
+from messenger.kernel.pagination import encode_cursor
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from messenger.errors import Conflict, NotFound
 from messenger.friends.service import (
     Friendship,
     decide_answer,
@@ -15,6 +14,7 @@ from messenger.friends.service import (
     decide_request,
     pair,
 )
+from messenger.kernel.errors import Conflict, NotFound
 
 pytestmark = pytest.mark.unit
 

@@ -10,9 +10,9 @@ import pytest
 from aws_lambda_powertools.event_handler import Response
 from pydantic import BaseModel, Field
 
-from messenger import errors
-from messenger.bearer import bearer_token
-from messenger.http import create_resolver, respond
+from messenger.kernel import errors
+from messenger.web.bearer import bearer_token
+from messenger.web.http import create_resolver, respond
 
 pytestmark = pytest.mark.unit
 

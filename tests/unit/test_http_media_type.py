@@ -9,7 +9,7 @@ import pytest
 from aws_lambda_powertools.event_handler import Response
 from pydantic import BaseModel
 
-from messenger.http import create_resolver, respond
+from messenger.web.http import create_resolver, respond
 
 pytestmark = pytest.mark.unit
 

@@ -151,7 +151,7 @@ def test_rollback_with_nothing_in_flight_names_the_previous_release() -> None:
 # Production client settings
 # ------------------------------------------------------------------------------------------------
 def _settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
-    from messenger import secrets, settings
+    from messenger.platform import secrets, settings
 
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -162,7 +162,7 @@ def _settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
 def test_database_url_goes_to_the_proxy_with_verified_tls(monkeypatch: pytest.MonkeyPatch) -> None:
     from aws_lambda_powertools.utilities import parameters
 
-    from messenger import secrets, settings
+    from messenger.platform import secrets, settings
 
     secret = {
         "username": "messenger",
@@ -199,7 +199,8 @@ def test_redis_verifies_tls_only_for_rediss(
 ) -> None:
     import redis as redis_driver
 
-    from messenger import cache, settings
+    from messenger.platform import redis as platform_redis
+    from messenger.platform import settings
 
     seen: dict[str, Any] = {}
 
@@ -208,10 +209,10 @@ def test_redis_verifies_tls_only_for_rediss(
         return object()
 
     monkeypatch.setattr(redis_driver.Redis, "from_url", from_url)
-    monkeypatch.setattr(cache, "_client", None)
+    monkeypatch.setattr(platform_redis, "_client", None)
     _settings(monkeypatch, REDIS_URL=url, REDIS_SSL_CA_CERTS="/opt/certs/aws-bundle.pem")
     try:
-        cache.redis()
+        platform_redis.client()
     finally:
         settings.get_settings.cache_clear()
     assert seen["url"] == url

@@ -14,7 +14,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-from messenger.auth.id_token import JoseIdTokenVerifier
+from messenger.auth.adapters.id_token import JoseIdTokenVerifier
 from messenger.auth.models import Account
 from messenger.auth.oauth import (
     EmailUnverified,
@@ -33,9 +33,9 @@ from messenger.auth.oauth import (
 )
 from messenger.auth.service import EmailTaken, NicknameTaken
 from messenger.auth.session import SessionService, hash_token
-from messenger.clock import utcnow
-from messenger.errors import InvalidInput
-from messenger.events import OutboundEvent
+from messenger.kernel.clock import utcnow
+from messenger.kernel.errors import InvalidInput
+from messenger.platform.events import OutboundEvent
 from tests.unit.fakes import FakeNicknames, FakeOutbox, FakeSessions
 
 pytestmark = pytest.mark.unit

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from messenger import api_docs
+from messenger.web import api_docs
 from messenger_local import openapi
 from tests.support import ROOT, template
 

@@ -14,8 +14,9 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from pymongo import errors as mongo_errors
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from messenger import deadline, errors
-from messenger.http import caller_id, create_resolver, no_content
+from messenger.kernel import errors
+from messenger.platform import deadline
+from messenger.web.http import caller_id, create_resolver, no_content
 
 pytestmark = pytest.mark.unit
 
@@ -174,7 +175,7 @@ def test_the_deadline_is_unavailable() -> None:
 
 
 def test_pymongo_client_side_timeouts_are_unavailable() -> None:
-    import messenger.mongo  # noqa: F401 - registers pymongo's errors
+    import messenger.platform.mongo  # noqa: F401 - registers pymongo's errors
 
     assert errors.is_unavailable(mongo_errors.NetworkTimeout("timed out"))
     assert errors.is_unavailable(mongo_errors.ServerSelectionTimeoutError("no server"))
@@ -187,7 +188,7 @@ def _client_error(code: str) -> ClientError:
 
 
 def test_dynamodb_unreachable_or_throttling_is_unavailable_a_refusal_is_not() -> None:
-    from messenger.realtime.store import dynamodb_unavailable
+    from messenger.realtime.adapters.store import dynamodb_unavailable
 
     unreachable = EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
     assert dynamodb_unavailable(PutError("put failed", cause=unreachable))

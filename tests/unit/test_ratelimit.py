@@ -10,9 +10,9 @@ import pytest
 
 from messenger.chats.models import CreateChatRequest, SendMessageRequest
 from messenger.chats.service import ChatsService, ChatStore, FriendDirectory
-from messenger.errors import RateLimited
 from messenger.friends.service import Friendships, FriendsService, UserDirectory
-from messenger.ratelimit import (
+from messenger.kernel.errors import RateLimited
+from messenger.platform.ratelimit import (
     CREATE_CHAT,
     FRIEND_REQUEST,
     REPORT,
@@ -22,7 +22,7 @@ from messenger.ratelimit import (
     configured_limits,
     retry_after_seconds,
 )
-from messenger.settings import Settings
+from messenger.platform.settings import Settings
 from tests.unit.fakes import FakeOutbox, FakeRateLimiter
 
 pytestmark = pytest.mark.unit

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from messenger.events import EventEnvelope
+from messenger.platform.events import EventEnvelope
 from messenger.realtime.service import (
     Connection,
     Outcome,
@@ -331,7 +331,7 @@ def test_a_push_skips_and_closes_connections_of_revoked_sessions(world: Any) -> 
 def test_a_connection_keeps_its_session_in_the_users_set() -> None:
     """The UserConnections member carries the session; members written before sessions were
     kept still read (with no session), so a deploy does not lose live connections."""
-    from messenger.realtime.store import _member, _parse
+    from messenger.realtime.adapters.store import _member, _parse
 
     now = epoch(NOW)
     with_session = Connection("abc=", ANN, now + 60, "0f" * 32)

@@ -8,10 +8,10 @@ import uuid
 import pytest
 
 from messenger.auth.models import UserRegistered
-from messenger.clock import utcnow
-from messenger.errors import NotFound
-from messenger.events import new_event
-from messenger.fields import NICKNAME_PATTERN
+from messenger.kernel.clock import utcnow
+from messenger.kernel.errors import NotFound
+from messenger.kernel.fields import NICKNAME_PATTERN
+from messenger.platform.events import new_event
 from messenger.users.service import UsersService, nickname_variants
 from tests.unit.fakes import FakeProfiles
 

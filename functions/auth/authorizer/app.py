@@ -5,7 +5,7 @@ A valid token yields `{"isAuthorized": true, "context": {"user_id": ...}}`. Anyt
 Warm, it costs one Redis GET; with Redis down, one Postgres query. When neither can be reached
 the token cannot be checked, and an authorizer can only say 401, 403 or 500: it allows with
 `{"unavailable": true}` and no user, and the function answers 503 before running any route
-(messenger.http; decision 30).
+(messenger.web.http; decision 30).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger import deadline
-from messenger.auth.wiring import session_service
-from messenger.bearer import bearer_token
-from messenger.errors import is_unavailable
-from messenger.observability import logger
+from messenger.bootstrap import session_service
+from messenger.kernel.errors import is_unavailable
+from messenger.platform import deadline
+from messenger.platform.observability import logger
+from messenger.web.bearer import bearer_token
 
 sessions = session_service()
 

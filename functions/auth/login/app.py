@@ -8,11 +8,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger.api_docs import problem_responses
 from messenger.auth.models import LoginRequest, LoginResponse
-from messenger.auth.wiring import login_service
-from messenger.http import create_resolver, respond
-from messenger.observability import MetricUnit, logger, metrics
+from messenger.bootstrap import login_service
+from messenger.platform.observability import MetricUnit, logger, metrics
+from messenger.web.api_docs import problem_responses
+from messenger.web.http import create_resolver, respond
 
 app = create_resolver()
 logins = login_service()

@@ -9,16 +9,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-# Every logout writes Postgres and closes connections (boto3, pynamodb): load them at init.
-import messenger.postgres
-import messenger.realtime.pusher
-import messenger.realtime.store  # noqa: F401
-from messenger.api_docs import problem_responses
-from messenger.auth.wiring import logout_service
-from messenger.bearer import bearer_token
-from messenger.errors import Unauthenticated
-from messenger.http import create_resolver, no_content
-from messenger.observability import logger
+from messenger.bootstrap import logout_service
+from messenger.kernel.errors import Unauthenticated
+from messenger.platform.observability import logger
+from messenger.web.api_docs import problem_responses
+from messenger.web.bearer import bearer_token
+from messenger.web.http import create_resolver, no_content
 
 app = create_resolver()
 sessions = logout_service()

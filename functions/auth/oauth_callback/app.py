@@ -8,11 +8,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger.api_docs import problem_responses
 from messenger.auth.models import LoginResponse, OAuthCallbackRequest
-from messenger.auth.wiring import oauth_callback_service
-from messenger.http import create_resolver, respond
-from messenger.observability import logger
+from messenger.bootstrap import oauth_callback_service
+from messenger.platform.observability import logger
+from messenger.web.api_docs import problem_responses
+from messenger.web.http import create_resolver, respond
 
 app = create_resolver()
 oauth = oauth_callback_service()

@@ -9,12 +9,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger.api_docs import problem_responses
 from messenger.auth.models import OAuthStartResponse
-from messenger.auth.wiring import oauth_start_service
-from messenger.fields import TEXT_RULE, Text
-from messenger.http import create_resolver, respond
-from messenger.observability import logger
+from messenger.bootstrap import oauth_start_service
+from messenger.kernel.fields import TEXT_RULE, Text
+from messenger.platform.observability import logger
+from messenger.web.api_docs import problem_responses
+from messenger.web.http import create_resolver, respond
 
 app = create_resolver()
 oauth = oauth_start_service()

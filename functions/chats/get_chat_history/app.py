@@ -10,12 +10,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger.api_docs import problem_responses
+from messenger.bootstrap import chats_reader
 from messenger.chats.models import Message
-from messenger.chats.wiring import chats_reader
-from messenger.http import caller_id, create_resolver, respond
-from messenger.observability import logger
-from messenger.pagination import Page
+from messenger.kernel.pagination import Page
+from messenger.platform.observability import logger
+from messenger.web.api_docs import problem_responses
+from messenger.web.http import caller_id, create_resolver, respond
 
 app = create_resolver()
 chats = chats_reader()

@@ -9,11 +9,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger.api_docs import problem_responses
+from messenger.bootstrap import chats_service
 from messenger.chats.models import MarkReadRequest
-from messenger.chats.wiring import chats_service
-from messenger.http import caller_id, create_resolver, no_content
-from messenger.observability import logger
+from messenger.platform.observability import logger
+from messenger.web.api_docs import problem_responses
+from messenger.web.http import caller_id, create_resolver, no_content
 
 app = create_resolver()
 chats = chats_service()

@@ -9,12 +9,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger.api_docs import problem_responses
-from messenger.friends.models import FriendsOverview
-from messenger.friends.service import DEFAULT_PAGE, MAX_PAGE
-from messenger.friends.wiring import friends_reader
-from messenger.http import caller_id, create_resolver, respond
-from messenger.observability import logger
+from messenger.bootstrap import friends_reader
+from messenger.friends.models import DEFAULT_PAGE, MAX_PAGE, FriendsOverview
+from messenger.platform.observability import logger
+from messenger.web.api_docs import problem_responses
+from messenger.web.http import caller_id, create_resolver, respond
 
 app = create_resolver()
 friends = friends_reader()

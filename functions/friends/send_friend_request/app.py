@@ -9,11 +9,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger.api_docs import problem_responses
+from messenger.bootstrap import friends_service
 from messenger.friends.models import FriendRequestBody, FriendshipStatus
-from messenger.friends.wiring import friends_service
-from messenger.http import caller_id, create_resolver, respond
-from messenger.observability import MetricUnit, logger, metrics
+from messenger.platform.observability import MetricUnit, logger, metrics
+from messenger.web.api_docs import problem_responses
+from messenger.web.http import caller_id, create_resolver, respond
 
 app = create_resolver()
 friends = friends_service()

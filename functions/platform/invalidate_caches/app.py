@@ -12,11 +12,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger.consumers import process_kafka_batch
-from messenger.events import EventEnvelope
-from messenger.friends import queries as friends
-from messenger.observability import logger
-from messenger.users import queries as users
+from messenger.bootstrap import cache_invalidation
+from messenger.platform.events import EventEnvelope
+from messenger.platform.observability import logger
+from messenger.web.consumers import process_kafka_batch
+
+users, friends = cache_invalidation()
 
 
 def invalidate(event: EventEnvelope) -> None:

@@ -11,11 +11,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger.clock import utcnow
-from messenger.consumers import process_kafka_batch
-from messenger.events import EventEnvelope
-from messenger.observability import logger
-from messenger.realtime.wiring import push_service
+from messenger.bootstrap import push_service
+from messenger.kernel.clock import utcnow
+from messenger.platform.events import EventEnvelope
+from messenger.platform.observability import logger
+from messenger.web.consumers import process_kafka_batch
 
 realtime = push_service()
 

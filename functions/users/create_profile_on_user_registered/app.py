@@ -10,10 +10,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger.consumers import process_kafka_batch
-from messenger.events import EventEnvelope
-from messenger.observability import logger
-from messenger.users.wiring import users_service
+from messenger.bootstrap import users_service
+from messenger.platform.events import EventEnvelope
+from messenger.platform.observability import logger
+from messenger.web.consumers import process_kafka_batch
 
 users = users_service()
 

@@ -9,13 +9,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger.api_docs import problem_responses
-from messenger.fields import TEXT_RULE, Text
-from messenger.http import create_resolver, respond
-from messenger.observability import logger
-from messenger.pagination import Page
+from messenger.bootstrap import users_service
+from messenger.kernel.fields import TEXT_RULE, Text
+from messenger.kernel.pagination import Page
+from messenger.platform.observability import logger
 from messenger.users.models import Profile
-from messenger.users.wiring import users_service
+from messenger.web.api_docs import problem_responses
+from messenger.web.http import create_resolver, respond
 
 app = create_resolver()
 users = users_service()

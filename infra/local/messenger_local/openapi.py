@@ -2,7 +2,7 @@
 
 Each HTTP function's module is loaded by file path (as Lambda loads it) and asked for its schema;
 the paths and components are merged. Each route's statuses and problem codes come from its
-decorator (`responses=problem_responses(...)`, messenger.api_docs, whose problem schemas become
+decorator (`responses=problem_responses(...)`, messenger.web.api_docs, whose problem schemas become
 components); the routes the template protects with the authorizer get the bearer security
 requirement and the authorizer's 401 (API Gateway's own body). `make openapi` writes
 docs/openapi.json; a test checks the committed file is current.
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from messenger.api_docs import PROBLEM_SCHEMAS
+from messenger.web.api_docs import PROBLEM_SCHEMAS
 from messenger_local.template import Template, load_template
 
 ROOT = Path(__file__).resolve().parents[3]

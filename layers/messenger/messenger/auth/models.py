@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
 
-from messenger.fields import TEXT_RULE, Nickname, Text, Timestamp, stripped_text
+from messenger.kernel.fields import TEXT_RULE, Nickname, Text, Timestamp, stripped_text
 
 
 def _lower(value: str) -> str:

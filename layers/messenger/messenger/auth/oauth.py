@@ -2,7 +2,7 @@
 
 Pure logic over ports, like service.py; the adapters are oauth_store.py (pending sign-ins in
 Redis), oauth_accounts.py (identities in Postgres), oidc.py and id_token.py (the provider, over
-HTTP, with authlib and joserfc), put together in wiring.py.
+HTTP, with authlib and joserfc), put together in messenger.bootstrap.
 
 The flow is the authorization code flow with PKCE: `start` keeps a fresh state, nonce and code
 verifier for the state's lifetime and answers the provider's authorization URL; `callback` takes
@@ -32,16 +32,16 @@ from messenger.auth.service import (
     NicknameTaken,
     normalize_email,
 )
-from messenger.clock import utcnow
-from messenger.errors import BadRequest, Conflict, InvalidInput, NotFound, Unauthenticated
-from messenger.events import new_event
-from messenger.fields import NICKNAME_MAX, nickname_variants
+from messenger.kernel.clock import utcnow
+from messenger.kernel.errors import BadRequest, Conflict, InvalidInput, NotFound, Unauthenticated
+from messenger.kernel.fields import NICKNAME_MAX, nickname_variants
+from messenger.platform.events import new_event
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
 
     from messenger.auth.session import SessionService
-    from messenger.events import OutboundEvent
+    from messenger.platform.events import OutboundEvent
 
 
 # ------------------------------------------------------------------------------------------------
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 # ------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Provider:
-    """A configured OpenID Connect provider (messenger.settings, OAUTH_PROVIDERS)."""
+    """A configured OpenID Connect provider (messenger.platform.settings, OAUTH_PROVIDERS)."""
 
     name: str
     issuer: str

@@ -1,6 +1,6 @@
 """Auth use-cases: register, log in, log out, authenticate a bearer token.
 
-Pure logic over ports; the adapters live beside this module and are put together in wiring.py.
+Pure logic over ports; the adapters live in adapters/ and are put together in messenger.bootstrap.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from messenger.auth.models import (
     UserRegistered,
 )
 from messenger.auth.session import SessionService
-from messenger.clock import utcnow
-from messenger.errors import Conflict, RateLimited, Unauthenticated
-from messenger.events import new_event
+from messenger.kernel.clock import utcnow
+from messenger.kernel.errors import Conflict, RateLimited, Unauthenticated
+from messenger.platform.events import new_event
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from messenger.events import OutboundEvent
+    from messenger.platform.events import OutboundEvent
 
 
 class Accounts(Protocol):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from messenger.clock import utcnow
+from messenger.kernel.clock import utcnow
 
 
 @dataclass(frozen=True)

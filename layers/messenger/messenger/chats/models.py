@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from messenger.fields import TEXT_RULE, StrippedText, Text, Timestamp
+from messenger.kernel.fields import TEXT_RULE, StrippedText, Text, Timestamp
 
 MAX_OTHER_PARTICIPANTS = 100
 MAX_CONTENT = 4096

@@ -25,11 +25,11 @@ from messenger.chats.models import (
     MessageSent,
     SendMessageRequest,
 )
-from messenger.clock import utcnow
-from messenger.errors import Forbidden, InvalidInput, NotFound
-from messenger.events import OutboundEvent, new_event
-from messenger.pagination import ACTIVITY_KEY, UUID_KEY, Page, decode_cursor, encode_cursor
-from messenger.ratelimit import CREATE_CHAT, SEND_MESSAGE, RateLimiter
+from messenger.kernel.clock import utcnow
+from messenger.kernel.errors import Forbidden, InvalidInput, NotFound
+from messenger.kernel.pagination import ACTIVITY_KEY, UUID_KEY, Page, decode_cursor, encode_cursor
+from messenger.platform.events import OutboundEvent, new_event
+from messenger.platform.ratelimit import CREATE_CHAT, SEND_MESSAGE, RateLimiter
 
 EventsFor = Callable[[], list[OutboundEvent]]
 

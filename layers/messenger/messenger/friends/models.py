@@ -7,7 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from messenger.fields import TEXT_RULE, Text, Timestamp
+from messenger.kernel.fields import TEXT_RULE, Text, Timestamp
+
+DEFAULT_PAGE = 100
+MAX_PAGE = 500  # friends per page of GET /v1/friends
 
 
 class FriendRequestBody(BaseModel):

@@ -15,24 +15,23 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter
 
-from messenger.clock import rfc3339, utcnow
-from messenger.errors import Conflict, InvalidInput, NotFound
-from messenger.events import OutboundEvent, new_event
-from messenger.fields import Text
 from messenger.friends.models import (
+    DEFAULT_PAGE,
     Friend,
     FriendRequest,
     FriendshipChanged,
     FriendsOverview,
 )
-from messenger.pagination import decode_cursor, encode_cursor
-from messenger.ratelimit import FRIEND_REQUEST, RateLimiter
-from messenger.users.models import Profile
+from messenger.kernel.clock import rfc3339, utcnow
+from messenger.kernel.errors import Conflict, InvalidInput, NotFound
+from messenger.kernel.fields import Text
+from messenger.kernel.pagination import decode_cursor, encode_cursor
+from messenger.platform.events import OutboundEvent, new_event
+from messenger.platform.ratelimit import FRIEND_REQUEST, RateLimiter
+from messenger.users.api import Profile
 
 Status = Literal["pending", "accepted", "rejected"]
 
-DEFAULT_PAGE = 100
-MAX_PAGE = 500
 MAX_REQUESTS = 500  # incoming and outgoing each, on the first page
 
 

@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Protocol
 
-from messenger.errors import is_unavailable
-from messenger.events import EventEnvelope
-from messenger.observability import logger
+from messenger.kernel.errors import is_unavailable
+from messenger.platform.events import EventEnvelope
+from messenger.platform.observability import logger
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from messenger.fields import TEXT_RULE, Nickname, Text, Timestamp
+from messenger.kernel.fields import TEXT_RULE, Nickname, Text, Timestamp
 
 
 class Profile(BaseModel):

@@ -6,19 +6,19 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from messenger.clock import utcnow
-from messenger.errors import Conflict, NotFound
-from messenger.events import new_event
-from messenger.fields import nickname_variants
-from messenger.pagination import TEXT_KEY, Page, decode_cursor, encode_cursor
-from messenger.publishing import NoOutbox
+from messenger.kernel.clock import utcnow
+from messenger.kernel.errors import Conflict, NotFound
+from messenger.kernel.fields import nickname_variants
+from messenger.kernel.pagination import TEXT_KEY, Page, decode_cursor, encode_cursor
+from messenger.platform.events import new_event
+from messenger.platform.publishing import NoOutbox
 from messenger.users.models import OwnProfile, Profile, ProfilePatch, ProfileUpdated
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
     from datetime import datetime
 
-    from messenger.events import EventEnvelope, OutboundEvent
+    from messenger.platform.events import EventEnvelope, OutboundEvent
 
 CREATE_PROFILE_CONSUMER = "users.create-profile"
 

@@ -1,0 +1,1 @@
+"""The chats context's adapters: the stores and clients that implement its ports."""

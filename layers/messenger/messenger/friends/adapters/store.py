@@ -1,0 +1,198 @@
+"""Friendships in Postgres (schema `friends`), cached per user in Redis.
+
+Postgres (psycopg) is imported where it is used: other contexts (chats) read the cached friend
+sets on every call and reach Postgres only on a cache miss. The friends functions load it at init
+(messenger.bootstrap).
+
+`transition` takes a transaction-scoped advisory lock on the pair before reading its row, so
+every transition of one pair is serialized, including the very first (when there is no row to
+lock yet). The row and its outbox event commit together.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from messenger.friends.service import Decision, Friendship, Relations, pair
+from messenger.platform.observability import logger
+from messenger.platform.redis import REDIS_DOWN, delete_many
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from messenger.friends.service import Friendships
+    from messenger.platform.events import OutboundEvent
+    from messenger.platform.redis import RedisClient
+
+_COLUMNS = "user_low, user_high, status, requested_by, requested_at, responded_at"
+CACHE_TTL = 3600
+
+
+def _row(values: tuple[object, ...]) -> Friendship:
+    return Friendship(*values)  # type: ignore[arg-type]
+
+
+def cache_key(user: uuid.UUID) -> str:
+    return f"friends:v1:{user}"
+
+
+class PostgresFriendships:
+    def transition(
+        self,
+        a: uuid.UUID,
+        b: uuid.UUID,
+        decide: Callable[[Friendship | None], Decision],
+        event_for: Callable[[Decision], OutboundEvent | None],
+    ) -> Decision:
+        from messenger.platform import outbox, postgres
+
+        low, high = pair(a, b)
+
+        def work(conn: psycopg.Connection) -> Decision:
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"friends:{low}:{high}",)
+            )
+            found = conn.execute(
+                f"SELECT {_COLUMNS} FROM friends.friendships"
+                " WHERE user_low = %s AND user_high = %s",
+                (low, high),
+            ).fetchone()
+            decision = decide(_row(found) if found else None)
+            if decision.row is None:
+                conn.execute(
+                    "DELETE FROM friends.friendships WHERE user_low = %s AND user_high = %s",
+                    (low, high),
+                )
+            else:
+                r = decision.row
+                conn.execute(
+                    f"INSERT INTO friends.friendships ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)"
+                    " ON CONFLICT (user_low, user_high) DO UPDATE SET status = excluded.status,"
+                    " requested_by = excluded.requested_by,"
+                    " requested_at = excluded.requested_at,"
+                    " responded_at = excluded.responded_at",
+                    (r.low, r.high, r.status, r.requested_by, r.requested_at, r.responded_at),
+                )
+            event = event_for(decision)
+            if event is not None:
+                outbox.enqueue(conn, [event])
+            return decision
+
+        return postgres.transact(work)
+
+    def of_user(self, user: uuid.UUID) -> list[Friendship]:
+        from messenger.platform import postgres
+
+        rows = (
+            postgres.connection()
+            .execute(
+                f"SELECT {_COLUMNS} FROM friends.friendships"
+                " WHERE user_low = %(u)s AND status <> 'rejected'"
+                f" UNION ALL SELECT {_COLUMNS} FROM friends.friendships"
+                " WHERE user_high = %(u)s AND status <> 'rejected'",
+                {"u": user},
+            )
+            .fetchall()
+        )
+        return [_row(r) for r in rows]
+
+    def relations(self, user: uuid.UUID) -> Relations:
+        friends: dict[str, str] = {}
+        pending: list[Friendship] = []
+        for row in self.of_user(user):
+            if row.status == "accepted":
+                since = row.responded_at or row.requested_at
+                friends[str(row.other(user))] = since.isoformat()
+            else:
+                pending.append(row)
+        return Relations(friends, pending)
+
+    def forget(self, *users: uuid.UUID) -> None:
+        """Nothing cached here."""
+
+
+class CachedFriendships:
+    """Cache-aside of each user's relations, wrapping the store that holds the friendships; the
+    service forgets both users after a transition."""
+
+    def __init__(self, inner: Friendships, redis: RedisClient) -> None:
+        self.inner = inner
+        self.redis = redis
+
+    def transition(
+        self,
+        a: uuid.UUID,
+        b: uuid.UUID,
+        decide: Callable[[Friendship | None], Decision],
+        event_for: Callable[[Decision], OutboundEvent | None],
+    ) -> Decision:
+        return self.inner.transition(a, b, decide, event_for)
+
+    def _raw(self, user: uuid.UUID) -> list[list[str | None]]:
+        """The cached rows as stored (strings), filling the cache from Postgres on a miss."""
+        try:
+            cached = self.redis().get(cache_key(user))
+        except REDIS_DOWN:
+            cached = None
+        if cached:
+            raw: list[list[str | None]] = json.loads(cached)
+            return raw
+        raw = _encode(self.inner.of_user(user))
+        try:
+            self.redis().set(cache_key(user), json.dumps(raw), ex=CACHE_TTL)
+        except REDIS_DOWN as exc:
+            logger.warning("Friends cache unavailable", extra={"error": repr(exc)})
+        return raw
+
+    def of_user(self, user: uuid.UUID) -> list[Friendship]:
+        return [_decode(r) for r in self._raw(user)]
+
+    def relations(self, user: uuid.UUID) -> Relations:
+        """Friends as strings straight from the cached JSON: a list of 1,000 friends costs a
+        JSON parse, not 1,000 rows of UUIDs and datetimes."""
+        me = str(user)
+        friends: dict[str, str] = {}
+        pending: list[Friendship] = []
+        for r in self._raw(user):
+            if r[2] == "accepted":
+                other = r[1] if r[0] == me else r[0]
+                friends[str(other)] = str(r[5] or r[4])
+            else:
+                pending.append(_decode(r))
+        return Relations(friends, pending)
+
+    def forget(self, *users: uuid.UUID) -> None:
+        try:
+            delete_many(self.redis(), (cache_key(u) for u in users))
+        except REDIS_DOWN as exc:
+            logger.warning("Could not invalidate friends cache", extra={"error": repr(exc)})
+
+
+def _encode(rows: list[Friendship]) -> list[list[str | None]]:
+    return [
+        [
+            str(r.low),
+            str(r.high),
+            r.status,
+            str(r.requested_by),
+            r.requested_at.isoformat(),
+            r.responded_at.isoformat() if r.responded_at else None,
+        ]
+        for r in rows
+    ]
+
+
+def _decode(r: list[str | None]) -> Friendship:
+    low, high, status, by, at, responded = r
+    return Friendship(
+        uuid.UUID(low),
+        uuid.UUID(high),
+        status,  # type: ignore[arg-type]
+        uuid.UUID(by),
+        datetime.fromisoformat(str(at)),
+        datetime.fromisoformat(responded) if responded else None,
+    )
