@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from messenger.auth.models import Account
 from messenger.auth.service import EmailTaken, NicknameTaken
@@ -13,7 +14,16 @@ from messenger.kernel.clock import utcnow
 from messenger.kernel.errors import RateLimited
 from messenger.platform.events import OutboundEvent
 from messenger.platform.ratelimit import LimitName
+from messenger.platform.unit_of_work import UnitOfWork
 from messenger.users.models import OwnProfile
+
+T = TypeVar("T")
+
+
+def in_memory(uow: UnitOfWork, outbox: list[OutboundEvent], work: Callable[[None], T]) -> T:
+    """A fake store's transaction: `work`, then the unit's events appended to `outbox`; an
+    exception from `work` rolls them back (never appended), as a store's transaction does."""
+    return uow.transaction(lambda attempt: attempt(None), lambda _, e: outbox.extend(e), work)
 
 
 @dataclass
@@ -32,14 +42,16 @@ class FakeAccounts:
     events: list[OutboundEvent] = field(default_factory=list)
     nicknames: FakeNicknames = field(default_factory=FakeNicknames)
 
-    def add(self, account: Account, events: Sequence[OutboundEvent], nickname: str) -> None:
-        if account.email in self.by_mail:
-            raise EmailTaken()
-        if nickname.lower() in self.nicknames.taken:
-            raise NicknameTaken()
-        self.nicknames.taken.add(nickname.lower())
-        self.by_mail[account.email] = account
-        self.events.extend(events)
+    def add(self, account: Account, nickname: str, uow: UnitOfWork) -> None:
+        def insert(_: None) -> None:
+            if account.email in self.by_mail:
+                raise EmailTaken()
+            if nickname.lower() in self.nicknames.taken:
+                raise NicknameTaken()
+            self.nicknames.taken.add(nickname.lower())
+            self.by_mail[account.email] = account
+
+        in_memory(uow, self.events, insert)
 
     def by_email(self, email: str) -> Account | None:
         return self.by_mail.get(email)
