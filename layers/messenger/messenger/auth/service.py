@@ -25,8 +25,6 @@ from messenger.platform.unit_of_work import EventOutbox, UnitOfWork
 if TYPE_CHECKING:
     from messenger.kernel.context import RequestContext
 
-__all__ = ["Accounts", "EventOutbox", "LoginService", "RegistrationService"]
-
 
 class Accounts(Protocol):
     def add(self, account: Account, nickname: str, uow: UnitOfWork) -> None:

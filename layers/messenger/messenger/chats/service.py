@@ -22,12 +22,11 @@ from messenger.kernel.clock import utcnow
 from messenger.kernel.errors import Forbidden, InvalidInput, NotFound
 from messenger.kernel.pagination import ACTIVITY_KEY, UUID_KEY, Page, decode_cursor, encode_cursor
 from messenger.platform.ratelimit import CREATE_CHAT, SEND_MESSAGE, RateLimiter
-from messenger.platform.unit_of_work import EventOutbox, UnitOfWork
+from messenger.platform.unit_of_work import EventOutbox as EventOutbox  # for the wiring
+from messenger.platform.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from messenger.kernel.context import RequestContext
-
-__all__ = ["ChatMembership", "ChatStore", "ChatsService", "EventOutbox", "FriendDirectory"]
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,13 @@ from messenger.kernel.errors import Conflict, InvalidInput, NotFound
 from messenger.kernel.fields import Text
 from messenger.kernel.pagination import decode_cursor, encode_cursor
 from messenger.platform.ratelimit import FRIEND_REQUEST, RateLimiter
-from messenger.platform.unit_of_work import EventOutbox, UnitOfWork
+from messenger.platform.unit_of_work import EventOutbox as EventOutbox  # for the wiring
+from messenger.platform.unit_of_work import UnitOfWork
 from messenger.users.models import Profile
 
 if TYPE_CHECKING:
     from messenger.kernel.context import RequestContext
 
-__all__ = ["Decision", "EventOutbox", "FriendsService", "Friendship", "Friendships", "pair"]
 
 Status = Literal["pending", "accepted", "rejected"]
 

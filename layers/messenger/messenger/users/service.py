@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from messenger.auth.events import UserRegistered
     from messenger.kernel.context import RequestContext
 
-__all__ = ["CREATE_PROFILE_CONSUMER", "EventOutbox", "NicknameTaken", "Profiles", "UsersService"]
 
 CREATE_PROFILE_CONSUMER = "users.create-profile"
 
