@@ -11,9 +11,15 @@ import pytest
 from messenger.chats.models import CreateChatRequest, SendMessageRequest
 from messenger.chats.service import ChatsService
 from messenger.kernel.clock import utcnow
+from messenger.kernel.context import RequestContext
 from messenger.kernel.errors import Forbidden, InvalidInput, NotFound, RateLimited
 from messenger.platform.ratelimit import CREATE_CHAT
 from tests.unit.fakes import FakeChats, FakeFriends, FakeOutbox, FakeRateLimiter
+
+
+def ctx(user: uuid.UUID, correlation_id: str | None = None) -> RequestContext:
+    return RequestContext(user_id=user, correlation_id=correlation_id)
+
 
 pytestmark = pytest.mark.unit
 
@@ -46,19 +52,19 @@ def published(service: ChatsService) -> list[str]:
 
 
 def direct(service: ChatsService, a: uuid.UUID = ANN, b: uuid.UUID = BOB) -> uuid.UUID:
-    chat, _ = service.create(a, CreateChatRequest(participants=[b]))
+    chat, _ = service.create(ctx(a), CreateChatRequest(participants=[b]))
     return chat.chat_id
 
 
 def say(service: ChatsService, chat_id: uuid.UUID, text: str, key: str | None = None) -> uuid.UUID:
     request = SendMessageRequest(content=text, client_message_id=key)
-    message, _ = service.send(ANN, chat_id, request)
+    message, _ = service.send(ctx(ANN), chat_id, request)
     return message.message_id
 
 
 def test_a_direct_chat_is_created_once_per_pair(service: ChatsService) -> None:
-    chat, created = service.create(ANN, CreateChatRequest(participants=[BOB]), "corr-1")
-    again, created_again = service.create(BOB, CreateChatRequest(participants=[ANN]))
+    chat, created = service.create(ctx(ANN, "corr-1"), CreateChatRequest(participants=[BOB]))
+    again, created_again = service.create(ctx(BOB), CreateChatRequest(participants=[ANN]))
 
     assert (chat.type, chat.participants, chat.created_by, created) == (
         "direct",
@@ -75,17 +81,17 @@ def test_a_direct_chat_is_created_once_per_pair(service: ChatsService) -> None:
 
 def test_a_group_chat_keeps_its_title(service: ChatsService) -> None:
     request = CreateChatRequest(participants=[BOB, CAT], title="  Trip  ")
-    chat, created = service.create(ANN, request)
+    chat, created = service.create(ctx(ANN), request)
     assert (chat.type, chat.title, created) == ("group", "Trip", True)
     assert chat.participants == [ANN, BOB, CAT]
     assert chat.created_by == ANN
     # Two group chats with the same people are two chats.
-    assert service.create(ANN, request)[0].chat_id != chat.chat_id
+    assert service.create(ctx(ANN), request)[0].chat_id != chat.chat_id
 
 
 def test_a_chat_with_non_friends_is_refused_naming_them(service: ChatsService) -> None:
     with pytest.raises(Forbidden) as refused:
-        service.create(ANN, CreateChatRequest(participants=[BOB, DAN]))
+        service.create(ctx(ANN), CreateChatRequest(participants=[BOB, DAN]))
     assert refused.value.code == "not_friends"
     assert refused.value.extra["non_friends"] == [str(DAN)]
     assert store(service).chats == {}
@@ -93,7 +99,7 @@ def test_a_chat_with_non_friends_is_refused_naming_them(service: ChatsService) -
 
 def test_a_chat_with_only_oneself_is_invalid(service: ChatsService) -> None:
     with pytest.raises(InvalidInput):
-        service.create(ANN, CreateChatRequest(participants=[ANN]))
+        service.create(ctx(ANN), CreateChatRequest(participants=[ANN]))
 
 
 def test_creating_is_rate_limited(friends: FakeFriends) -> None:
@@ -113,7 +119,7 @@ def test_send_stores_and_publishes_the_message_with_its_participants(
 ) -> None:
     chat_id = direct(service)
     request = SendMessageRequest(content="  hello  ", client_message_id="m-1")
-    message, created = service.send(ANN, chat_id, request, "corr-2")
+    message, created = service.send(ctx(ANN, "corr-2"), chat_id, request)
 
     assert (message.content, message.author_id, message.chat_id, created) == (
         "hello",
@@ -134,8 +140,8 @@ def test_send_stores_and_publishes_the_message_with_its_participants(
 def test_a_retried_send_returns_the_original_and_publishes_nothing(service: ChatsService) -> None:
     chat_id = direct(service)
     request = SendMessageRequest(content="once", client_message_id="retry-me")
-    first, created = service.send(ANN, chat_id, request)
-    retried, created_again = service.send(ANN, chat_id, request)
+    first, created = service.send(ctx(ANN), chat_id, request)
+    retried, created_again = service.send(ctx(ANN), chat_id, request)
 
     assert (created, created_again) == (True, False)
     assert retried.message_id == first.message_id
@@ -155,7 +161,7 @@ def test_a_former_friend_can_no_longer_send_in_the_direct_chat(
     chat_id = direct(service)
     friends.pairs.discard(frozenset((ANN, BOB)))
     with pytest.raises(Forbidden) as refused:
-        service.send(ANN, chat_id, SendMessageRequest(content="still there?"))
+        service.send(ctx(ANN), chat_id, SendMessageRequest(content="still there?"))
     assert refused.value.code == "not_friends"
     assert chat_id not in store(service).messages
 
@@ -163,9 +169,9 @@ def test_a_former_friend_can_no_longer_send_in_the_direct_chat(
 def test_a_group_does_not_ask_for_friendship_to_send(
     service: ChatsService, friends: FakeFriends
 ) -> None:
-    chat, _ = service.create(ANN, CreateChatRequest(participants=[BOB, CAT]))
+    chat, _ = service.create(ctx(ANN), CreateChatRequest(participants=[BOB, CAT]))
     friends.pairs.clear()
-    message, created = service.send(BOB, chat.chat_id, SendMessageRequest(content="hi all"))
+    message, created = service.send(ctx(BOB), chat.chat_id, SendMessageRequest(content="hi all"))
     assert created
     assert message.author_id == BOB
 
@@ -174,9 +180,9 @@ def test_non_participants_can_neither_read_nor_write(service: ChatsService) -> N
     chat_id = direct(service)
     message_id = say(service, chat_id, "private")
     for attempt in (
-        lambda: service.send(CAT, chat_id, SendMessageRequest(content="hey")),
-        lambda: service.history(CAT, chat_id, 10, None),
-        lambda: service.mark_read(CAT, chat_id, message_id),
+        lambda: service.send(ctx(CAT), chat_id, SendMessageRequest(content="hey")),
+        lambda: service.history(ctx(CAT), chat_id, 10, None),
+        lambda: service.mark_read(ctx(CAT), chat_id, message_id),
     ):
         with pytest.raises(Forbidden) as refused:
             attempt()
@@ -185,7 +191,7 @@ def test_non_participants_can_neither_read_nor_write(service: ChatsService) -> N
 
 def test_an_unknown_chat_is_not_found(service: ChatsService) -> None:
     with pytest.raises(NotFound) as missing:
-        service.history(ANN, uuid.uuid4(), 10, None)
+        service.history(ctx(ANN), uuid.uuid4(), 10, None)
     assert missing.value.code == "chat_not_found"
 
 
@@ -193,8 +199,8 @@ def test_marking_read_moves_forward_only_and_publishes_each_move(service: ChatsS
     chat_id = direct(service)
     first, second = say(service, chat_id, "one"), say(service, chat_id, "two")
 
-    service.mark_read(BOB, chat_id, second, "corr-3")
-    service.mark_read(BOB, chat_id, first)  # behind the marker: no change, no event
+    service.mark_read(ctx(BOB, "corr-3"), chat_id, second)
+    service.mark_read(ctx(BOB), chat_id, first)  # behind the marker: no change, no event
 
     reads = [e for e in store(service).outbox if e.envelope.type == "chat.read"]
     assert len(reads) == 1
@@ -207,7 +213,7 @@ def test_marking_read_moves_forward_only_and_publishes_each_move(service: ChatsS
 def test_marking_an_unknown_message_read_is_not_found(service: ChatsService) -> None:
     chat_id = direct(service)
     with pytest.raises(NotFound) as missing:
-        service.mark_read(BOB, chat_id, uuid.uuid4())
+        service.mark_read(ctx(BOB), chat_id, uuid.uuid4())
     assert missing.value.code == "message_not_found"
 
 
@@ -219,7 +225,7 @@ def test_history_pages_newest_first_without_gaps_or_repeats(service: ChatsServic
     cursor: str | None = None
     pages = 0
     while True:
-        page = service.history(BOB, chat_id, 3, cursor)
+        page = service.history(ctx(BOB), chat_id, 3, cursor)
         seen += [m.message_id for m in page.items]
         pages += 1
         cursor = page.next_cursor
@@ -235,10 +241,10 @@ def test_my_chats_page_by_recent_activity(service: ChatsService) -> None:
     store(service).activity.update({older: an_hour_ago, newer: an_hour_ago + timedelta(minutes=1)})
     say(service, older, "bump")  # the older chat now has the latest activity
 
-    first = service.chats(ANN, 1, None)
+    first = service.chats(ctx(ANN), 1, None)
     assert [c.chat_id for c in first.items] == [older]
     assert first.next_cursor is not None
-    second = service.chats(ANN, 1, first.next_cursor)
+    second = service.chats(ctx(ANN), 1, first.next_cursor)
     assert [c.chat_id for c in second.items] == [newer]
     assert second.next_cursor is None
 

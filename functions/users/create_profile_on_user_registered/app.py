@@ -6,28 +6,24 @@ unique variant; a record that keeps failing is reported and ends in the on-failu
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
+from messenger.auth.events import UserRegistered
 from messenger.bootstrap import users_service
-from messenger.platform.events import EventEnvelope
+from messenger.kernel.events import EventEnvelope
 from messenger.platform.observability import logger
-from messenger.web.consumers import process_kafka_batch
+from messenger.web.consumers import kafka_entrypoint
 
 users = users_service()
 
 
 def create_profile(event: EventEnvelope) -> None:
-    if event.type != "user.registered":
+    registered = event.parse(UserRegistered)
+    if registered is None:
         return
-    profile = users.create_profile_on_registration(event)
+    profile = users.create_profile_on_registration(event.id, registered)
     if profile is None:
         logger.info("Duplicate delivery skipped")
     else:
         logger.info("Profile created", extra={"user_id": str(profile.user_id)})
 
 
-@logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_kafka_batch(event, context, create_profile)
+lambda_handler = kafka_entrypoint(create_profile)

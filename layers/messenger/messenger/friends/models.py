@@ -1,4 +1,4 @@
-"""Requests, responses and events of the friends context."""
+"""Requests and responses of the friends context (its events: messenger.friends.events)."""
 
 from __future__ import annotations
 
@@ -48,11 +48,3 @@ class FriendsOverview(BaseModel):
     incoming: list[FriendRequest]
     outgoing: list[FriendRequest]
     next_cursor: str | None = None
-
-
-class FriendshipChanged(BaseModel):
-    """Data of every `friendship.*` event."""
-
-    from_user_id: uuid.UUID
-    to_user_id: uuid.UUID
-    at: Timestamp

@@ -1,7 +1,8 @@
 """The transactional outbox for MongoDB-owned aggregates (chats and messages).
 
-Same contract as messenger.platform.outbox (Postgres): `enqueue` writes the events inside the
-caller's Mongo transaction, `MongoOutboxPublisher.publish_now` publishes right after the commit,
+Same contract as messenger.platform.outbox (Postgres): `transact(uow, work)` runs a store's change
+in one Mongo transaction and writes the unit of work's events inside it (`enqueue`),
+`MongoOutboxPublisher.publish_now` publishes right after the commit,
 and the scheduled relay publishes whatever is left. Mongo has no SKIP LOCKED, so the relay
 leaves events younger than a few seconds to the fast path; should both publish one event anyway,
 consumers dedupe by event id.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from messenger.kernel.clock import utcnow
 from messenger.platform import mongo
@@ -21,11 +22,13 @@ from messenger.platform.publishing import OutboxRecord, RelayReport
 from messenger.platform.settings import get_settings
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from messenger.platform.events import OutboundEvent
     from messenger.platform.publishing import EventPublisher
+    from messenger.platform.unit_of_work import UnitOfWork
 
+T = TypeVar("T")
 COLLECTION = "outbox"
 FAST_PATH_GRACE = timedelta(seconds=5)
 
@@ -38,6 +41,24 @@ def ensure_indexes(db: Any) -> None:
     if "expireAfterSeconds" in outbox.index_information().get("published_at_1", {}):
         outbox.drop_index("published_at_1")
     outbox.create_index("published_at", sparse=True)
+
+
+def _always(result: object) -> bool:
+    return True
+
+
+def _with_transaction(attempt: Callable[[Any], T]) -> T:
+    """One transaction; pymongo's `with_transaction` retries `attempt` on a transient error."""
+    with mongo.client().start_session() as session:
+        return session.with_transaction(attempt)
+
+
+def transact(
+    uow: UnitOfWork, work: Callable[[Any], T], changed: Callable[[T], bool] = _always
+) -> T:
+    """`work(session)` in one transaction, with the events `uow` recorded written in it too
+    (none when `changed(result)` is False: nothing changed, nothing happened)."""
+    return uow.transaction(_with_transaction, enqueue, work, changed)
 
 
 def enqueue(session: Any, events: Sequence[OutboundEvent]) -> None:

@@ -5,9 +5,9 @@ last_message, last_message_id ("" until the first message; absent in documents w
 it existed, which the first send upgrades), last_activity_at, unread: {user: n}, read_up_to:
 {user: message_id}} and `messages` {_id (UUIDv7), chat_id, author_id, content, created_at,
 client_message_id, dedupe_key}. Every write that carries an event runs in a Mongo transaction
-with its outbox row; concurrent writes to one chat document conflict and pymongo's
-`with_transaction` retries them, so unread counters and the last message stay exact under
-concurrency. Ids are stored as canonical strings: UUIDv7
+with its outbox rows (mongo_outbox.transact: the unit of work's events); concurrent writes to
+one chat document conflict and pymongo's `with_transaction` retries them, so unread counters
+and the last message stay exact under concurrency. Ids are stored as canonical strings: UUIDv7
 strings sort like the ids themselves.
 """
 
@@ -29,8 +29,9 @@ from messenger.platform.observability import logger
 from messenger.platform.redis import REDIS_DOWN
 
 if TYPE_CHECKING:
-    from messenger.chats.service import ChatStore, EventsFor
+    from messenger.chats.service import ChatStore
     from messenger.platform.redis import RedisClient
+    from messenger.platform.unit_of_work import UnitOfWork
 
 MEMBERSHIP_TTL = 24 * 3600
 
@@ -103,13 +104,8 @@ def _counters_only(
     db.chats.update_one({"_id": chat_id}, {"$set": upgrade}, session=session)
 
 
-def _transaction(work: Any) -> Any:
-    with mongo.client().start_session() as session:
-        return session.with_transaction(work)
-
-
 class MongoChats:
-    def create(self, chat: Chat, direct_key: str | None, events: EventsFor) -> tuple[Chat, bool]:
+    def create(self, chat: Chat, direct_key: str | None, uow: UnitOfWork) -> tuple[Chat, bool]:
         doc: dict[str, Any] = {
             "_id": str(chat.chat_id),
             "type": chat.type,
@@ -133,10 +129,9 @@ class MongoChats:
 
         def work(session: Any) -> None:
             mongo.database().chats.insert_one(doc, session=session)
-            mongo_outbox.enqueue(session, events())
 
         try:
-            _transaction(work)
+            mongo_outbox.transact(uow, work)
         except DuplicateKeyError:  # the pair's chat was created concurrently: that one wins
             existing = mongo.database().chats.find_one({"direct_key": direct_key})
             if existing is None:
@@ -171,7 +166,7 @@ class MongoChats:
         return [(_chat(doc, user), doc["last_activity_at"]) for doc in docs]
 
     def send(
-        self, message: Message, membership: ChatMembership, dedupe_key: str, events: EventsFor
+        self, message: Message, membership: ChatMembership, dedupe_key: str, uow: UnitOfWork
     ) -> tuple[Message, bool]:
         doc = {**_message_doc(message), "dedupe_key": dedupe_key}
         chat_id = str(message.chat_id)
@@ -194,10 +189,9 @@ class MongoChats:
             )
             if newest.matched_count == 0:
                 _counters_only(db, chat_id, counters, last, session)
-            mongo_outbox.enqueue(session, events())
 
         try:
-            _transaction(work)
+            mongo_outbox.transact(uow, work)
         except DuplicateKeyError:
             original = mongo.database().messages.find_one(
                 {"chat_id": chat_id, "author_id": str(message.author_id), "dedupe_key": dedupe_key}
@@ -215,7 +209,7 @@ class MongoChats:
         return [_message(doc) for doc in docs]
 
     def mark_read(
-        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, events: EventsFor
+        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
     ) -> bool:
         db = mongo.database()
         chat, me, marker = str(chat_id), str(user), str(message_id)
@@ -236,10 +230,10 @@ class MongoChats:
                 {"$set": {f"read_up_to.{me}": marker, f"unread.{me}": unread}},
                 session=session,
             )
-            mongo_outbox.enqueue(session, events())
             return True
 
-        return bool(_transaction(work))
+        # An unmoved marker changed nothing: its transaction writes no event.
+        return mongo_outbox.transact(uow, work, changed=bool)
 
 
 class CachedChats:
@@ -274,8 +268,8 @@ class CachedChats:
             self._remember(found)
         return found
 
-    def create(self, chat: Chat, direct_key: str | None, events: EventsFor) -> tuple[Chat, bool]:
-        result, created = self.inner.create(chat, direct_key, events)
+    def create(self, chat: Chat, direct_key: str | None, uow: UnitOfWork) -> tuple[Chat, bool]:
+        result, created = self.inner.create(chat, direct_key, uow)
         self._remember(ChatMembership(result.chat_id, result.type, tuple(result.participants)))
         return result, created
 
@@ -285,14 +279,14 @@ class CachedChats:
         return self.inner.chats_of(user, limit, after)
 
     def send(
-        self, message: Message, membership: ChatMembership, dedupe_key: str, events: EventsFor
+        self, message: Message, membership: ChatMembership, dedupe_key: str, uow: UnitOfWork
     ) -> tuple[Message, bool]:
-        return self.inner.send(message, membership, dedupe_key, events)
+        return self.inner.send(message, membership, dedupe_key, uow)
 
     def history(self, chat_id: uuid.UUID, limit: int, before: str | None) -> list[Message]:
         return self.inner.history(chat_id, limit, before)
 
     def mark_read(
-        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, events: EventsFor
+        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
     ) -> bool:
-        return self.inner.mark_read(chat_id, user, message_id, events)
+        return self.inner.mark_read(chat_id, user, message_id, uow)

@@ -6,7 +6,7 @@ sets on every call and reach Postgres only on a cache miss. The friends function
 
 `transition` takes a transaction-scoped advisory lock on the pair before reading its row, so
 every transition of one pair is serialized, including the very first (when there is no row to
-lock yet). The row and its outbox event commit together.
+lock yet). The row and its outbox event commit together (outbox.transact, the unit of work).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     import psycopg
 
     from messenger.friends.service import Friendships
-    from messenger.platform.events import OutboundEvent
     from messenger.platform.redis import RedisClient
+    from messenger.platform.unit_of_work import UnitOfWork
 
 _COLUMNS = "user_low, user_high, status, requested_by, requested_at, responded_at"
 CACHE_TTL = 3600
@@ -46,9 +46,9 @@ class PostgresFriendships:
         a: uuid.UUID,
         b: uuid.UUID,
         decide: Callable[[Friendship | None], Decision],
-        event_for: Callable[[Decision], OutboundEvent | None],
+        uow: UnitOfWork,
     ) -> Decision:
-        from messenger.platform import outbox, postgres
+        from messenger.platform import outbox
 
         low, high = pair(a, b)
 
@@ -77,12 +77,9 @@ class PostgresFriendships:
                     " responded_at = excluded.responded_at",
                     (r.low, r.high, r.status, r.requested_by, r.requested_at, r.responded_at),
                 )
-            event = event_for(decision)
-            if event is not None:
-                outbox.enqueue(conn, [event])
             return decision
 
-        return postgres.transact(work)
+        return outbox.transact(uow, work)
 
     def of_user(self, user: uuid.UUID) -> list[Friendship]:
         from messenger.platform import postgres
@@ -128,9 +125,9 @@ class CachedFriendships:
         a: uuid.UUID,
         b: uuid.UUID,
         decide: Callable[[Friendship | None], Decision],
-        event_for: Callable[[Decision], OutboundEvent | None],
+        uow: UnitOfWork,
     ) -> Decision:
-        return self.inner.transition(a, b, decide, event_for)
+        return self.inner.transition(a, b, decide, uow)
 
     def _raw(self, user: uuid.UUID) -> list[list[str | None]]:
         """The cached rows as stored (strings), filling the cache from Postgres on a miss."""

@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     import uuid
     from collections.abc import Callable, Iterator, Sequence
 
-    from messenger.platform.events import OutboundEvent
     from messenger.platform.redis import RedisClient
+    from messenger.platform.unit_of_work import UnitOfWork
+    from messenger.users.events import ProfileUpdated
     from messenger.users.service import Profiles
 
 PROFILE_TTL = 3600
@@ -136,9 +137,10 @@ class CachedProfiles:
         self,
         user_id: uuid.UUID,
         changes: dict[str, Any],
-        events_for: Callable[[OwnProfile], Sequence[OutboundEvent]],
+        uow: UnitOfWork,
+        event_for: Callable[[OwnProfile], ProfileUpdated],
     ) -> tuple[OwnProfile, OwnProfile] | None:
-        updated = self.inner.update(user_id, changes, events_for)
+        updated = self.inner.update(user_id, changes, uow, event_for)
         if updated is not None:
             self.forget(*updated)
         return updated
