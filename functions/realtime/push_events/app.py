@@ -11,11 +11,15 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+# First, before pydantic: Powertools' batch types load its parser models (~20 modules,
+# 100+ ms) when pydantic is already imported (tests/unit/test_cold_start_imports.py).
+from messenger.web.consumers import process_kafka_batch
+
+# isort: split
 from messenger.bootstrap import push_service
 from messenger.kernel.clock import utcnow
 from messenger.platform.events import EventEnvelope
 from messenger.platform.observability import logger
-from messenger.web.consumers import process_kafka_batch
 
 realtime = push_service()
 

@@ -10,10 +10,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+# First, before pydantic: Powertools' batch types load its parser models (~20 modules,
+# 100+ ms) when pydantic is already imported (tests/unit/test_cold_start_imports.py).
+from messenger.web.consumers import process_kafka_batch
+
+# isort: split
 from messenger.bootstrap import users_service
 from messenger.platform.events import EventEnvelope
 from messenger.platform.observability import logger
-from messenger.web.consumers import process_kafka_batch
 
 users = users_service()
 
