@@ -4,7 +4,8 @@
 - `platform` imports `kernel` and `platform` only: no context, no `web`, no `bootstrap`.
 - `web` imports `kernel`, `platform` and `web` only.
 - A context imports `kernel`, `platform`, itself, and of another context only its `api` module
-  (what it may be asked) and its `events` module (the schemas it publishes); never `bootstrap`. The contexts' `api` imports form no cycle.
+  (what it may be asked) and its `events` module (the schemas it publishes); never `bootstrap`.
+  The contexts' imports form no cycle.
 - Only `bootstrap` (and the handlers, the tests and the local runtime) import `bootstrap`; a
   handler takes its use-case from `bootstrap` and of a context imports only its `models` and
   `events`.

@@ -7,11 +7,15 @@ need no dedupe.
 
 from __future__ import annotations
 
+# First, before pydantic: Powertools' batch types load its parser models (~20 modules,
+# 100+ ms) when pydantic is already imported (tests/unit/test_cold_start_imports.py).
+from messenger.web.consumers import kafka_entrypoint
+
+# isort: split
 from messenger.bootstrap import cache_invalidation
 from messenger.friends.events import FRIENDSHIP_EVENTS, FriendshipChanged
 from messenger.kernel.events import EventEnvelope
 from messenger.users.events import ProfileUpdated
-from messenger.web.consumers import kafka_entrypoint
 
 users, friends = cache_invalidation()
 

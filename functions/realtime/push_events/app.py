@@ -7,6 +7,11 @@ pushes partly failed is reported and retried, reaching only the connections not 
 
 from __future__ import annotations
 
+# First, before pydantic: Powertools' batch types load its parser models (~20 modules,
+# 100+ ms) when pydantic is already imported (tests/unit/test_cold_start_imports.py).
+from messenger.web.consumers import kafka_entrypoint
+
+# isort: split
 # The schemas every push parses its event into (the publishers'), loaded at init.
 import messenger.chats.events
 import messenger.friends.events  # noqa: F401
@@ -14,7 +19,6 @@ from messenger.bootstrap import push_service
 from messenger.kernel.clock import utcnow
 from messenger.kernel.events import EventEnvelope
 from messenger.platform.observability import logger
-from messenger.web.consumers import kafka_entrypoint
 
 realtime = push_service()
 

@@ -6,11 +6,15 @@ unique variant; a record that keeps failing is reported and ends in the on-failu
 
 from __future__ import annotations
 
+# First, before pydantic: Powertools' batch types load its parser models (~20 modules,
+# 100+ ms) when pydantic is already imported (tests/unit/test_cold_start_imports.py).
+from messenger.web.consumers import kafka_entrypoint
+
+# isort: split
 from messenger.auth.events import UserRegistered
 from messenger.bootstrap import users_service
 from messenger.kernel.events import EventEnvelope
 from messenger.platform.observability import logger
-from messenger.web.consumers import kafka_entrypoint
 
 users = users_service()
 
