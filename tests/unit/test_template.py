@@ -228,6 +228,11 @@ PRODUCERS = {
     "CreateChat",
     "SendMessage",
     "MarkChatRead",
+    "EditMessage",
+    "DeleteMessage",
+    "AddReaction",
+    "RemoveReaction",
+    "MarkChatDelivered",
 }
 
 

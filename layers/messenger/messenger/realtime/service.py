@@ -120,15 +120,29 @@ def _ids(values: Any) -> list[uuid.UUID]:
     return [uuid.UUID(str(v)) for v in values or ()]
 
 
+# Chat events and who hears them: what happened to a message goes to every participant (the
+# actor's other devices too); a receipt goes to the others (API.md, Realtime and its additions).
+TO_EVERY_PARTICIPANT = frozenset(
+    {
+        "message.sent",
+        "message.edited",
+        "message.deleted",
+        "message.reaction_added",
+        "message.reaction_removed",
+    }
+)
+TO_THE_OTHER_PARTICIPANTS = frozenset({"chat.read", "chat.delivered"})
+
+
 def push_for(event: EventEnvelope, chats: ChatDirectory | None = None) -> Push | None:
     """What a chat or friendship event pushes, to whom (API.md, Realtime); None: nothing."""
     data = dict(event.data)
-    if event.type == "message.sent":
+    if event.type in TO_EVERY_PARTICIPANT:
         users = _ids(data.pop("participants", None))
         if not users and chats is not None:
             users = chats.participants_of(uuid.UUID(str(data["chat_id"]))) or []
         return Push(frozenset(users), frame(event.type, data))
-    if event.type == "chat.read":
+    if event.type in TO_THE_OTHER_PARTICIPANTS:
         users = _ids(data.pop("participants", None))
         if not users and chats is not None:
             users = chats.participants_of(uuid.UUID(str(data["chat_id"]))) or []
