@@ -191,67 +191,6 @@ def ensure_may_send(membership: ChatMembership, user: uuid.UUID, friends: Friend
             raise Forbidden("not_friends", "You are no longer friends with this user")
 
 
-@dataclass(frozen=True)
-class Markers:
-    """Each member's read and delivered markers (message ids; ids sort by time). Reading implies
-    delivery: a member's delivered marker is never behind their read marker."""
-
-    read: Mapping[uuid.UUID, str] = field(default_factory=dict)
-    delivered: Mapping[uuid.UUID, str] = field(default_factory=dict)
-
-    def read_up_to(self, user: uuid.UUID) -> str | None:
-        return self.read.get(user)
-
-    def delivered_up_to(self, user: uuid.UUID) -> str | None:
-        found = [m for m in (self.read.get(user), self.delivered.get(user)) if m]
-        return max(found) if found else None
-
-    def status_for(
-        self, reader: uuid.UUID, participants: Sequence[uuid.UUID]
-    ) -> Callable[[Message], MessageStatus | None]:
-        """The status of each of the reader's messages: one pass over the members, then a
-        comparison per message (a page costs nothing more)."""
-        others = [p for p in participants if p != reader]
-        read = min((self.read.get(p) or "" for p in others), default="")
-        delivered = min((self.delivered_up_to(p) or "" for p in others), default="")
-
-        def status(message: Message) -> MessageStatus | None:
-            if message.author_id != reader or message.kind != "text":
-                return None
-            if not others:
-                return "sent"
-            message_id = str(message.message_id)
-            if read >= message_id:
-                return "read"
-            return "delivered" if delivered >= message_id else "sent"
-
-        return status
-
-    def with_status(
-        self, messages: list[Message], reader: uuid.UUID, participants: Sequence[uuid.UUID]
-    ) -> list[Message]:
-        """The messages with the status of the reader's own set (in place: they are the
-        page's, made for this request; a copy each cost more than the page's queries)."""
-        status = self.status_for(reader, participants)
-        for message in messages:
-            if message.author_id == reader:
-                message.status = status(message)
-        return messages
-
-
-def may_delete_for_everyone(
-    membership: ChatMembership, caller: uuid.UUID, message: Message
-) -> bool:
-    """The author may; so will a group's admins and owner once groups have roles (the groups
-    issue plugs them in here, from the membership)."""
-    return message.author_id == caller
-
-
-def role_of(chat: Chat, user: uuid.UUID) -> Literal["owner", "admin", "member"]:
-    """The creator owns the chat; everyone else is a member (until groups have roles)."""
-    return "owner" if user == chat.created_by else "member"
-
-
 @dataclass
 class ChatsService:
     store: ChatStore
@@ -578,6 +517,67 @@ class ChatsService:
         return ChatDetails.model_validate(
             {**dict(chat), "last_message": last, "members": members, "muted_until": None}
         )
+
+
+@dataclass(frozen=True)
+class Markers:
+    """Each member's read and delivered markers (message ids; ids sort by time). Reading implies
+    delivery: a member's delivered marker is never behind their read marker."""
+
+    read: Mapping[uuid.UUID, str] = field(default_factory=dict)
+    delivered: Mapping[uuid.UUID, str] = field(default_factory=dict)
+
+    def read_up_to(self, user: uuid.UUID) -> str | None:
+        return self.read.get(user)
+
+    def delivered_up_to(self, user: uuid.UUID) -> str | None:
+        found = [m for m in (self.read.get(user), self.delivered.get(user)) if m]
+        return max(found) if found else None
+
+    def status_for(
+        self, reader: uuid.UUID, participants: Sequence[uuid.UUID]
+    ) -> Callable[[Message], MessageStatus | None]:
+        """The status of each of the reader's messages: one pass over the members, then a
+        comparison per message (a page costs nothing more)."""
+        others = [p for p in participants if p != reader]
+        read = min((self.read.get(p) or "" for p in others), default="")
+        delivered = min((self.delivered_up_to(p) or "" for p in others), default="")
+
+        def status(message: Message) -> MessageStatus | None:
+            if message.author_id != reader or message.kind != "text":
+                return None
+            if not others:
+                return "sent"
+            message_id = str(message.message_id)
+            if read >= message_id:
+                return "read"
+            return "delivered" if delivered >= message_id else "sent"
+
+        return status
+
+    def with_status(
+        self, messages: list[Message], reader: uuid.UUID, participants: Sequence[uuid.UUID]
+    ) -> list[Message]:
+        """The messages with the status of the reader's own set (in place: they are the
+        page's, made for this request; a copy each cost more than the page's queries)."""
+        status = self.status_for(reader, participants)
+        for message in messages:
+            if message.author_id == reader:
+                message.status = status(message)
+        return messages
+
+
+def may_delete_for_everyone(
+    membership: ChatMembership, caller: uuid.UUID, message: Message
+) -> bool:
+    """The author may; so will a group's admins and owner once groups have roles (the groups
+    issue plugs them in here, from the membership)."""
+    return message.author_id == caller
+
+
+def role_of(chat: Chat, user: uuid.UUID) -> Literal["owner", "admin", "member"]:
+    """The creator owns the chat; everyone else is a member (until groups have roles)."""
+    return "owner" if user == chat.created_by else "member"
 
 
 def _not_editable(detail: str = "A deleted or system message cannot be edited") -> Conflict:
