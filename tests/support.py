@@ -125,7 +125,8 @@ def ensure_topics(bootstrap_servers: str, topics: tuple[str, ...] = TOPICS) -> N
 def prepare_backing(services: Any, prefix: str, redis_url: str | None = None) -> dict[str, str]:
     """A fresh migrated Postgres database and Mongo database, the topics and the template's
     tables on `services` (a LocalServices); the environment the functions read to use them."""
-    from messenger.platform.migrate import apply_migrations, apply_mongo_indexes
+    from messenger.bootstrap import apply_mongo_indexes
+    from messenger.platform.migrate import apply_migrations
     from messenger_local.dynamodb import ensure_tables
 
     database_url = services.create_database(prefix)

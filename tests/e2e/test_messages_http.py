@@ -14,9 +14,18 @@ import httpx
 import pytest
 
 from messenger_local.gateway import LocalGateway
-from tests.e2e.flows import bearer, befriend, signed_up
-from tests.e2e.test_chats_http import create, history, problem, send
-from tests.e2e.test_realtime_ws import device, next_frame, of_type
+from tests.e2e.flows import (
+    bearer,
+    befriend,
+    create,
+    device,
+    history,
+    next_frame,
+    of_type,
+    problem,
+    send,
+    signed_up,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.helpers import http_call
-from tests.integration.test_chats_functions import friends
+from tests.integration.helpers import friends, http_call
 from tests.support import invoke, sample_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("in_process_env")]

@@ -15,14 +15,15 @@ from datetime import datetime
 from messenger.chats.models import MAX_DISTINCT_REACTIONS, Chat, Message, Reaction
 from messenger.chats.service import (
     ChatMembership,
-    DeletionEventsFor,
-    EventsFor,
+    DeletionRecorder,
     Markers,
-    ReactionEventsFor,
     ReactionOutcome,
+    ReactionRecorder,
 )
 from messenger.kernel.errors import NotFound
 from messenger.platform.events import OutboundEvent
+from messenger.platform.unit_of_work import UnitOfWork
+from tests.unit.fakes import in_memory
 
 
 @dataclass
@@ -60,10 +61,12 @@ class FakeChatStore:
         return self.messages[chat_id][message_id]
 
     # -- ChatStore -------------------------------------------------------------------------------
-    def create(self, chat: Chat, direct_key: str | None, events: EventsFor) -> tuple[Chat, bool]:
-        self.add_chat(chat)
-        self.enqueued += events()
-        return chat, True
+    def create(self, chat: Chat, direct_key: str | None, uow: UnitOfWork) -> tuple[Chat, bool]:
+        def work(_: None) -> tuple[Chat, bool]:
+            self.add_chat(chat)
+            return chat, True
+
+        return in_memory(uow, self.enqueued, work)
 
     def membership(self, chat_id: uuid.UUID) -> ChatMembership | None:
         chat = self.chats.get(chat_id)
@@ -75,15 +78,17 @@ class FakeChatStore:
         return [(c, c.created_at) for c in self.chats.values() if user in c.participants][:limit]
 
     def send(
-        self, message: Message, membership: ChatMembership, dedupe_key: str, events: EventsFor
+        self, message: Message, membership: ChatMembership, dedupe_key: str, uow: UnitOfWork
     ) -> tuple[Message, bool]:
-        self.messages[message.chat_id][message.message_id] = StoredMessage(message)
-        for other in membership.participants:
-            if other != message.author_id:
-                counts = self.unread[message.chat_id]
-                counts[other] = counts.get(other, 0) + 1
-        self.enqueued += events()
-        return message, True
+        def work(_: None) -> tuple[Message, bool]:
+            self.messages[message.chat_id][message.message_id] = StoredMessage(message)
+            for other in membership.participants:
+                if other != message.author_id:
+                    counts = self.unread[message.chat_id]
+                    counts[other] = counts.get(other, 0) + 1
+            return message, True
+
+        return in_memory(uow, self.enqueued, work)
 
     def history(
         self, chat_id: uuid.UUID, limit: int, before: str | None, reader: uuid.UUID | None = None
@@ -97,24 +102,27 @@ class FakeChatStore:
         return found[:limit]
 
     def mark_read(
-        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, events: EventsFor
+        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
     ) -> bool:
         if message_id not in self.messages[chat_id]:
             raise NotFound("message_not_found", "no such message")
         marker = str(message_id)
-        if self.read[chat_id].get(user, "") >= marker:
-            return False
-        self.read[chat_id][user] = marker
-        self.delivered[chat_id][user] = max(self.delivered[chat_id].get(user, ""), marker)
-        self.unread[chat_id][user] = sum(
-            1
-            for s in self.messages[chat_id].values()
-            if str(s.message.message_id) > marker
-            and s.message.author_id != user
-            and user not in s.hidden_for
-        )
-        self.enqueued += events()
-        return True
+
+        def work(_: None) -> bool:
+            if self.read[chat_id].get(user, "") >= marker:
+                return False
+            self.read[chat_id][user] = marker
+            self.delivered[chat_id][user] = max(self.delivered[chat_id].get(user, ""), marker)
+            self.unread[chat_id][user] = sum(
+                1
+                for s in self.messages[chat_id].values()
+                if str(s.message.message_id) > marker
+                and s.message.author_id != user
+                and user not in s.hidden_for
+            )
+            return True
+
+        return in_memory(uow, self.enqueued, work, bool)
 
     def message(
         self, chat_id: uuid.UUID, message_id: uuid.UUID, reader: uuid.UUID
@@ -132,27 +140,34 @@ class FakeChatStore:
         content: str,
         edited_at: datetime,
         reader: uuid.UUID,
-        events: EventsFor,
+        uow: UnitOfWork,
     ) -> Message | None:
         stored = self.messages[chat_id][message_id]
-        if stored.message.deleted or stored.message.kind != "text":
-            return None
-        stored.message = stored.message.model_copy(
-            update={"content": content, "edited_at": edited_at}
-        )
-        self.enqueued += events()
-        return stored.seen_by(reader)
+
+        def work(_: None) -> Message | None:
+            if stored.message.deleted or stored.message.kind != "text":
+                return None
+            stored.message = stored.message.model_copy(
+                update={"content": content, "edited_at": edited_at}
+            )
+            return stored.seen_by(reader)
+
+        return in_memory(uow, self.enqueued, work, lambda edited: edited is not None)
 
     def delete_for_everyone(
-        self, chat_id: uuid.UUID, message_id: uuid.UUID, events: DeletionEventsFor
+        self, chat_id: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork, record: DeletionRecorder
     ) -> bool:
         stored = self.messages[chat_id][message_id]
-        if stored.message.deleted:
-            return False
-        stored.message = stored.message.model_copy(update={"deleted": True, "content": None})
-        held, stored.attachment_ids, stored.reactions = stored.attachment_ids, [], []
-        self.enqueued += events(held)
-        return True
+
+        def work(_: None) -> bool:
+            if stored.message.deleted:
+                return False
+            stored.message = stored.message.model_copy(update={"deleted": True, "content": None})
+            held, stored.attachment_ids, stored.reactions = stored.attachment_ids, [], []
+            record(held)
+            return True
+
+        return in_memory(uow, self.enqueued, work, bool)
 
     def hide_for(self, chat_id: uuid.UUID, message_id: uuid.UUID, user: uuid.UUID) -> bool:
         stored = self.messages[chat_id][message_id]
@@ -170,24 +185,28 @@ class FakeChatStore:
         message_id: uuid.UUID,
         user: uuid.UUID,
         emoji: str,
-        events: ReactionEventsFor,
+        uow: UnitOfWork,
+        record: ReactionRecorder,
     ) -> ReactionOutcome:
-        stored = self.messages.get(chat_id, {}).get(message_id)
-        if stored is None:
-            return "no_message"
-        if stored.message.deleted:
-            return "deleted"
-        users = next((u for e, u in stored.reactions if e == emoji), None)
-        if users is not None and user in users:
-            return "unchanged"
-        if users is None:
-            if len(stored.reactions) >= MAX_DISTINCT_REACTIONS:
-                return "full"
-            users = []
-            stored.reactions.append((emoji, users))
-        users.append(user)
-        self.enqueued += events(len(users))
-        return "changed"
+        def work(_: None) -> ReactionOutcome:
+            stored = self.messages.get(chat_id, {}).get(message_id)
+            if stored is None:
+                return "no_message"
+            if stored.message.deleted:
+                return "deleted"
+            users = next((u for e, u in stored.reactions if e == emoji), None)
+            if users is not None and user in users:
+                return "unchanged"
+            if users is None:
+                if len(stored.reactions) >= MAX_DISTINCT_REACTIONS:
+                    return "full"
+                users = []
+                stored.reactions.append((emoji, users))
+            users.append(user)
+            record(len(users))
+            return "changed"
+
+        return in_memory(uow, self.enqueued, work, lambda outcome: outcome == "changed")
 
     def remove_reaction(
         self,
@@ -195,30 +214,37 @@ class FakeChatStore:
         message_id: uuid.UUID,
         user: uuid.UUID,
         emoji: str,
-        events: ReactionEventsFor,
+        uow: UnitOfWork,
+        record: ReactionRecorder,
     ) -> ReactionOutcome:
-        stored = self.messages.get(chat_id, {}).get(message_id)
-        if stored is None:
-            return "no_message"
-        users = next((u for e, u in stored.reactions if e == emoji), None)
-        if users is None or user not in users:
-            return "unchanged"
-        users.remove(user)
-        if not users:
-            stored.reactions = [(e, u) for e, u in stored.reactions if e != emoji]
-        self.enqueued += events(len(users))
-        return "changed"
+        def work(_: None) -> ReactionOutcome:
+            stored = self.messages.get(chat_id, {}).get(message_id)
+            if stored is None:
+                return "no_message"
+            users = next((u for e, u in stored.reactions if e == emoji), None)
+            if users is None or user not in users:
+                return "unchanged"
+            users.remove(user)
+            if not users:
+                stored.reactions = [(e, u) for e, u in stored.reactions if e != emoji]
+            record(len(users))
+            return "changed"
+
+        return in_memory(uow, self.enqueued, work, lambda outcome: outcome == "changed")
 
     def mark_delivered(
-        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, events: EventsFor
+        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
     ) -> bool:
         if message_id not in self.messages[chat_id]:
             raise NotFound("message_not_found", "no such message")
-        if (self.markers(chat_id).delivered_up_to(user) or "") >= str(message_id):
-            return False
-        self.delivered[chat_id][user] = str(message_id)
-        self.enqueued += events()
-        return True
+
+        def work(_: None) -> bool:
+            if (self.markers(chat_id).delivered_up_to(user) or "") >= str(message_id):
+                return False
+            self.delivered[chat_id][user] = str(message_id)
+            return True
+
+        return in_memory(uow, self.enqueued, work, bool)
 
     def chat_with_markers(
         self, chat_id: uuid.UUID, reader: uuid.UUID

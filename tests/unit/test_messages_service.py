@@ -17,6 +17,7 @@ from messenger.chats.models import (
 )
 from messenger.chats.service import ChatMembership, ChatsService, Markers, may_delete_for_everyone
 from messenger.kernel.clock import utcnow
+from messenger.kernel.context import RequestContext
 from messenger.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from messenger.platform.events import EventEnvelope
 from messenger.realtime.service import push_for
@@ -27,6 +28,10 @@ from tests.unit.fakes import FakeOutbox, FakeRateLimiter
 pytestmark = pytest.mark.unit
 
 ANN, BOB, CAT, EVE = (uuid.uuid4() for _ in range(4))
+
+
+def ctx(user: uuid.UUID) -> RequestContext:
+    return RequestContext(user_id=user)
 
 
 class World:
@@ -53,11 +58,11 @@ class World:
         self, author: uuid.UUID, chat_id: uuid.UUID, text: str = "hi", **extra: Any
     ) -> Message:
         request = SendMessageRequest(content=text, **extra)
-        message, _ = self.chats.send(author, chat_id, request)
+        message, _ = self.chats.send(ctx(author), chat_id, request)
         return message
 
     def history(self, reader: uuid.UUID, chat_id: uuid.UUID) -> list[Message]:
-        return self.chats.history(reader, chat_id, 50, None).items
+        return self.chats.history(ctx(reader), chat_id, 50, None).items
 
     def published(self, kind: str) -> list[dict[str, Any]]:
         return [e.envelope.data for e in self.outbox.published if e.envelope.type == kind]
@@ -91,7 +96,7 @@ def test_a_new_message_has_the_added_fields_with_their_defaults(world: World) ->
 def test_the_author_edits_and_everyone_hears_of_it(world: World) -> None:
     chat_id = world.chat(ANN, BOB)
     sent = world.send(ANN, chat_id, "helo")
-    edited = world.chats.edit(ANN, chat_id, sent.message_id, "hello")
+    edited = world.chats.edit(ctx(ANN), chat_id, sent.message_id, "hello")
     assert (edited.content, edited.message_id, edited.created_at) == (
         "hello",
         sent.message_id,
@@ -109,28 +114,28 @@ def test_only_the_author_edits_a_text_message_that_is_not_deleted(world: World) 
     chat_id = world.chat(ANN, BOB)
     sent = world.send(ANN, chat_id)
     with pytest.raises(Forbidden) as refused:
-        world.chats.edit(BOB, chat_id, sent.message_id, "mine now")
+        world.chats.edit(ctx(BOB), chat_id, sent.message_id, "mine now")
     assert refused.value.code == "not_author"
     with pytest.raises(Forbidden) as outsider:
-        world.chats.edit(EVE, chat_id, sent.message_id, "x")
+        world.chats.edit(ctx(EVE), chat_id, sent.message_id, "x")
     assert outsider.value.code == "not_participant"
     with pytest.raises(NotFound) as missing:
-        world.chats.edit(ANN, chat_id, uuid.uuid4(), "x")
+        world.chats.edit(ctx(ANN), chat_id, uuid.uuid4(), "x")
     assert missing.value.code == "message_not_found"
     with pytest.raises(NotFound) as no_chat:
-        world.chats.edit(ANN, uuid.uuid4(), sent.message_id, "x")
+        world.chats.edit(ctx(ANN), uuid.uuid4(), sent.message_id, "x")
     assert no_chat.value.code == "chat_not_found"
 
-    world.chats.delete(ANN, chat_id, sent.message_id, "everyone")
+    world.chats.delete(ctx(ANN), chat_id, sent.message_id, "everyone")
     with pytest.raises(Conflict) as deleted:
-        world.chats.edit(ANN, chat_id, sent.message_id, "back")
+        world.chats.edit(ctx(ANN), chat_id, sent.message_id, "back")
     assert deleted.value.code == "message_not_editable"
 
     system = world.send(ANN, chat_id)
     stored = world.store.stored(chat_id, system.message_id)
     stored.message = stored.message.model_copy(update={"kind": "system", "content": None})
     with pytest.raises(Conflict) as not_text:
-        world.chats.edit(ANN, chat_id, system.message_id, "x")
+        world.chats.edit(ctx(ANN), chat_id, system.message_id, "x")
     assert not_text.value.code == "message_not_editable"
     assert world.published("message.edited") == []
 
@@ -139,9 +144,9 @@ def test_only_the_author_edits_a_text_message_that_is_not_deleted(world: World) 
 def test_delete_for_everyone_leaves_a_tombstone_in_its_place(world: World) -> None:
     chat_id = world.chat(ANN, BOB)
     before, doomed, after = (world.send(ANN, chat_id, t) for t in ("a", "b", "c"))
-    world.chats.react(BOB, chat_id, doomed.message_id, "👍", True)
+    world.chats.react(ctx(BOB), chat_id, doomed.message_id, "👍", True)
     world.store.stored(chat_id, doomed.message_id).attachment_ids = ["att-1"]
-    world.chats.delete(ANN, chat_id, doomed.message_id, "everyone")
+    world.chats.delete(ctx(ANN), chat_id, doomed.message_id, "everyone")
     for reader in (ANN, BOB):
         ids = [m.message_id for m in world.history(reader, chat_id)]
         assert ids == [after.message_id, doomed.message_id, before.message_id]
@@ -155,7 +160,7 @@ def test_delete_for_everyone_leaves_a_tombstone_in_its_place(world: World) -> No
         str(ANN),
     )
     assert event["attachment_ids"] == ["att-1"]  # the media context removes their objects
-    world.chats.delete(ANN, chat_id, doomed.message_id, "everyone")  # again: nothing new
+    world.chats.delete(ctx(ANN), chat_id, doomed.message_id, "everyone")  # again: nothing new
     assert len(world.published("message.deleted")) == 1
 
 
@@ -163,10 +168,10 @@ def test_only_the_author_deletes_for_everyone(world: World) -> None:
     chat_id = world.chat(ANN, BOB, CAT)
     sent = world.send(ANN, chat_id)
     with pytest.raises(Forbidden) as refused:
-        world.chats.delete(BOB, chat_id, sent.message_id, "everyone")
+        world.chats.delete(ctx(BOB), chat_id, sent.message_id, "everyone")
     assert refused.value.code == "not_author"
     with pytest.raises(NotFound):
-        world.chats.delete(ANN, chat_id, uuid.uuid4(), "everyone")
+        world.chats.delete(ctx(ANN), chat_id, uuid.uuid4(), "everyone")
     assert not by_id(world.history(BOB, chat_id), sent).deleted
 
 
@@ -188,13 +193,13 @@ def test_delete_for_me_hides_it_from_my_history_and_unread_count_only(world: Wor
     chat_id = world.chat(ANN, BOB)
     kept, hidden = world.send(ANN, chat_id, "kept"), world.send(ANN, chat_id, "hidden")
     assert world.store.unread[chat_id][BOB] == 2
-    world.chats.delete(BOB, chat_id, hidden.message_id, "me")
+    world.chats.delete(ctx(BOB), chat_id, hidden.message_id, "me")
     assert [m.message_id for m in world.history(BOB, chat_id)] == [kept.message_id]
     assert [m.content for m in world.history(ANN, chat_id)] == ["hidden", "kept"]
     assert world.store.unread[chat_id][BOB] == 1
-    world.chats.delete(BOB, chat_id, hidden.message_id, "me")  # idempotent
+    world.chats.delete(ctx(BOB), chat_id, hidden.message_id, "me")  # idempotent
     assert world.store.unread[chat_id][BOB] == 1
-    world.chats.delete(ANN, chat_id, kept.message_id, "me")  # anyone's message, for oneself
+    world.chats.delete(ctx(ANN), chat_id, kept.message_id, "me")  # anyone's message, for oneself
     assert world.history(ANN, chat_id)[0].message_id == hidden.message_id
     assert world.outbox.published[-1].envelope.type == "message.sent", "no event"
 
@@ -202,10 +207,10 @@ def test_delete_for_me_hides_it_from_my_history_and_unread_count_only(world: Wor
 def test_delete_for_me_of_a_read_message_leaves_the_unread_count(world: World) -> None:
     chat_id = world.chat(ANN, BOB)
     first, second = world.send(ANN, chat_id), world.send(ANN, chat_id)
-    world.chats.mark_read(BOB, chat_id, first.message_id)
-    world.chats.delete(BOB, chat_id, first.message_id, "me")
+    world.chats.mark_read(ctx(BOB), chat_id, first.message_id)
+    world.chats.delete(ctx(BOB), chat_id, first.message_id, "me")
     assert world.store.unread[chat_id][BOB] == 1
-    world.chats.delete(BOB, chat_id, second.message_id, "me")
+    world.chats.delete(ctx(BOB), chat_id, second.message_id, "me")
     assert world.store.unread[chat_id][BOB] == 0
 
 
@@ -228,7 +233,7 @@ def test_a_reply_to_a_deleted_message_still_shows(world: World) -> None:
     chat_id = world.chat(ANN, BOB)
     original = world.send(BOB, chat_id, "oops")
     reply = world.send(ANN, chat_id, "what?", reply_to=original.message_id)
-    world.chats.delete(BOB, chat_id, original.message_id, "everyone")
+    world.chats.delete(ctx(BOB), chat_id, original.message_id, "everyone")
     shown = by_id(world.history(ANN, chat_id), reply)
     assert (shown.content, shown.reply_to) == ("what?", original.message_id)
     late = world.send(ANN, chat_id, "still", reply_to=original.message_id)  # a tombstone: ok
@@ -240,7 +245,7 @@ def test_reactions_count_per_emoji_with_me_per_reader(world: World) -> None:
     chat_id = world.chat(ANN, BOB, CAT)
     sent = world.send(ANN, chat_id)
     for user, emoji in ((BOB, "👍"), (CAT, "👍"), (CAT, "🎉"), (BOB, "👍")):
-        world.chats.react(user, chat_id, sent.message_id, emoji, True)
+        world.chats.react(ctx(user), chat_id, sent.message_id, emoji, True)
     seen = {u: by_id(world.history(u, chat_id), sent).reactions for u in (ANN, BOB, CAT)}
     assert [(r.emoji, r.count, r.me) for r in seen[ANN]] == [("👍", 2, False), ("🎉", 1, False)]
     assert [(r.emoji, r.me) for r in seen[BOB]] == [("👍", True), ("🎉", False)]
@@ -252,9 +257,9 @@ def test_reactions_count_per_emoji_with_me_per_reader(world: World) -> None:
         (str(CAT), "🎉", 1),
     ], "the repeated add changed nothing and published nothing"
 
-    world.chats.react(CAT, chat_id, sent.message_id, "🎉", False)
-    world.chats.react(CAT, chat_id, sent.message_id, "🎉", False)  # idempotent
-    world.chats.react(ANN, chat_id, sent.message_id, "👍", False)  # never added: nothing
+    world.chats.react(ctx(CAT), chat_id, sent.message_id, "🎉", False)
+    world.chats.react(ctx(CAT), chat_id, sent.message_id, "🎉", False)  # idempotent
+    world.chats.react(ctx(ANN), chat_id, sent.message_id, "👍", False)  # never added: nothing
     (removed,) = world.published("message.reaction_removed")
     assert (removed["user_id"], removed["emoji"], removed["count"]) == (str(CAT), "🎉", 0)
     after = by_id(world.history(ANN, chat_id), sent).reactions
@@ -266,11 +271,11 @@ def test_at_most_twenty_distinct_emoji_per_message(world: World) -> None:
     sent = world.send(ANN, chat_id)
     emoji = [chr(0x1F600 + i) for i in range(MAX_DISTINCT_REACTIONS + 1)]
     for e in emoji[:-1]:
-        world.chats.react(ANN, chat_id, sent.message_id, e, True)
+        world.chats.react(ctx(ANN), chat_id, sent.message_id, e, True)
     with pytest.raises(Conflict) as full:
-        world.chats.react(BOB, chat_id, sent.message_id, emoji[-1], True)
+        world.chats.react(ctx(BOB), chat_id, sent.message_id, emoji[-1], True)
     assert full.value.code == "too_many_reactions"
-    world.chats.react(BOB, chat_id, sent.message_id, emoji[0], True)  # an existing one: fine
+    world.chats.react(ctx(BOB), chat_id, sent.message_id, emoji[0], True)  # an existing one: fine
     assert len(by_id(world.history(BOB, chat_id), sent).reactions) == MAX_DISTINCT_REACTIONS
 
 
@@ -278,15 +283,15 @@ def test_reactions_need_a_message_that_is_not_deleted(world: World) -> None:
     chat_id = world.chat(ANN, BOB)
     sent = world.send(ANN, chat_id)
     with pytest.raises(NotFound) as missing:
-        world.chats.react(BOB, chat_id, uuid.uuid4(), "👍", True)
+        world.chats.react(ctx(BOB), chat_id, uuid.uuid4(), "👍", True)
     assert missing.value.code == "message_not_found"
     with pytest.raises(Forbidden):
-        world.chats.react(EVE, chat_id, sent.message_id, "👍", True)
-    world.chats.delete(ANN, chat_id, sent.message_id, "everyone")
+        world.chats.react(ctx(EVE), chat_id, sent.message_id, "👍", True)
+    world.chats.delete(ctx(ANN), chat_id, sent.message_id, "everyone")
     with pytest.raises(Conflict) as deleted:
-        world.chats.react(BOB, chat_id, sent.message_id, "👍", True)
+        world.chats.react(ctx(BOB), chat_id, sent.message_id, "👍", True)
     assert deleted.value.code == "message_not_editable"
-    world.chats.react(BOB, chat_id, sent.message_id, "👍", False)  # nothing to take back
+    world.chats.react(ctx(BOB), chat_id, sent.message_id, "👍", False)  # nothing to take back
 
 
 @pytest.mark.parametrize(
@@ -319,18 +324,18 @@ def test_the_path_is_rebuilt_encoded_from_the_decoded_parameters() -> None:
 def test_delivered_markers_only_move_forward_and_read_implies_delivered(world: World) -> None:
     chat_id = world.chat(ANN, BOB)
     first, second, third = (world.send(ANN, chat_id) for _ in range(3))
-    world.chats.mark_delivered(BOB, chat_id, second.message_id)
-    world.chats.mark_delivered(BOB, chat_id, first.message_id)  # behind: no move, no event
-    world.chats.mark_delivered(BOB, chat_id, second.message_id)  # there already
+    world.chats.mark_delivered(ctx(BOB), chat_id, second.message_id)
+    world.chats.mark_delivered(ctx(BOB), chat_id, first.message_id)  # behind: no move, no event
+    world.chats.mark_delivered(ctx(BOB), chat_id, second.message_id)  # there already
     assert [e["message_id"] for e in world.published("chat.delivered")] == [str(second.message_id)]
-    world.chats.mark_read(BOB, chat_id, third.message_id)
-    world.chats.mark_delivered(BOB, chat_id, third.message_id)  # read implies delivered
+    world.chats.mark_read(ctx(BOB), chat_id, third.message_id)
+    world.chats.mark_delivered(ctx(BOB), chat_id, third.message_id)  # read implies delivered
     assert len(world.published("chat.delivered")) == 1
     assert world.store.markers(chat_id).delivered_up_to(BOB) == str(third.message_id)
     with pytest.raises(NotFound):
-        world.chats.mark_delivered(BOB, chat_id, uuid.uuid4())
+        world.chats.mark_delivered(ctx(BOB), chat_id, uuid.uuid4())
     with pytest.raises(Forbidden):
-        world.chats.mark_delivered(EVE, chat_id, first.message_id)
+        world.chats.mark_delivered(ctx(EVE), chat_id, first.message_id)
 
 
 def test_status_of_my_messages_follows_every_other_members_markers(world: World) -> None:
@@ -349,13 +354,13 @@ def test_status_of_my_messages_follows_every_other_members_markers(world: World)
         }
 
     assert statuses() == {"first": "sent", "second": "sent", "theirs": None}
-    world.chats.mark_delivered(BOB, chat_id, second.message_id)
+    world.chats.mark_delivered(ctx(BOB), chat_id, second.message_id)
     assert statuses()["second"] == "sent", "cat has not got it yet"
-    world.chats.mark_delivered(CAT, chat_id, first.message_id)
+    world.chats.mark_delivered(ctx(CAT), chat_id, first.message_id)
     assert statuses() == {"first": "delivered", "second": "sent", "theirs": None}
-    world.chats.mark_read(CAT, chat_id, theirs.message_id)
+    world.chats.mark_read(ctx(CAT), chat_id, theirs.message_id)
     assert statuses() == {"first": "delivered", "second": "delivered", "theirs": None}
-    world.chats.mark_read(BOB, chat_id, theirs.message_id)
+    world.chats.mark_read(ctx(BOB), chat_id, theirs.message_id)
     assert statuses() == {"first": "read", "second": "read", "theirs": None}
     assert all(m.status is None for m in world.history(BOB, chat_id) if m.author_id != BOB)
 
@@ -385,9 +390,9 @@ def test_markers_status_is_one_pass_over_the_members() -> None:
 def test_get_chat_lists_members_roles_and_markers(world: World) -> None:
     chat_id = world.chat(ANN, BOB, CAT)
     first, last = world.send(ANN, chat_id), world.send(ANN, chat_id)
-    world.chats.mark_read(BOB, chat_id, first.message_id)
-    world.chats.mark_delivered(CAT, chat_id, last.message_id)
-    chat = world.chats.chat(BOB, chat_id)
+    world.chats.mark_read(ctx(BOB), chat_id, first.message_id)
+    world.chats.mark_delivered(ctx(CAT), chat_id, last.message_id)
+    chat = world.chats.chat(ctx(BOB), chat_id)
     assert chat.muted_until is None
     members = {m.user_id: m for m in chat.members}
     assert [m.user_id for m in chat.members] == [ANN, BOB, CAT]
@@ -398,10 +403,10 @@ def test_get_chat_lists_members_roles_and_markers(world: World) -> None:
     assert (members[ANN].read_up_to, members[ANN].delivered_up_to) == (None, None)
     assert chat.unread_count == 1
     with pytest.raises(Forbidden) as outsider:
-        world.chats.chat(EVE, chat_id)
+        world.chats.chat(ctx(EVE), chat_id)
     assert outsider.value.code == "not_participant"
     with pytest.raises(NotFound) as missing:
-        world.chats.chat(ANN, uuid.uuid4())
+        world.chats.chat(ctx(ANN), uuid.uuid4())
     assert missing.value.code == "chat_not_found"
 
 
@@ -420,7 +425,18 @@ def _envelope(kind: str, **data: Any) -> EventEnvelope:
     ],
 )
 def test_what_happens_to_a_message_is_pushed_to_every_participant(kind: str) -> None:
-    push = push_for(_envelope(kind, chat_id=str(uuid.uuid4()), participants=[str(ANN), str(BOB)]))
+    # Each type's data as its schema (messenger.chats.events) has it.
+    common = {"chat_id": str(uuid.uuid4()), "message_id": str(uuid.uuid4())}
+    now = utcnow().isoformat()
+    data: dict[str, dict[str, Any]] = {
+        "message.edited": {"author_id": str(ANN), "content": "hello!", "edited_at": now},
+        "message.deleted": {"author_id": str(ANN), "deleted_by": str(ANN), "at": now},
+        "message.reaction_added": {"user_id": str(BOB), "emoji": "👍", "count": 1, "at": now},
+        "message.reaction_removed": {"user_id": str(BOB), "emoji": "👍", "count": 0, "at": now},
+    }
+    push = push_for(
+        _envelope(kind, **common, **data[kind], participants=[str(ANN), str(BOB)])
+    )
     assert push is not None
     assert push.users == {ANN, BOB}
     assert b'"participants"' not in push.payload
@@ -432,6 +448,8 @@ def test_a_delivery_receipt_goes_to_the_others_only() -> None:
         "chat.delivered",
         chat_id=str(uuid.uuid4()),
         user_id=str(BOB),
+        message_id=str(uuid.uuid4()),
+        at=utcnow().isoformat(),
         participants=[str(ANN), str(BOB)],
     )
     push = push_for(event)

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from messenger.chats.models import Emoji
-from messenger.chats.wiring import chats_service
-from messenger.platform.observability import logger
+from messenger.bootstrap import chats_service
 from messenger.web.api_docs import problem_responses
-from messenger.web.http import caller_id, create_resolver, no_content
+from messenger.web.http import create_resolver, entrypoint, no_content, request_context
 from messenger.web.paths import with_encoded_path
 
 app = create_resolver()
@@ -39,10 +36,9 @@ chats = chats_service()
 def add_reaction(
     chat_id: uuid.UUID, message_id: uuid.UUID, emoji: Annotated[Emoji, Path()]
 ) -> Response[str]:
-    chats.react(caller_id(app), chat_id, message_id, emoji, True, logger.get_correlation_id())
+    chats.react(request_context(app), chat_id, message_id, emoji, True)
     return no_content()
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(with_encoded_path(event), context)  # the emoji, decoded or not
+# The emoji reaches the resolver percent-encoded, whether the gateway decoded the path or not.
+lambda_handler = entrypoint(app, prepare=with_encoded_path)

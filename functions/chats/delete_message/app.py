@@ -8,14 +8,11 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from messenger.chats.models import DeleteScope
-from messenger.chats.wiring import chats_service
-from messenger.platform.observability import logger
+from messenger.bootstrap import chats_service
 from messenger.web.api_docs import problem_responses
-from messenger.web.http import caller_id, create_resolver, no_content
+from messenger.web.http import create_resolver, entrypoint, no_content, request_context
 
 app = create_resolver()
 chats = chats_service()
@@ -43,10 +40,8 @@ def delete_message(
         Query(alias="for", description="everyone: a tombstone for all; me: hidden for me"),
     ],
 ) -> Response[str]:
-    chats.delete(caller_id(app), chat_id, message_id, scope, logger.get_correlation_id())
+    chats.delete(request_context(app), chat_id, message_id, scope)
     return no_content()
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = entrypoint(app)

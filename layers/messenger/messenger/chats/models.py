@@ -1,4 +1,4 @@
-"""Requests, responses and events of the chats context."""
+"""Requests and responses of the chats context (its events: messenger.chats.events)."""
 
 from __future__ import annotations
 
@@ -122,28 +122,6 @@ class MarkReadRequest(BaseModel):
     message_id: uuid.UUID
 
 
-class ChatCreated(BaseModel):
-    chat_id: uuid.UUID
-    type: Literal["direct", "group"]
-    participants: list[uuid.UUID]
-    created_by: uuid.UUID
-    created_at: Timestamp
-
-
-class MessageSent(Message):
-    """The message object plus the chat's participants (so consumers need no lookup)."""
-
-    participants: list[uuid.UUID]
-
-
-class ChatRead(BaseModel):
-    chat_id: uuid.UUID
-    user_id: uuid.UUID
-    message_id: uuid.UUID
-    at: Timestamp
-    participants: list[uuid.UUID]
-
-
 # -- Edit, delete, reactions, receipts, one chat (API.md "Messages: edit, delete, ...") --------
 
 
@@ -202,45 +180,3 @@ class ChatDetails(Chat):
 
     members: list[Member]
     muted_until: Timestamp | None
-
-
-class MessageEdited(BaseModel):
-    chat_id: uuid.UUID
-    message_id: uuid.UUID
-    author_id: uuid.UUID
-    content: str
-    edited_at: Timestamp
-    participants: list[uuid.UUID]
-
-
-class MessageDeleted(BaseModel):
-    """A message became a tombstone for everyone. `attachment_ids`: the attachments it held,
-    whose objects the media context removes from storage."""
-
-    chat_id: uuid.UUID
-    message_id: uuid.UUID
-    author_id: uuid.UUID
-    deleted_by: uuid.UUID
-    at: Timestamp
-    attachment_ids: list[str]
-    participants: list[uuid.UUID]
-
-
-class ReactionChanged(BaseModel):
-    """message.reaction_added / message.reaction_removed; `count`: that emoji's count after."""
-
-    chat_id: uuid.UUID
-    message_id: uuid.UUID
-    user_id: uuid.UUID
-    emoji: str
-    count: int
-    at: Timestamp
-    participants: list[uuid.UUID]
-
-
-class ChatDelivered(BaseModel):
-    chat_id: uuid.UUID
-    user_id: uuid.UUID
-    message_id: uuid.UUID
-    at: Timestamp
-    participants: list[uuid.UUID]

@@ -18,39 +18,46 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from uuid6 import uuid7
 
+from messenger.chats.events import (
+    ChatCreated,
+    ChatDelivered,
+    ChatRead,
+    MessageDeleted,
+    MessageEdited,
+    MessageSent,
+    ReactionAdded,
+    ReactionRemoved,
+)
 from messenger.chats.models import (
     MAX_DISTINCT_REACTIONS,
     Chat,
-    ChatCreated,
-    ChatDelivered,
     ChatDetails,
-    ChatRead,
     CreateChatRequest,
     DeleteScope,
     Member,
     Message,
-    MessageDeleted,
-    MessageEdited,
-    MessageSent,
     MessageStatus,
-    ReactionChanged,
     SendMessageRequest,
 )
 from messenger.kernel.clock import utcnow
 from messenger.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from messenger.kernel.pagination import ACTIVITY_KEY, UUID_KEY, Page, decode_cursor, encode_cursor
-from messenger.platform.events import OutboundEvent, new_event
 from messenger.platform.ratelimit import CREATE_CHAT, SEND_MESSAGE, RateLimiter
+from messenger.platform.unit_of_work import EventOutbox as EventOutbox  # for the wiring
+from messenger.platform.unit_of_work import UnitOfWork
 
-EventsFor = Callable[[], list[OutboundEvent]]
-# A reaction's events, given that emoji's count once the change is made.
-ReactionEventsFor = Callable[[int], list[OutboundEvent]]
-# A deletion's events, given the ids of the attachments the message held.
-DeletionEventsFor = Callable[[list[str]], list[OutboundEvent]]
+if TYPE_CHECKING:
+    from messenger.kernel.context import RequestContext
+
+# Events decided inside the store's transaction (recorded into the use-case's unit of work there):
+# a reaction's, given that emoji's count once the change is made; a deletion's, given the ids of
+# the attachments the message held.
+ReactionRecorder = Callable[[int], None]
+DeletionRecorder = Callable[[list[str]], None]
 # What a reaction change came to (the store's answer; the service turns refusals into errors).
 ReactionOutcome = Literal["changed", "unchanged", "no_message", "deleted", "full"]
 
@@ -65,9 +72,13 @@ class ChatMembership:
 
 
 class ChatStore(Protocol):
-    def create(self, chat: Chat, direct_key: str | None, events: EventsFor) -> tuple[Chat, bool]:
-        """Insert the chat and its events atomically; for a direct pair that already has a
-        chat, return that one instead (False: not created)."""
+    """Each write commits the events recorded in `uow` with its change (transact), and only
+    then: a change that does not happen (an existing pair, a duplicate, a marker already
+    there) commits none."""
+
+    def create(self, chat: Chat, direct_key: str | None, uow: UnitOfWork) -> tuple[Chat, bool]:
+        """Insert the chat; for a direct pair that already has a chat, return that one instead
+        (False: not created)."""
 
     def membership(self, chat_id: uuid.UUID) -> ChatMembership | None: ...
 
@@ -77,10 +88,10 @@ class ChatStore(Protocol):
         """The user's chats, most recent activity first, each with its activity time."""
 
     def send(
-        self, message: Message, membership: ChatMembership, dedupe_key: str, events: EventsFor
+        self, message: Message, membership: ChatMembership, dedupe_key: str, uow: UnitOfWork
     ) -> tuple[Message, bool]:
-        """Store the message, update the chat (last message, unread counts) and the events,
-        atomically; if (chat, author, dedupe_key) exists, return the original (False)."""
+        """Store the message and update the chat (last message, unread counts), atomically; if
+        (chat, author, dedupe_key) exists, return the original (False)."""
 
     def history(
         self, chat_id: uuid.UUID, limit: int, before: str | None, reader: uuid.UUID | None = None
@@ -89,7 +100,7 @@ class ChatStore(Protocol):
         they deleted for themselves left out)."""
 
     def mark_read(
-        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, events: EventsFor
+        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
     ) -> bool:
         """Move the user's read marker forward to message_id and recount unread; False if the
         marker was already there or later. Raises NotFound if the message is not in the chat."""
@@ -110,16 +121,17 @@ class ChatStore(Protocol):
         content: str,
         edited_at: datetime,
         reader: uuid.UUID,
-        events: EventsFor,
+        uow: UnitOfWork,
     ) -> Message | None:
         """Replace the content of a text message that is not deleted (the chat's last message
-        copy too) with its event, atomically; None if it is no longer editable."""
+        copy too) with its events, atomically; None if it is no longer editable."""
 
     def delete_for_everyone(
-        self, chat_id: uuid.UUID, message_id: uuid.UUID, events: DeletionEventsFor
+        self, chat_id: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork, record: DeletionRecorder
     ) -> bool:
-        """Turn it into a tombstone (content, reactions and attachments cleared) with its event;
-        False if it already was one."""
+        """Turn it into a tombstone (content, reactions and attachments cleared), calling
+        `record` with the attachments it held inside the transaction; False if it already was
+        one."""
 
     def hide_for(self, chat_id: uuid.UUID, message_id: uuid.UUID, user: uuid.UUID) -> bool:
         """Leave it out of the user's history (and unread count, if it was unread); False if it
@@ -131,10 +143,12 @@ class ChatStore(Protocol):
         message_id: uuid.UUID,
         user: uuid.UUID,
         emoji: str,
-        events: ReactionEventsFor,
+        uow: UnitOfWork,
+        record: ReactionRecorder,
     ) -> ReactionOutcome:
-        """Add the user's emoji with its event, atomically: at most MAX_DISTINCT_REACTIONS
-        distinct emoji ("full"), none on a tombstone ("deleted")."""
+        """Add the user's emoji, atomically, calling `record` with the emoji's count when it
+        changed something: at most MAX_DISTINCT_REACTIONS distinct emoji ("full"), none on a
+        tombstone ("deleted")."""
 
     def remove_reaction(
         self,
@@ -142,11 +156,12 @@ class ChatStore(Protocol):
         message_id: uuid.UUID,
         user: uuid.UUID,
         emoji: str,
-        events: ReactionEventsFor,
+        uow: UnitOfWork,
+        record: ReactionRecorder,
     ) -> ReactionOutcome: ...
 
     def mark_delivered(
-        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, events: EventsFor
+        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
     ) -> bool:
         """Move the user's delivered marker forward (never behind the read marker); False if
         it (or the read marker) was already there. Raises NotFound if the message is not in
@@ -164,10 +179,6 @@ class FriendDirectory(Protocol):
     def non_friends_of(
         self, user: uuid.UUID, candidates: Sequence[uuid.UUID]
     ) -> list[uuid.UUID]: ...
-
-
-class EventOutbox(Protocol):
-    def publish_now(self, events: Sequence[OutboundEvent]) -> bool: ...
 
 
 def new_message_id() -> uuid.UUID:
@@ -206,9 +217,8 @@ class ChatsService:
             raise Forbidden("not_participant", "You are not a participant of this chat")
         return membership
 
-    def create(
-        self, caller: uuid.UUID, request: CreateChatRequest, correlation_id: str | None = None
-    ) -> tuple[Chat, bool]:
+    def create(self, ctx: RequestContext, request: CreateChatRequest) -> tuple[Chat, bool]:
+        caller = ctx.caller
         self.limiter.acquire(CREATE_CHAT, str(caller))
         others = [p for p in request.participants if p != caller]
         if not others:
@@ -235,31 +245,25 @@ class ChatsService:
             last_message=None,
             unread_count=0,
         )
-        stored: list[OutboundEvent] = []
-
-        def events() -> list[OutboundEvent]:
-            data = ChatCreated(
-                chat_id=chat.chat_id,
-                type=chat.type,
-                participants=chat.participants,
-                created_by=caller,
-                created_at=chat.created_at,
-            )
-            stored[:] = [new_event("chat.created", str(chat.chat_id), data, correlation_id)]
-            return stored
-
         key = direct_key(caller, others[0]) if kind == "direct" else None
-        result, created = self.store.create(chat, key, events)
-        if created:
-            self.outbox.publish_now(stored)
-        return result, created
+        with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
+            uow.record(
+                ChatCreated(
+                    chat_id=chat.chat_id,
+                    type=chat.type,
+                    participants=chat.participants,
+                    created_by=caller,
+                    created_at=chat.created_at,
+                )
+            )
+            return self.store.create(chat, key, uow)
 
-    def chats(self, caller: uuid.UUID, limit: int, cursor: str | None) -> Page[Chat]:
+    def chats(self, ctx: RequestContext, limit: int, cursor: str | None) -> Page[Chat]:
         after = None
         if cursor:
             activity, chat_id = decode_cursor(cursor, ACTIVITY_KEY)
             after = (activity, str(chat_id))
-        found = self.store.chats_of(caller, limit + 1, after)
+        found = self.store.chats_of(ctx.caller, limit + 1, after)
         page = found[:limit]
         next_cursor = None
         if len(found) > limit:
@@ -268,12 +272,11 @@ class ChatsService:
         return Page[Chat](items=[chat for chat, _ in page], next_cursor=next_cursor)
 
     def send(
-        self,
-        caller: uuid.UUID,
-        chat_id: uuid.UUID,
-        request: SendMessageRequest,
-        correlation_id: str | None = None,
+        self, ctx: RequestContext, chat_id: uuid.UUID, request: SendMessageRequest
     ) -> tuple[Message, bool]:
+        """A retry with the same client_message_id answers the original (False) and, its
+        transaction refused, publishes nothing."""
+        caller = ctx.caller
         self.limiter.acquire(SEND_MESSAGE, str(caller))
         membership = self._member_of(chat_id, caller)
         ensure_may_send(membership, caller, self.friends)
@@ -288,22 +291,17 @@ class ChatsService:
             client_message_id=request.client_message_id,
             reply_to=request.reply_to,
         )
-        stored: list[OutboundEvent] = []
-
-        def events() -> list[OutboundEvent]:
-            data = MessageSent(**message.model_dump(), participants=list(membership.participants))
-            stored[:] = [new_event("message.sent", str(chat_id), data, correlation_id)]
-            return stored
-
         dedupe_key = request.client_message_id or str(message.message_id)
-        result, created = self.store.send(message, membership, dedupe_key, events)
-        if created:
-            self.outbox.publish_now(stored)
-        return result, created
+        with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
+            uow.record(
+                MessageSent(**message.model_dump(), participants=list(membership.participants))
+            )
+            return self.store.send(message, membership, dedupe_key, uow)
 
     def history(
-        self, caller: uuid.UUID, chat_id: uuid.UUID, limit: int, cursor: str | None
+        self, ctx: RequestContext, chat_id: uuid.UUID, limit: int, cursor: str | None
     ) -> Page[Message]:
+        caller = ctx.caller
         membership = self._member_of(chat_id, caller)
         before = str(decode_cursor(cursor, UUID_KEY)) if cursor else None
         found = self.store.history(chat_id, limit + 1, before, caller)
@@ -316,29 +314,21 @@ class ChatsService:
             items=items, next_cursor=encode_cursor(str(items[-1].message_id)) if more else None
         )
 
-    def mark_read(
-        self,
-        caller: uuid.UUID,
-        chat_id: uuid.UUID,
-        message_id: uuid.UUID,
-        correlation_id: str | None = None,
-    ) -> None:
+    def mark_read(self, ctx: RequestContext, chat_id: uuid.UUID, message_id: uuid.UUID) -> None:
+        """A marker that does not move (already there or later) publishes nothing."""
+        caller = ctx.caller
         membership = self._member_of(chat_id, caller)
-        stored: list[OutboundEvent] = []
-
-        def events() -> list[OutboundEvent]:
-            data = ChatRead(
-                chat_id=chat_id,
-                user_id=caller,
-                message_id=message_id,
-                at=utcnow(),
-                participants=list(membership.participants),
+        with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
+            uow.record(
+                ChatRead(
+                    chat_id=chat_id,
+                    user_id=caller,
+                    message_id=message_id,
+                    at=utcnow(),
+                    participants=list(membership.participants),
+                )
             )
-            stored[:] = [new_event("chat.read", str(chat_id), data, correlation_id)]
-            return stored
-
-        if self.store.mark_read(chat_id, caller, message_id, events):
-            self.outbox.publish_now(stored)
+            self.store.mark_read(chat_id, caller, message_id, uow)
 
     # -- edit, delete, reactions, receipts, one chat ----------------------------------------------
     def _ensure_reply_target(
@@ -361,101 +351,88 @@ class ChatsService:
         return membership, message
 
     def edit(
-        self,
-        caller: uuid.UUID,
-        chat_id: uuid.UUID,
-        message_id: uuid.UUID,
-        content: str,
-        correlation_id: str | None = None,
+        self, ctx: RequestContext, chat_id: uuid.UUID, message_id: uuid.UUID, content: str
     ) -> Message:
+        caller = ctx.caller
         membership, message = self._message_of(chat_id, message_id, caller)
         if message.author_id != caller:
             raise Forbidden("not_author", "Only the author may edit this message")
         if message.deleted or message.kind != "text":
             raise _not_editable()
         edited_at = utcnow()
-        stored: list[OutboundEvent] = []
-
-        def events() -> list[OutboundEvent]:
-            data = MessageEdited(
-                chat_id=chat_id,
-                message_id=message_id,
-                author_id=caller,
-                content=content,
-                edited_at=edited_at,
-                participants=list(membership.participants),
+        with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
+            uow.record(
+                MessageEdited(
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    author_id=caller,
+                    content=content,
+                    edited_at=edited_at,
+                    participants=list(membership.participants),
+                )
             )
-            stored[:] = [new_event("message.edited", str(chat_id), data, correlation_id)]
-            return stored
-
-        edited = self.store.edit(chat_id, message_id, content, edited_at, caller, events)
+            edited = self.store.edit(chat_id, message_id, content, edited_at, caller, uow)
         if edited is None:  # deleted meanwhile
             raise _not_editable()
-        self.outbox.publish_now(stored)
         markers = self.store.markers(chat_id)
         return markers.with_status([edited], caller, membership.participants)[0]
 
     def delete(
-        self,
-        caller: uuid.UUID,
-        chat_id: uuid.UUID,
-        message_id: uuid.UUID,
-        scope: DeleteScope,
-        correlation_id: str | None = None,
+        self, ctx: RequestContext, chat_id: uuid.UUID, message_id: uuid.UUID, scope: DeleteScope
     ) -> None:
+        caller = ctx.caller
         membership, message = self._message_of(chat_id, message_id, caller)
         if scope == "me":
             self.store.hide_for(chat_id, message_id, caller)  # no event: nobody else sees it
             return
         if not may_delete_for_everyone(membership, caller, message):
             raise Forbidden("not_author", "Only the author may delete this message for everyone")
-        stored: list[OutboundEvent] = []
+        with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
 
-        def events(attachment_ids: list[str]) -> list[OutboundEvent]:
-            data = MessageDeleted(
-                chat_id=chat_id,
-                message_id=message_id,
-                author_id=message.author_id,
-                deleted_by=caller,
-                at=utcnow(),
-                attachment_ids=attachment_ids,
-                participants=list(membership.participants),
-            )
-            stored[:] = [new_event("message.deleted", str(chat_id), data, correlation_id)]
-            return stored
+            def record(attachment_ids: list[str]) -> None:
+                uow.record(
+                    MessageDeleted(
+                        chat_id=chat_id,
+                        message_id=message_id,
+                        author_id=message.author_id,
+                        deleted_by=caller,
+                        at=utcnow(),
+                        attachment_ids=attachment_ids,
+                        participants=list(membership.participants),
+                    )
+                )
 
-        if self.store.delete_for_everyone(chat_id, message_id, events):
-            self.outbox.publish_now(stored)
+            self.store.delete_for_everyone(chat_id, message_id, uow, record)
 
     def react(
         self,
-        caller: uuid.UUID,
+        ctx: RequestContext,
         chat_id: uuid.UUID,
         message_id: uuid.UUID,
         emoji: str,
         add: bool,
-        correlation_id: str | None = None,
     ) -> None:
         """Add (or remove) the caller's emoji; idempotent, and only a change publishes."""
+        caller = ctx.caller
         membership = self._member_of(chat_id, caller)
-        stored: list[OutboundEvent] = []
-        kind = "message.reaction_added" if add else "message.reaction_removed"
+        kind = ReactionAdded if add else ReactionRemoved
+        with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
 
-        def events(count: int) -> list[OutboundEvent]:
-            data = ReactionChanged(
-                chat_id=chat_id,
-                message_id=message_id,
-                user_id=caller,
-                emoji=emoji,
-                count=count,
-                at=utcnow(),
-                participants=list(membership.participants),
-            )
-            stored[:] = [new_event(kind, str(chat_id), data, correlation_id)]
-            return stored
+            def record(count: int) -> None:
+                uow.record(
+                    kind(
+                        chat_id=chat_id,
+                        message_id=message_id,
+                        user_id=caller,
+                        emoji=emoji,
+                        count=count,
+                        at=utcnow(),
+                        participants=list(membership.participants),
+                    )
+                )
 
-        change = self.store.add_reaction if add else self.store.remove_reaction
-        outcome = change(chat_id, message_id, caller, emoji, events)
+            change = self.store.add_reaction if add else self.store.remove_reaction
+            outcome = change(chat_id, message_id, caller, emoji, uow, record)
         if outcome == "no_message":
             raise NotFound("message_not_found", "This chat has no message with this id")
         if outcome == "deleted":
@@ -465,36 +442,29 @@ class ChatsService:
                 "too_many_reactions",
                 f"A message has at most {MAX_DISTINCT_REACTIONS} distinct reactions",
             )
-        if outcome == "changed":
-            self.outbox.publish_now(stored)
 
     def mark_delivered(
-        self,
-        caller: uuid.UUID,
-        chat_id: uuid.UUID,
-        message_id: uuid.UUID,
-        correlation_id: str | None = None,
+        self, ctx: RequestContext, chat_id: uuid.UUID, message_id: uuid.UUID
     ) -> None:
+        """A marker that does not move (already there, or read up to there) publishes nothing."""
+        caller = ctx.caller
         membership = self._member_of(chat_id, caller)
-        stored: list[OutboundEvent] = []
-
-        def events() -> list[OutboundEvent]:
-            data = ChatDelivered(
-                chat_id=chat_id,
-                user_id=caller,
-                message_id=message_id,
-                at=utcnow(),
-                participants=list(membership.participants),
+        with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
+            uow.record(
+                ChatDelivered(
+                    chat_id=chat_id,
+                    user_id=caller,
+                    message_id=message_id,
+                    at=utcnow(),
+                    participants=list(membership.participants),
+                )
             )
-            stored[:] = [new_event("chat.delivered", str(chat_id), data, correlation_id)]
-            return stored
+            self.store.mark_delivered(chat_id, caller, message_id, uow)
 
-        if self.store.mark_delivered(chat_id, caller, message_id, events):
-            self.outbox.publish_now(stored)
-
-    def chat(self, caller: uuid.UUID, chat_id: uuid.UUID) -> ChatDetails:
+    def chat(self, ctx: RequestContext, chat_id: uuid.UUID) -> ChatDetails:
         """One chat with its members and their markers: one read of the chat document (its
         membership check included)."""
+        caller = ctx.caller
         found = self.store.chat_with_markers(chat_id, caller)
         if found is None:
             raise NotFound("chat_not_found", "No chat has this id")

@@ -21,11 +21,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from messenger.kernel.errors import is_unavailable
-from messenger.platform.events import EventEnvelope
 from messenger.platform.observability import logger
+
+if TYPE_CHECKING:
+    from messenger.chats.events import (
+        ChatDelivered,
+        ChatRead,
+        MessageDeleted,
+        MessageEdited,
+        MessageSent,
+        ReactionChanged,
+    )
+    from messenger.kernel.events import EventEnvelope
 
 
 @dataclass(frozen=True)
@@ -116,41 +126,54 @@ class Push:
     skip_connections: frozenset[str] = frozenset()
 
 
-def _ids(values: Any) -> list[uuid.UUID]:
-    return [uuid.UUID(str(v)) for v in values or ()]
-
-
-# Chat events and who hears them: what happened to a message goes to every participant (the
-# actor's other devices too); a receipt goes to the others (API.md, Realtime and its additions).
-TO_EVERY_PARTICIPANT = frozenset(
-    {
-        "message.sent",
-        "message.edited",
-        "message.deleted",
-        "message.reaction_added",
-        "message.reaction_removed",
-    }
-)
-TO_THE_OTHER_PARTICIPANTS = frozenset({"chat.read", "chat.delivered"})
+def _participants(
+    data: MessageSent | MessageEdited | MessageDeleted | ReactionChanged | ChatRead | ChatDelivered,
+    chats: ChatDirectory | None) -> list[uuid.UUID]:
+    """The chat's participants as the event carries them, else (none carried) looked up."""
+    if data.participants or chats is None:
+        return data.participants
+    return chats.participants_of(data.chat_id) or []
 
 
 def push_for(event: EventEnvelope, chats: ChatDirectory | None = None) -> Push | None:
-    """What a chat or friendship event pushes, to whom (API.md, Realtime); None: nothing."""
-    data = dict(event.data)
-    if event.type in TO_EVERY_PARTICIPANT:
-        users = _ids(data.pop("participants", None))
-        if not users and chats is not None:
-            users = chats.participants_of(uuid.UUID(str(data["chat_id"]))) or []
-        return Push(frozenset(users), frame(event.type, data))
-    if event.type in TO_THE_OTHER_PARTICIPANTS:
-        users = _ids(data.pop("participants", None))
-        if not users and chats is not None:
-            users = chats.participants_of(uuid.UUID(str(data["chat_id"]))) or []
-        reader = uuid.UUID(str(data["user_id"]))
-        return Push(frozenset(u for u in users if u != reader), frame(event.type, data))
-    if event.type in ("friendship.requested", "friendship.accepted"):
+    """What a chat or friendship event pushes, to whom (API.md, Realtime and its additions);
+    None: nothing. What happened to a message goes to every participant (the actor's other
+    devices too); a receipt goes to the others.
+
+    Raises MalformedEvent (messenger.kernel.events) when a pushed type's data breaks its schema.
+    """
+    # The publishers' schemas, loaded by the push consumer only (connect, typing and logout
+    # never push an event).
+    from messenger.chats.events import (
+        ChatDelivered,
+        ChatRead,
+        MessageDeleted,
+        MessageEdited,
+        MessageSent,
+        ReactionAdded,
+        ReactionRemoved,
+    )
+    from messenger.friends.events import (
+        FriendshipAccepted,
+        FriendshipChanged,
+        FriendshipRequested,
+    )
+
+    to_every_participant = (MessageSent, MessageEdited, MessageDeleted, ReactionAdded, ReactionRemoved)
+    to_the_others = (ChatRead, ChatDelivered)
+    data = event.parse(*to_every_participant, *to_the_others, FriendshipRequested, FriendshipAccepted)
+    if data is None:
+        return None
+    # The frame is the event's data as published, less the recipients.
+    payload = frame(event.type, data.model_dump(mode="json", exclude={"participants"}))
+    if isinstance(data, to_every_participant):
+        return Push(frozenset(_participants(data, chats)), payload)
+    if isinstance(data, to_the_others):
+        users = _participants(data, chats)
+        return Push(frozenset(u for u in users if u != data.user_id), payload)
+    if isinstance(data, FriendshipChanged):
         # from_user_id is whoever acted (asked, or accepted): the other one hears about it.
-        return Push(frozenset(_ids([data["to_user_id"]])), frame(event.type, data))
+        return Push(frozenset([data.to_user_id]), payload)
     return None
 
 

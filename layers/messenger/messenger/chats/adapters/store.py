@@ -8,8 +8,8 @@ author_id, content, created_at, client_message_id, dedupe_key, kind?, reply_to?,
 deleted?, reactions?: [{emoji, users: [user...]}] (first reaction first), hidden_for?: [user...]}.
 The fields marked `?` are absent from documents written before they existed and read as their
 defaults, so no migration has to run first. Every write that carries an event runs in a Mongo
-transaction with its outbox row; concurrent writes to one document conflict and pymongo's
-`with_transaction` retries them, so unread counters, reaction counts and the last message stay
+transaction with its outbox rows (mongo_outbox.transact: the unit of work's events); concurrent
+writes to one document conflict and pymongo's `with_transaction` retries them, so unread counters, reaction counts and the last message stay
 exact under concurrency. Ids are stored as canonical strings: UUIDv7 strings sort like the ids
 themselves.
 
@@ -25,7 +25,6 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeGuard
 
-import redis as redis_driver
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
@@ -33,19 +32,20 @@ from messenger.chats.models import MAX_DISTINCT_REACTIONS, Chat, Message
 from messenger.chats.service import ChatMembership, Markers
 from messenger.kernel.errors import NotFound
 from messenger.platform import mongo, mongo_outbox
-from messenger.platform.cache import redis
 from messenger.platform.observability import logger
+from messenger.platform.redis import REDIS_DOWN
 
 if TYPE_CHECKING:
     from messenger.chats.service import (
-        DeletionEventsFor,
-        EventsFor,
-        ReactionEventsFor,
+        ChatStore,
+        DeletionRecorder,
         ReactionOutcome,
+        ReactionRecorder,
     )
+    from messenger.platform.redis import RedisClient
+    from messenger.platform.unit_of_work import UnitOfWork
 
 MEMBERSHIP_TTL = 24 * 3600
-_REDIS_DOWN = (redis_driver.exceptions.ConnectionError, redis_driver.exceptions.TimeoutError)
 
 
 def ensure_indexes(db: Any) -> None:
@@ -147,13 +147,8 @@ def _counters_only(
     db.chats.update_one({"_id": chat_id}, {"$set": upgrade}, session=session)
 
 
-def _transaction(work: Any) -> Any:
-    with mongo.client().start_session() as session:
-        return session.with_transaction(work)
-
-
 class MongoChats:
-    def create(self, chat: Chat, direct_key: str | None, events: EventsFor) -> tuple[Chat, bool]:
+    def create(self, chat: Chat, direct_key: str | None, uow: UnitOfWork) -> tuple[Chat, bool]:
         doc: dict[str, Any] = {
             "_id": str(chat.chat_id),
             "type": chat.type,
@@ -177,10 +172,9 @@ class MongoChats:
 
         def work(session: Any) -> None:
             mongo.database().chats.insert_one(doc, session=session)
-            mongo_outbox.enqueue(session, events())
 
         try:
-            _transaction(work)
+            mongo_outbox.transact(uow, work)
         except DuplicateKeyError:  # the pair's chat was created concurrently: that one wins
             existing = mongo.database().chats.find_one({"direct_key": direct_key})
             if existing is None:
@@ -215,7 +209,7 @@ class MongoChats:
         return [(_chat(doc, user), doc["last_activity_at"]) for doc in docs]
 
     def send(
-        self, message: Message, membership: ChatMembership, dedupe_key: str, events: EventsFor
+        self, message: Message, membership: ChatMembership, dedupe_key: str, uow: UnitOfWork
     ) -> tuple[Message, bool]:
         doc = {**_message_doc(message), "dedupe_key": dedupe_key}
         chat_id = str(message.chat_id)
@@ -238,10 +232,9 @@ class MongoChats:
             )
             if newest.matched_count == 0:
                 _counters_only(db, chat_id, counters, last, session)
-            mongo_outbox.enqueue(session, events())
 
         try:
-            _transaction(work)
+            mongo_outbox.transact(uow, work)
         except DuplicateKeyError:
             original = mongo.database().messages.find_one(
                 {"chat_id": chat_id, "author_id": str(message.author_id), "dedupe_key": dedupe_key}
@@ -272,7 +265,7 @@ class MongoChats:
             before = docs[-1]["_id"]
 
     def mark_read(
-        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, events: EventsFor
+        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
     ) -> bool:
         db = mongo.database()
         chat, me, marker = str(chat_id), str(user), str(message_id)
@@ -301,10 +294,10 @@ class MongoChats:
                 },
                 session=session,
             )
-            mongo_outbox.enqueue(session, events())
             return True
 
-        return bool(_transaction(work))
+        # An unmoved marker changed nothing: its transaction writes no event.
+        return mongo_outbox.transact(uow, work, changed=bool)
 
     # -- edit, delete, reactions, receipts, one chat --------------------------------------------
     def message(
@@ -326,7 +319,7 @@ class MongoChats:
         content: str,
         edited_at: datetime,
         reader: uuid.UUID,
-        events: EventsFor,
+        uow: UnitOfWork,
     ) -> Message | None:
         db = mongo.database()
         chat, mid = str(chat_id), str(message_id)
@@ -338,14 +331,13 @@ class MongoChats:
                 return None
             db.messages.update_one({"_id": mid}, {"$set": change}, session=session)
             _update_last_message(db, chat, mid, change, session)
-            mongo_outbox.enqueue(session, events())
             return {**doc, **change}
 
-        edited = _transaction(work)
+        edited = mongo_outbox.transact(uow, work, changed=lambda doc: doc is not None)
         return _message(edited, reader) if edited else None
 
     def delete_for_everyone(
-        self, chat_id: uuid.UUID, message_id: uuid.UUID, events: DeletionEventsFor
+        self, chat_id: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork, record: DeletionRecorder
     ) -> bool:
         db = mongo.database()
         chat, mid = str(chat_id), str(message_id)
@@ -367,10 +359,10 @@ class MongoChats:
                 str(a.get("attachment_id") if isinstance(a, dict) else a)
                 for a in doc.get("attachments") or ()
             ]
-            mongo_outbox.enqueue(session, events(held))
+            record(held)
             return True
 
-        return bool(_transaction(work))
+        return mongo_outbox.transact(uow, work, changed=bool)
 
     def hide_for(self, chat_id: uuid.UUID, message_id: uuid.UUID, user: uuid.UUID) -> bool:
         db = mongo.database()
@@ -396,7 +388,8 @@ class MongoChats:
                 )
             return True
 
-        return bool(_transaction(work))
+        with mongo.client().start_session() as session:  # no event: a transaction of its own
+            return bool(session.with_transaction(work))
 
     def add_reaction(
         self,
@@ -404,9 +397,10 @@ class MongoChats:
         message_id: uuid.UUID,
         user: uuid.UUID,
         emoji: str,
-        events: ReactionEventsFor,
+        uow: UnitOfWork,
+        record: ReactionRecorder,
     ) -> ReactionOutcome:
-        return self._react(chat_id, message_id, str(user), emoji, True, events)
+        return self._react(chat_id, message_id, str(user), emoji, True, uow, record)
 
     def remove_reaction(
         self,
@@ -414,9 +408,10 @@ class MongoChats:
         message_id: uuid.UUID,
         user: uuid.UUID,
         emoji: str,
-        events: ReactionEventsFor,
+        uow: UnitOfWork,
+        record: ReactionRecorder,
     ) -> ReactionOutcome:
-        return self._react(chat_id, message_id, str(user), emoji, False, events)
+        return self._react(chat_id, message_id, str(user), emoji, False, uow, record)
 
     def _react(
         self,
@@ -425,7 +420,8 @@ class MongoChats:
         me: str,
         emoji: str,
         add: bool,
-        events: ReactionEventsFor,
+        uow: UnitOfWork,
+        record: ReactionRecorder,
     ) -> ReactionOutcome:
         """One transaction: read the message's reactions, change them with `$addToSet`/`$push`/
         `$pull` by `_id`, copy them to the chat's last message when it is that one, and the
@@ -466,14 +462,16 @@ class MongoChats:
             db.messages.update_one({"_id": mid}, change, session=session)
             _update_last_message(db, chat, mid, {"reactions": reactions}, session)
             count = len(users) + (1 if add else -1)
-            mongo_outbox.enqueue(session, events(count))
+            record(count)
             return "changed"
 
-        outcome: ReactionOutcome = _transaction(work)
+        outcome: ReactionOutcome = mongo_outbox.transact(
+            uow, work, changed=lambda outcome: outcome == "changed"
+        )
         return outcome
 
     def mark_delivered(
-        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, events: EventsFor
+        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
     ) -> bool:
         db = mongo.database()
         chat, me, marker = str(chat_id), str(user), str(message_id)
@@ -489,10 +487,9 @@ class MongoChats:
             db.chats.update_one(
                 {"_id": chat}, {"$set": {f"delivered_up_to.{me}": marker}}, session=session
             )
-            mongo_outbox.enqueue(session, events())
             return True
 
-        return bool(_transaction(work))
+        return mongo_outbox.transact(uow, work, changed=bool)
 
     def chat_with_markers(
         self, chat_id: uuid.UUID, reader: uuid.UUID
@@ -518,8 +515,13 @@ def _update_last_message(
     )
 
 
-class CachedChats(MongoChats):
-    """Membership from Redis when warm (it never changes once the chat exists)."""
+class CachedChats:
+    """Membership from Redis when warm (it never changes once the chat exists), wrapping the
+    store that holds the chats; everything else goes straight to that store."""
+
+    def __init__(self, inner: ChatStore, redis: RedisClient) -> None:
+        self.inner = inner
+        self.redis = redis
 
     @staticmethod
     def _key(chat_id: uuid.UUID) -> str:
@@ -528,24 +530,104 @@ class CachedChats(MongoChats):
     def _remember(self, membership: ChatMembership) -> None:
         value = json.dumps([membership.type, [str(p) for p in membership.participants]])
         try:
-            redis().set(self._key(membership.chat_id), value, ex=MEMBERSHIP_TTL)
-        except _REDIS_DOWN as exc:
+            self.redis().set(self._key(membership.chat_id), value, ex=MEMBERSHIP_TTL)
+        except REDIS_DOWN as exc:
             logger.warning("Chat cache unavailable", extra={"error": repr(exc)})
 
     def membership(self, chat_id: uuid.UUID) -> ChatMembership | None:
         try:
-            cached = redis().get(self._key(chat_id))
-        except _REDIS_DOWN:
+            cached = self.redis().get(self._key(chat_id))
+        except REDIS_DOWN:
             cached = None
         if cached:
             kind, participants = json.loads(cached)
             return ChatMembership(chat_id, kind, tuple(uuid.UUID(p) for p in participants))
-        found = super().membership(chat_id)
+        found = self.inner.membership(chat_id)
         if found is not None:
             self._remember(found)
         return found
 
-    def create(self, chat: Chat, direct_key: str | None, events: EventsFor) -> tuple[Chat, bool]:
-        result, created = super().create(chat, direct_key, events)
+    def create(self, chat: Chat, direct_key: str | None, uow: UnitOfWork) -> tuple[Chat, bool]:
+        result, created = self.inner.create(chat, direct_key, uow)
         self._remember(ChatMembership(result.chat_id, result.type, tuple(result.participants)))
         return result, created
+
+    def chats_of(
+        self, user: uuid.UUID, limit: int, after: tuple[datetime, str] | None
+    ) -> list[tuple[Chat, datetime]]:
+        return self.inner.chats_of(user, limit, after)
+
+    def send(
+        self, message: Message, membership: ChatMembership, dedupe_key: str, uow: UnitOfWork
+    ) -> tuple[Message, bool]:
+        return self.inner.send(message, membership, dedupe_key, uow)
+
+    def history(
+        self, chat_id: uuid.UUID, limit: int, before: str | None, reader: uuid.UUID | None = None
+    ) -> list[Message]:
+        return self.inner.history(chat_id, limit, before, reader)
+
+    def mark_read(
+        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
+    ) -> bool:
+        return self.inner.mark_read(chat_id, user, message_id, uow)
+
+    # -- edit, delete, reactions, receipts, one chat: straight to the store ---------------------
+    def message(
+        self, chat_id: uuid.UUID, message_id: uuid.UUID, reader: uuid.UUID
+    ) -> Message | None:
+        return self.inner.message(chat_id, message_id, reader)
+
+    def markers(self, chat_id: uuid.UUID) -> Markers:
+        return self.inner.markers(chat_id)
+
+    def edit(
+        self,
+        chat_id: uuid.UUID,
+        message_id: uuid.UUID,
+        content: str,
+        edited_at: datetime,
+        reader: uuid.UUID,
+        uow: UnitOfWork,
+    ) -> Message | None:
+        return self.inner.edit(chat_id, message_id, content, edited_at, reader, uow)
+
+    def delete_for_everyone(
+        self, chat_id: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork, record: DeletionRecorder
+    ) -> bool:
+        return self.inner.delete_for_everyone(chat_id, message_id, uow, record)
+
+    def hide_for(self, chat_id: uuid.UUID, message_id: uuid.UUID, user: uuid.UUID) -> bool:
+        return self.inner.hide_for(chat_id, message_id, user)
+
+    def add_reaction(
+        self,
+        chat_id: uuid.UUID,
+        message_id: uuid.UUID,
+        user: uuid.UUID,
+        emoji: str,
+        uow: UnitOfWork,
+        record: ReactionRecorder,
+    ) -> ReactionOutcome:
+        return self.inner.add_reaction(chat_id, message_id, user, emoji, uow, record)
+
+    def remove_reaction(
+        self,
+        chat_id: uuid.UUID,
+        message_id: uuid.UUID,
+        user: uuid.UUID,
+        emoji: str,
+        uow: UnitOfWork,
+        record: ReactionRecorder,
+    ) -> ReactionOutcome:
+        return self.inner.remove_reaction(chat_id, message_id, user, emoji, uow, record)
+
+    def mark_delivered(
+        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
+    ) -> bool:
+        return self.inner.mark_delivered(chat_id, user, message_id, uow)
+
+    def chat_with_markers(
+        self, chat_id: uuid.UUID, reader: uuid.UUID
+    ) -> tuple[Chat, Markers] | None:
+        return self.inner.chat_with_markers(chat_id, reader)
