@@ -17,15 +17,11 @@ from tests.e2e.flows import bearer, befriend, create, history, problem, send, si
 pytestmark = pytest.mark.e2e
 
 
-
-
-
 def chats_of(api: httpx.Client, user: dict[str, Any], **params: Any) -> dict[str, Any]:
     response = api.get("/v1/chats", params=params, headers=bearer(user["access_token"]))
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
-
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ import json
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -27,10 +25,6 @@ from tests.e2e.flows import Frame, bearer, befriend, device, login, next_frame, 
 from tests.support import poll, template
 
 pytestmark = pytest.mark.e2e
-
-
-
-
 
 
 def create_chat(api: httpx.Client, user: dict[str, Any], *others: dict[str, Any]) -> str:

@@ -281,5 +281,9 @@ class FakeChats:
     def markers(self, chat_id: uuid.UUID) -> Markers:
         """The read markers (the status of a reader's own messages in history)."""
         return Markers(
-            read={user: str(marker) for (chat, user), marker in self.read_up_to.items() if chat == chat_id}
+            read={
+                user: str(marker)
+                for (chat, user), marker in self.read_up_to.items()
+                if chat == chat_id
+            }
         )

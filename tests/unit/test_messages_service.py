@@ -434,9 +434,7 @@ def test_what_happens_to_a_message_is_pushed_to_every_participant(kind: str) -> 
         "message.reaction_added": {"user_id": str(BOB), "emoji": "👍", "count": 1, "at": now},
         "message.reaction_removed": {"user_id": str(BOB), "emoji": "👍", "count": 0, "at": now},
     }
-    push = push_for(
-        _envelope(kind, **common, **data[kind], participants=[str(ANN), str(BOB)])
-    )
+    push = push_for(_envelope(kind, **common, **data[kind], participants=[str(ANN), str(BOB)]))
     assert push is not None
     assert push.users == {ANN, BOB}
     assert b'"participants"' not in push.payload

@@ -8,8 +8,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from messenger.chats.models import Emoji
 from messenger.bootstrap import chats_service
+from messenger.chats.models import Emoji
 from messenger.web.api_docs import problem_responses
 from messenger.web.http import create_resolver, entrypoint, no_content, request_context
 from messenger.web.paths import with_encoded_path

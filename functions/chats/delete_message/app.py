@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from messenger.chats.models import DeleteScope
 from messenger.bootstrap import chats_service
+from messenger.chats.models import DeleteScope
 from messenger.web.api_docs import problem_responses
 from messenger.web.http import create_resolver, entrypoint, no_content, request_context
 

@@ -6,8 +6,8 @@ import uuid
 
 from aws_lambda_powertools.event_handler import Response
 
-from messenger.chats.models import EditMessageRequest, Message
 from messenger.bootstrap import chats_service
+from messenger.chats.models import EditMessageRequest, Message
 from messenger.web.api_docs import problem_responses
 from messenger.web.http import create_resolver, entrypoint, request_context, respond
 
@@ -33,8 +33,7 @@ chats = chats_service()
 def edit_message(
     chat_id: uuid.UUID, message_id: uuid.UUID, body: EditMessageRequest
 ) -> Response[Message]:
-    message = chats.edit(
-        request_context(app), chat_id, message_id, body.content)
+    message = chats.edit(request_context(app), chat_id, message_id, body.content)
     return respond(message)
 
 

@@ -6,8 +6,8 @@ import uuid
 
 from aws_lambda_powertools.event_handler import Response
 
-from messenger.chats.models import ChatDetails
 from messenger.bootstrap import chats_reader
+from messenger.chats.models import ChatDetails
 from messenger.web.api_docs import problem_responses
 from messenger.web.http import create_resolver, entrypoint, request_context, respond
 

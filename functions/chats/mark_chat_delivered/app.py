@@ -6,8 +6,8 @@ import uuid
 
 from aws_lambda_powertools.event_handler import Response
 
-from messenger.chats.models import MarkDeliveredRequest
 from messenger.bootstrap import chats_service
+from messenger.chats.models import MarkDeliveredRequest
 from messenger.web.api_docs import problem_responses
 from messenger.web.http import create_resolver, entrypoint, no_content, request_context
 
@@ -29,8 +29,7 @@ chats = chats_service()
     ),
 )
 def mark_chat_delivered(chat_id: uuid.UUID, body: MarkDeliveredRequest) -> Response[str]:
-    chats.mark_delivered(
-        request_context(app), chat_id, body.message_id)
+    chats.mark_delivered(request_context(app), chat_id, body.message_id)
     return no_content()
 
 

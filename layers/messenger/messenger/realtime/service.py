@@ -128,7 +128,8 @@ class Push:
 
 def _participants(
     data: MessageSent | MessageEdited | MessageDeleted | ReactionChanged | ChatRead | ChatDelivered,
-    chats: ChatDirectory | None) -> list[uuid.UUID]:
+    chats: ChatDirectory | None,
+) -> list[uuid.UUID]:
     """The chat's participants as the event carries them, else (none carried) looked up."""
     if data.participants or chats is None:
         return data.participants
@@ -159,9 +160,17 @@ def push_for(event: EventEnvelope, chats: ChatDirectory | None = None) -> Push |
         FriendshipRequested,
     )
 
-    to_every_participant = (MessageSent, MessageEdited, MessageDeleted, ReactionAdded, ReactionRemoved)
+    to_every_participant = (
+        MessageSent,
+        MessageEdited,
+        MessageDeleted,
+        ReactionAdded,
+        ReactionRemoved,
+    )
     to_the_others = (ChatRead, ChatDelivered)
-    data = event.parse(*to_every_participant, *to_the_others, FriendshipRequested, FriendshipAccepted)
+    data = event.parse(
+        *to_every_participant, *to_the_others, FriendshipRequested, FriendshipAccepted
+    )
     if data is None:
         return None
     # The frame is the event's data as published, less the recipients.

@@ -283,7 +283,7 @@ def entrypoint(
     app: APIGatewayHttpResolver,
     *,
     flush_metrics: bool = False,
-    prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    prepare: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None,
 ) -> Handler:
     """The function's `lambda_handler`: the logger takes the request's id as correlation id (and
     the Lambda context), the resolver answers; with `flush_metrics`, the metrics the request

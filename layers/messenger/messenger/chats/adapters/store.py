@@ -9,9 +9,9 @@ deleted?, reactions?: [{emoji, users: [user...]}] (first reaction first), hidden
 The fields marked `?` are absent from documents written before they existed and read as their
 defaults, so no migration has to run first. Every write that carries an event runs in a Mongo
 transaction with its outbox rows (mongo_outbox.transact: the unit of work's events); concurrent
-writes to one document conflict and pymongo's `with_transaction` retries them, so unread counters, reaction counts and the last message stay
-exact under concurrency. Ids are stored as canonical strings: UUIDv7 strings sort like the ids
-themselves.
+writes to one document conflict and pymongo's `with_transaction` retries them, so unread
+counters, reaction counts and the last message stay exact under concurrency. Ids are stored as
+canonical strings: UUIDv7 strings sort like the ids themselves.
 
 Filters are `{_id}` (plus equalities the send path already uses) and checks are made in Python
 on the document read inside the transaction: the local stand-in plans a `$ne`/`$exists`/dotted
