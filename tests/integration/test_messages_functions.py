@@ -326,17 +326,28 @@ class RecordingOutbox:
         return True
 
 
+def _as(user: uuid.UUID) -> Any:
+    """The use-cases' RequestContext for `user` (imported here, like the store: the session's
+    environment is set by then)."""
+    from messenger.kernel.context import RequestContext
+
+    return RequestContext(user_id=user)
+
+
 def _group_of(members: int) -> tuple[Any, str, list[uuid.UUID], str]:
     """A chat of `members` users and one message, written through the store (no friendships:
     reactions do not ask for them); the service over it, with a recording outbox."""
-    from messenger.chats.adapters.store import CachedChats
+    from messenger.chats.adapters.store import CachedChats, MongoChats
     from messenger.chats.models import Chat, Message
     from messenger.chats.service import ChatsService, new_message_id
     from messenger.kernel.clock import utcnow
+    from messenger.platform import redis
+    from messenger.platform.unit_of_work import UnitOfWork
     from tests.unit.chat_fakes import FakeFriends
     from tests.unit.fakes import FakeRateLimiter
 
-    store = CachedChats()
+    store = CachedChats(MongoChats(), redis.client)
+    setup = UnitOfWork(RecordingOutbox())  # nothing recorded: the setup publishes nothing
     users = [uuid.uuid4() for _ in range(members)]
     chat = Chat(
         chat_id=uuid.uuid4(),
@@ -348,7 +359,7 @@ def _group_of(members: int) -> tuple[Any, str, list[uuid.UUID], str]:
         last_message=None,
         unread_count=0,
     )
-    store.create(chat, None, list)
+    store.create(chat, None, setup)
     message = Message(
         message_id=new_message_id(),
         chat_id=chat.chat_id,
@@ -357,7 +368,7 @@ def _group_of(members: int) -> tuple[Any, str, list[uuid.UUID], str]:
         created_at=utcnow(),
         client_message_id=None,
     )
-    store.send(message, store.membership(chat.chat_id), str(message.message_id), list)  # type: ignore[arg-type]
+    store.send(message, store.membership(chat.chat_id), str(message.message_id), setup)  # type: ignore[arg-type]
     service = ChatsService(store, FakeFriends(), RecordingOutbox(), FakeRateLimiter())
     return service, str(chat.chat_id), users, str(message.message_id)
 
@@ -366,7 +377,7 @@ def test_twenty_users_reacting_at_once_lose_no_count(mongo: Any) -> None:
     service, chat_id, users, message_id = _group_of(20)
 
     def add(user: uuid.UUID) -> None:
-        service.react(user, uuid.UUID(chat_id), uuid.UUID(message_id), "👍", True)
+        service.react(_as(user), uuid.UUID(chat_id), uuid.UUID(message_id), "👍", True)
 
     with ThreadPoolExecutor(20) as pool:
         list(pool.map(add, users))
@@ -385,7 +396,9 @@ def test_twenty_users_reacting_at_once_lose_no_count(mongo: Any) -> None:
     with ThreadPoolExecutor(20) as pool:  # and all at once back
         list(
             pool.map(
-                lambda u: service.react(u, uuid.UUID(chat_id), uuid.UUID(message_id), "👍", False),
+                lambda u: service.react(
+                    _as(u), uuid.UUID(chat_id), uuid.UUID(message_id), "👍", False
+                ),
                 users,
             )
         )
@@ -400,7 +413,7 @@ def test_the_twenty_distinct_emoji_cap_holds_under_concurrency(mongo: Any) -> No
 
     def add(pair: tuple[uuid.UUID, str]) -> str:
         try:
-            service.react(pair[0], uuid.UUID(chat_id), uuid.UUID(message_id), pair[1], True)
+            service.react(_as(pair[0]), uuid.UUID(chat_id), uuid.UUID(message_id), pair[1], True)
         except Conflict as refused:
             return refused.code
         return "added"
