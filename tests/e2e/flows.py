@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
+from websockets.sync.client import ClientConnection, connect
 
+from messenger_local.gateway import LocalGateway
 from tests.support import poll, unique
 
 PASSWORD = "correct horse battery"
@@ -62,3 +68,69 @@ def befriend(api: httpx.Client, a: dict[str, Any], b: dict[str, Any]) -> None:
         f"/v1/friends/requests/{a['nickname']}/accept", headers=bearer(b["access_token"])
     )
     assert accepted.status_code == 200, accepted.text
+
+
+# -- chats and their WebSocket frames (used by the chats, messages and realtime tests) -----------
+def problem(response: httpx.Response) -> tuple[int, str]:
+    assert response.headers["content-type"] == "application/problem+json", response.text
+    return response.status_code, response.json()["code"]
+
+
+def create(
+    api: httpx.Client, user: dict[str, Any], others: list[Any], **extra: Any
+) -> httpx.Response:
+    body = {"participants": [o["user_id"] if isinstance(o, dict) else o for o in others], **extra}
+    return api.post("/v1/chats", json=body, headers=bearer(user["access_token"]))
+
+
+def send(
+    api: httpx.Client,
+    user: dict[str, Any],
+    chat_id: str,
+    content: str,
+    client_id: str | None = None,
+) -> httpx.Response:
+    body: dict[str, Any] = {"content": content}
+    if client_id is not None:
+        body["client_message_id"] = client_id
+    return api.post(
+        f"/v1/chats/{chat_id}/messages", json=body, headers=bearer(user["access_token"])
+    )
+
+
+def history(api: httpx.Client, user: dict[str, Any], chat_id: str, **params: Any) -> httpx.Response:
+    return api.get(
+        f"/v1/chats/{chat_id}/messages", params=params, headers=bearer(user["access_token"])
+    )
+
+
+Frame = dict[str, Any]
+
+
+@contextmanager
+def device(gateway: LocalGateway, user: dict[str, Any]) -> Iterator[ClientConnection]:
+    """One connected client of `user` (a phone, a laptop...)."""
+    with connect(f"{gateway.ws_url}/?token={user['access_token']}", open_timeout=10) as ws:
+        yield ws
+
+
+def next_frame(ws: ClientConnection, wanted: Callable[[Frame], bool], timeout: float = 10) -> Frame:
+    """The first frame satisfying `wanted` (others are skipped), within `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError("no such frame within the timeout")
+        try:
+            frame: Frame = json.loads(ws.recv(timeout=remaining))
+        except TimeoutError:
+            raise AssertionError("no such frame within the timeout") from None
+        if wanted(frame):
+            return frame
+
+
+def of_type(kind: str, **data: Any) -> Callable[[Frame], bool]:
+    def check(frame: Frame) -> bool:
+        return frame.get("type") == kind and all(frame["data"].get(k) == v for k, v in data.items())
+
+    return check

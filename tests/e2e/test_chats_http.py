@@ -12,36 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.flows import bearer, befriend, signed_up
+from tests.e2e.flows import bearer, befriend, create, history, problem, send, signed_up
 
 pytestmark = pytest.mark.e2e
-
-
-def problem(response: httpx.Response) -> tuple[int, str]:
-    assert response.headers["content-type"] == "application/problem+json", response.text
-    return response.status_code, response.json()["code"]
-
-
-def create(
-    api: httpx.Client, user: dict[str, Any], others: list[Any], **extra: Any
-) -> httpx.Response:
-    body = {"participants": [o["user_id"] if isinstance(o, dict) else o for o in others], **extra}
-    return api.post("/v1/chats", json=body, headers=bearer(user["access_token"]))
-
-
-def send(
-    api: httpx.Client,
-    user: dict[str, Any],
-    chat_id: str,
-    content: str,
-    client_id: str | None = None,
-) -> httpx.Response:
-    body: dict[str, Any] = {"content": content}
-    if client_id is not None:
-        body["client_message_id"] = client_id
-    return api.post(
-        f"/v1/chats/{chat_id}/messages", json=body, headers=bearer(user["access_token"])
-    )
 
 
 def chats_of(api: httpx.Client, user: dict[str, Any], **params: Any) -> dict[str, Any]:
@@ -49,12 +22,6 @@ def chats_of(api: httpx.Client, user: dict[str, Any], **params: Any) -> dict[str
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-def history(api: httpx.Client, user: dict[str, Any], chat_id: str, **params: Any) -> httpx.Response:
-    return api.get(
-        f"/v1/chats/{chat_id}/messages", params=params, headers=bearer(user["access_token"])
-    )
 
 
 @pytest.fixture

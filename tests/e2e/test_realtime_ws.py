@@ -12,8 +12,6 @@ import json
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -23,41 +21,10 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from messenger_local.gateway import LocalGateway
-from tests.e2e.flows import bearer, befriend, login, signed_up
+from tests.e2e.flows import Frame, bearer, befriend, device, login, next_frame, of_type, signed_up
 from tests.support import poll, template
 
 pytestmark = pytest.mark.e2e
-
-Frame = dict[str, Any]
-
-
-@contextmanager
-def device(gateway: LocalGateway, user: dict[str, Any]) -> Iterator[ClientConnection]:
-    """One connected client of `user` (a phone, a laptop...)."""
-    with connect(f"{gateway.ws_url}/?token={user['access_token']}", open_timeout=10) as ws:
-        yield ws
-
-
-def next_frame(ws: ClientConnection, wanted: Callable[[Frame], bool], timeout: float = 10) -> Frame:
-    """The first frame satisfying `wanted` (others are skipped), within `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise AssertionError("no such frame within the timeout")
-        try:
-            frame: Frame = json.loads(ws.recv(timeout=remaining))
-        except TimeoutError:
-            raise AssertionError("no such frame within the timeout") from None
-        if wanted(frame):
-            return frame
-
-
-def of_type(kind: str, **data: Any) -> Callable[[Frame], bool]:
-    def check(frame: Frame) -> bool:
-        return frame.get("type") == kind and all(frame["data"].get(k) == v for k, v in data.items())
-
-    return check
 
 
 def create_chat(api: httpx.Client, user: dict[str, Any], *others: dict[str, Any]) -> str:

@@ -54,8 +54,10 @@ def _real_path_values() -> dict[str, str]:
     friend = WORLD["friend"]
     return {
         "chat_id": WORLD["chat_id"],
+        "message_id": WORLD["message_id"],
         "user_id": friend["user_id"],
         "nickname": friend["nickname"],
+        "emoji": "👍",
     }
 
 
@@ -65,6 +67,8 @@ def _real_body(path: str, method: str) -> dict[str, Any] | None:
         ("/v1/chats", "POST"): {"participants": [friend["user_id"]]},
         ("/v1/chats/{chat_id}/messages", "POST"): {"content": "hi", "client_message_id": "fuzz"},
         ("/v1/chats/{chat_id}/read", "POST"): {"message_id": WORLD["message_id"]},
+        ("/v1/chats/{chat_id}/delivered", "POST"): {"message_id": WORLD["message_id"]},
+        ("/v1/chats/{chat_id}/messages/{message_id}", "PATCH"): {"content": "edited"},
         ("/v1/friends/requests", "POST"): {"nickname": friend["nickname"]},
     }.get((path, method.upper()))
 

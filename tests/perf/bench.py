@@ -301,7 +301,90 @@ def chats(
             ("history", 2 * n, {"chat_id": chat_id}),
         ),
     ]
-    return rpcs
+    return rpcs + messages(api, me, friend, chat_id, n, backing)
+
+
+def messages(
+    api: httpx.Client,
+    me: dict[str, Any],
+    friend: dict[str, Any],
+    chat_id: str,
+    n: int,
+    backing: dict[str, str],
+) -> list[Rpc]:
+    """Edit, react, delivered, one chat, and a history page of 50 messages with reactions."""
+    url = f"/v1/chats/{chat_id}/messages"
+    timed = measure_with_floor(backing)
+
+    def sent(content: str) -> str:
+        response = setup_call(
+            lambda: api.post(url, json={"content": content}, headers=me["headers"])
+        )
+        return str(response.json()["message_id"])
+
+    warm_id = sent("warm")
+    ids = [sent(f"e{i}") for i in range(n)]
+    for i in range(5):  # warm each function (a marker behind every measured message)
+        api.patch(f"{url}/{warm_id}", json={"content": f"w{i}"}, headers=me["headers"])
+        api.put(f"{url}/{warm_id}/reactions/%E2%9C%85", headers=friend["headers"])
+        api.delete(f"{url}/{warm_id}/reactions/%E2%9C%85", headers=friend["headers"])
+        api.post(
+            f"/v1/chats/{chat_id}/delivered",
+            json={"message_id": warm_id},
+            headers=friend["headers"],
+        )
+        api.get(f"/v1/chats/{chat_id}", headers=me["headers"])
+    on_ids = {"chat_id": chat_id, "message_ids": ids}
+    rows = [
+        timed(
+            Rpc("PATCH /v1/chats/{id}/messages/{mid}"),
+            n,
+            lambda i: api.patch(
+                f"{url}/{ids[i]}", json={"content": f"x{i}"}, headers=me["headers"]
+            ),
+            ("edit_message", n, on_ids),
+        ),
+        timed(
+            Rpc("PUT .../messages/{mid}/reactions/{emoji}"),
+            n,
+            lambda i: api.put(f"{url}/{ids[i]}/reactions/%F0%9F%91%8D", headers=friend["headers"]),
+            ("add_reaction", n, on_ids),
+        ),
+        timed(
+            Rpc("POST /v1/chats/{id}/delivered"),
+            n,
+            lambda i: api.post(
+                f"/v1/chats/{chat_id}/delivered",
+                json={"message_id": ids[i]},
+                headers=friend["headers"],
+            ),
+            ("mark_delivered", n, on_ids),
+        ),
+        timed(
+            Rpc("GET /v1/chats/{id}"),
+            2 * n,
+            lambda _: api.get(f"/v1/chats/{chat_id}", headers=me["headers"]),
+            ("get_chat", 2 * n, {"chat_id": chat_id}),
+        ),
+    ]
+    seeder = Seeder(backing)
+    try:  # 50 of my messages, each with 3 emoji from up to 5 users: status and reactions
+        users = [str(me["user_id"]), str(friend["user_id"])]
+        reacted = seeder.chat(users, 50, reactions=3)
+    finally:
+        seeder.close()
+    page = f"/v1/chats/{reacted}/messages"
+    for _ in range(5):
+        api.get(page, headers=me["headers"]).raise_for_status()
+    rows.append(
+        timed(
+            Rpc("GET .../messages (50 with reactions)"),
+            2 * n,
+            lambda _: api.get(page, headers=me["headers"]),
+            ("history_with_markers", 2 * n, {"chat_id": reacted}),
+        )
+    )
+    return rows
 
 
 # Data sizes: the list RPCs at growing sizes, seeded directly (thousands of HTTP calls would only
@@ -334,11 +417,14 @@ class Seeder:
             self.db.messages.delete_many({"chat_id": {"$in": ids[start : start + 500]}})
         self.db.chats.delete_many({"title": "seeded"})
 
-    def chat(self, participants: list[str], messages: int) -> str:
+    def chat(self, participants: list[str], messages: int, reactions: int = 0) -> str:
+        """A chat of `messages` by its first participant; `reactions` emoji on each, from up
+        to five users (the participants first), with the other participants' markers."""
         from messenger.chats.service import new_message_id
         from messenger.kernel.clock import utcnow
 
         chat_id, now, author = str(uuid.uuid4()), utcnow(), participants[0]
+        reactors = [*participants, *(str(uuid.uuid4()) for _ in range(5))][:5]
         docs = []
         for i in range(messages):
             message_id = str(new_message_id())
@@ -353,10 +439,20 @@ class Seeder:
                     "dedupe_key": message_id,
                 }
             )
+            if reactions:
+                docs[-1]["reactions"] = [
+                    {"emoji": chr(0x1F600 + e), "users": reactors[: 1 + (i + e) % 5]}
+                    for e in range(reactions)
+                ]
         for start in range(0, len(docs), 1000):
             self.db.messages.insert_many(docs[start : start + 1000])
         last = {k: v for k, v in docs[-1].items() if k != "dedupe_key"} if docs else None
-        self.db.chats.insert_one(self._chat_doc(chat_id, participants, now, last))
+        chat = self._chat_doc(chat_id, participants, now, last)
+        if reactions and docs:  # the others have read half of it, and got all of it
+            half, newest = docs[len(docs) // 2]["_id"], docs[-1]["_id"]
+            chat["read_up_to"] = dict.fromkeys(participants[1:], half)
+            chat["delivered_up_to"] = dict.fromkeys(participants[1:], newest)
+        self.db.chats.insert_one(chat)
         return chat_id
 
     @staticmethod

@@ -369,6 +369,128 @@ class Floors:
 
         return _timed(n, once)
 
+    # Edit, reactions, receipts, one chat (issue 13): the same Mongo statements, by `_id`.
+
+    def _mongo_event(self, session: object, chat_id: str, event_type: str) -> tuple[str, Any]:
+        event_id, now = str(uuid.uuid4()), _utcnow()
+        payload = {"id": event_id, "type": event_type, "data": {"chat_id": chat_id}}
+        self.db.outbox.insert_many(
+            [
+                {
+                    "_id": event_id,
+                    "topic": "bench-floor",
+                    "key": chat_id,
+                    "payload": payload,
+                    "correlation_id": None,
+                    "created_at": now,
+                    "pending": True,
+                }
+            ],
+            session=session,
+        )
+        return event_id, payload
+
+    def _mongo_publish(self, event_id: str, payload: Any) -> None:
+        """MongoOutboxPublisher.publish_now: produce, flush, mark published."""
+        self.kafka.send("bench-floor", key=b"k", value=json.dumps(payload).encode())
+        self.kafka.flush()
+        self.db.outbox.update_many(
+            {"_id": {"$in": [event_id]}},
+            {"$unset": {"pending": ""}, "$set": {"published_at": _utcnow()}},
+        )
+
+    def _transaction(self, work: Callable[[object], Any]) -> Any:
+        with self.mongo.start_session() as session:
+            return session.with_transaction(work)
+
+    def edit_message(self, n: int, chat_id: str, message_ids: list[str]) -> Samples:
+        def once(i: int) -> None:
+            mid = message_ids[i % len(message_ids)]
+            self.redis.get(f"chat-members:v1:{chat_id}")
+            self.db.messages.find_one({"_id": mid, "chat_id": chat_id})
+            change = {"content": f"floor {i}", "edited_at": _utcnow()}
+
+            def work(session: object) -> tuple[str, Any]:
+                self.db.messages.find_one({"_id": mid}, session=session)
+                self.db.messages.update_one({"_id": mid}, {"$set": change}, session=session)
+                self.db.chats.update_one(
+                    {"_id": chat_id, "last_message_id": mid},
+                    {"$set": {f"last_message.{k}": v for k, v in change.items()}},
+                    session=session,
+                )
+                return self._mongo_event(session, chat_id, "message.edited")
+
+            self._mongo_publish(*self._transaction(work))
+            self.db.chats.find_one({"_id": chat_id}, {"read_up_to": 1, "delivered_up_to": 1})
+
+        return _timed(n, once)
+
+    def add_reaction(self, n: int, chat_id: str, message_ids: list[str]) -> Samples:
+        """A new emoji on each message (a `$push`), as the measured calls made."""
+        user = str(uuid.uuid4())
+
+        def once(i: int) -> None:
+            mid = message_ids[i % len(message_ids)]
+            self.redis.get(f"chat-members:v1:{chat_id}")
+
+            def work(session: object) -> tuple[str, Any]:
+                doc = self.db.messages.find_one(
+                    {"_id": mid}, {"chat_id": 1, "deleted": 1, "reactions": 1}, session=session
+                )
+                entry = {"emoji": "🔥", "users": [user]}
+                self.db.messages.update_one(
+                    {"_id": mid}, {"$push": {"reactions": entry}}, session=session
+                )
+                reactions = [*((doc or {}).get("reactions") or []), entry]
+                self.db.chats.update_one(
+                    {"_id": chat_id, "last_message_id": mid},
+                    {"$set": {"last_message.reactions": reactions}},
+                    session=session,
+                )
+                return self._mongo_event(session, chat_id, "message.reaction_added")
+
+            self._mongo_publish(*self._transaction(work))
+
+        return _timed(n, once)
+
+    def mark_delivered(self, n: int, chat_id: str, message_ids: list[str]) -> Samples:
+        """A marker moving forward message by message (the floor's own user's)."""
+        user = str(uuid.uuid4())
+
+        def once(i: int) -> None:
+            mid = message_ids[i % len(message_ids)]
+            self.redis.get(f"chat-members:v1:{chat_id}")
+            self.db.messages.find_one({"_id": mid, "chat_id": chat_id}, {"_id": 1})
+
+            def work(session: object) -> tuple[str, Any]:
+                self.db.chats.find_one(
+                    {"_id": chat_id},
+                    {f"read_up_to.{user}": 1, f"delivered_up_to.{user}": 1},
+                    session=session,
+                )
+                self.db.chats.update_one(
+                    {"_id": chat_id}, {"$set": {f"delivered_up_to.{user}": mid}}, session=session
+                )
+                return self._mongo_event(session, chat_id, "chat.delivered")
+
+            self._mongo_publish(*self._transaction(work))
+
+        return _timed(n, once)
+
+    def get_chat(self, n: int, chat_id: str) -> Samples:
+        """One read of the chat document (its membership check included)."""
+        return _timed(n, lambda _: self.db.chats.find_one({"_id": chat_id}))
+
+    def history_with_markers(self, n: int, chat_id: str, limit: int = 50) -> Samples:
+        """The page, and the markers for the status of the reader's own messages."""
+
+        def once(_: int) -> None:
+            self.redis.get(f"chat-members:v1:{chat_id}")
+            list(self.db.messages.find({"chat_id": chat_id}).sort("_id", -1).limit(limit + 1))
+            self.db.chats.find_one({"_id": chat_id}, {"read_up_to": 1, "delivered_up_to": 1})
+
+        return _timed(n, once)
+
     def list_chats(self, n: int, user: str, limit: int = 20) -> Samples:
         def once(_: int) -> None:
             list(
@@ -378,6 +500,12 @@ class Floors:
             )
 
         return _timed(n, once)
+
+
+def _utcnow() -> Any:
+    from messenger.kernel.clock import utcnow
+
+    return utcnow()
 
 
 def _child_env(backing: dict[str, str]) -> dict[str, str]:

@@ -12,7 +12,7 @@ from messenger.auth.models import Account
 from messenger.auth.service import EmailTaken, NicknameTaken
 from messenger.auth.session import Session
 from messenger.chats.models import Chat, Message
-from messenger.chats.service import ChatMembership
+from messenger.chats.service import ChatMembership, Markers
 from messenger.kernel.clock import utcnow
 from messenger.kernel.errors import NotFound, RateLimited
 from messenger.platform.events import OutboundEvent
@@ -254,7 +254,9 @@ class FakeChats:
 
         return in_memory(uow, self.outbox, work, lambda result: result[1])
 
-    def history(self, chat_id: uuid.UUID, limit: int, before: str | None) -> list[Message]:
+    def history(
+        self, chat_id: uuid.UUID, limit: int, before: str | None, reader: uuid.UUID | None = None
+    ) -> list[Message]:
         newest_first = sorted(
             self.messages.get(chat_id, []), key=lambda m: str(m.message_id), reverse=True
         )
@@ -275,3 +277,13 @@ class FakeChats:
             return True
 
         return in_memory(uow, self.outbox, work, bool)
+
+    def markers(self, chat_id: uuid.UUID) -> Markers:
+        """The read markers (the status of a reader's own messages in history)."""
+        return Markers(
+            read={
+                user: str(marker)
+                for (chat, user), marker in self.read_up_to.items()
+                if chat == chat_id
+            }
+        )

@@ -26,6 +26,7 @@ chats = chats_service()
         "not_participant",
         "not_friends",
         "rate_limited",
+        "invalid_reply",
         ok={201: "Sent", 200: "Already sent with this client_message_id: the original"},
         body=True,
         path=True,

@@ -1,7 +1,8 @@
 """MSK consumer of chat and friendship events: pushes them to the recipients' live connections.
 
-message.sent to every participant, chat.read to the other participants, friendship.requested and
-.accepted to the other user (API.md, Realtime). Gone connections are forgotten; a record whose
+message.sent, .edited, .deleted, .reaction_added and .reaction_removed to every participant,
+chat.read and chat.delivered to the other participants, friendship.requested and .accepted to
+the other user (API.md, Realtime). Gone connections are forgotten; a record whose
 pushes partly failed is reported and retried, reaching only the connections not yet served.
 """
 

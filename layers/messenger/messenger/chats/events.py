@@ -50,4 +50,84 @@ class ChatRead(Event):
         return str(self.chat_id)
 
 
-EVENT_TYPES = registry(ChatCreated, MessageSent, ChatRead)
+# -- Edit, delete, reactions, receipts (API.md "Events (Kafka)", issue 13) ---------------------
+
+
+class MessageEdited(Event):
+    event_type: ClassVar[str] = "message.edited"
+
+    chat_id: uuid.UUID
+    message_id: uuid.UUID
+    author_id: uuid.UUID
+    content: str
+    edited_at: Timestamp
+    participants: list[uuid.UUID] = []
+
+    def key(self) -> str:
+        return str(self.chat_id)
+
+
+class MessageDeleted(Event):
+    """A message became a tombstone for everyone. `attachment_ids`: the attachments it held,
+    whose objects the media context removes from storage."""
+
+    event_type: ClassVar[str] = "message.deleted"
+
+    chat_id: uuid.UUID
+    message_id: uuid.UUID
+    author_id: uuid.UUID
+    deleted_by: uuid.UUID
+    at: Timestamp
+    attachment_ids: list[str] = []
+    participants: list[uuid.UUID] = []
+
+    def key(self) -> str:
+        return str(self.chat_id)
+
+
+class ReactionChanged(Event):
+    """message.reaction_added / message.reaction_removed; `count`: that emoji's count after."""
+
+    chat_id: uuid.UUID
+    message_id: uuid.UUID
+    user_id: uuid.UUID
+    emoji: str
+    count: int
+    at: Timestamp
+    participants: list[uuid.UUID] = []
+
+    def key(self) -> str:
+        return str(self.chat_id)
+
+
+class ReactionAdded(ReactionChanged):
+    event_type: ClassVar[str] = "message.reaction_added"
+
+
+class ReactionRemoved(ReactionChanged):
+    event_type: ClassVar[str] = "message.reaction_removed"
+
+
+class ChatDelivered(Event):
+    event_type: ClassVar[str] = "chat.delivered"
+
+    chat_id: uuid.UUID
+    user_id: uuid.UUID
+    message_id: uuid.UUID
+    at: Timestamp
+    participants: list[uuid.UUID] = []
+
+    def key(self) -> str:
+        return str(self.chat_id)
+
+
+EVENT_TYPES = registry(
+    ChatCreated,
+    MessageSent,
+    ChatRead,
+    MessageEdited,
+    MessageDeleted,
+    ReactionAdded,
+    ReactionRemoved,
+    ChatDelivered,
+)

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import unquote_to_bytes
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from messenger.kernel.fields import TEXT_RULE, StrippedText, Text, Timestamp
+from messenger.kernel.fields import TEXT_RULE, StrippedText, Text, Timestamp, check_text
 
 MAX_OTHER_PARTICIPANTS = 100
 MAX_CONTENT = 4096
+MAX_EMOJI = 16  # characters, after URL-decoding
+MAX_DISTINCT_REACTIONS = 20  # distinct emoji per message
+
+MessageKind = Literal["text", "system"]
+MessageStatus = Literal["sent", "delivered", "read"]
 
 
 def _no_duplicates(ids: list[uuid.UUID]) -> list[uuid.UUID]:
@@ -40,13 +46,36 @@ class CreateChatRequest(BaseModel):
     ) = None
 
 
+class Reaction(BaseModel):
+    emoji: str
+    count: int
+    me: bool = Field(description="Whether the reader is one of those who reacted")
+
+
 class Message(BaseModel):
+    """A message as one reader sees it (`reactions[].me` and `status` are the reader's).
+
+    Documents stored before edits, replies and reactions existed read with the defaults."""
+
     message_id: uuid.UUID
     chat_id: uuid.UUID
     author_id: uuid.UUID
-    content: str
+    content: str | None = Field(description="null for a deleted message and a system message")
     created_at: Timestamp
     client_message_id: str | None
+    kind: MessageKind = "text"
+    edited_at: Timestamp | None = None
+    deleted: bool = False
+    reply_to: uuid.UUID | None = None
+    reactions: list[Reaction] = Field(default_factory=list)
+    # The media context's attachment objects (API.md "Media uploads"); empty until it fills them.
+    attachments: list[dict[str, Any]] = Field(default_factory=list)
+    status: MessageStatus | None = Field(
+        default=None,
+        exclude_if=lambda status: status is None,
+        description="Only on the reader's own messages, where the chat's markers were read:"
+        " delivered/read once every other member's marker has passed it",
+    )
 
 
 class Chat(BaseModel):
@@ -82,9 +111,72 @@ class SendMessageRequest(BaseModel):
         ]
         | None
     ) = None
+    reply_to: uuid.UUID | None = Field(
+        default=None, description="A message of the same chat (else 422 invalid_reply)"
+    )
 
 
 class MarkReadRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     message_id: uuid.UUID
+
+
+# -- Edit, delete, reactions, receipts, one chat (API.md "Messages: edit, delete, ...") --------
+
+
+class EditMessageRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content: Annotated[
+        StrippedText,
+        Field(
+            min_length=1,
+            max_length=MAX_CONTENT,
+            description=f"1 to {MAX_CONTENT} characters once trimmed. {TEXT_RULE}",
+        ),
+    ]
+
+
+class MarkDeliveredRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message_id: uuid.UUID
+
+
+DeleteScope = Literal["everyone", "me"]
+
+
+def _url_decoded(value: object) -> object:
+    """The handler sees the path as the client encoded it (API Gateway's rawPath, which
+    Powertools routes on): percent-escapes are decoded here, strictly as UTF-8 (else 422)."""
+    if isinstance(value, str):
+        return unquote_to_bytes(value).decode("utf-8")  # UnicodeDecodeError: a ValueError
+    return value
+
+
+Emoji = Annotated[
+    str,
+    BeforeValidator(_url_decoded),
+    Field(
+        min_length=1,
+        max_length=MAX_EMOJI,
+        description=f"URL-encoded; 1 to {MAX_EMOJI} characters once decoded. {TEXT_RULE}",
+    ),
+    AfterValidator(check_text),
+]
+
+
+class Member(BaseModel):
+    user_id: uuid.UUID
+    role: Literal["owner", "admin", "member"]
+    joined_at: Timestamp
+    read_up_to: uuid.UUID | None
+    delivered_up_to: uuid.UUID | None = Field(description="Never behind read_up_to")
+
+
+class ChatDetails(Chat):
+    """GET /v1/chats/{chat_id}: the chat object plus its members and the caller's mute."""
+
+    members: list[Member]
+    muted_until: Timestamp | None

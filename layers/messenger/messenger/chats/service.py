@@ -1,25 +1,50 @@
-"""Chats use-cases: create, list, send, history, mark read. Authorization happens here.
+"""Chats use-cases: create, list, send, history, mark read; edit, delete, react, mark
+delivered, read one chat. Authorization happens here.
 
 Only participants read or write a chat (403 not_participant); a direct chat needs its two users
 to still be friends; creating a chat needs friendship with every other participant. Those checks
 read the chat's cached membership and the friends context's cached friend sets: on a warm
 execution environment, SendMessage's checks touch Redis only.
+
+Only the author edits a message; the author (and, once groups have roles, a group admin or owner:
+`may_delete_for_everyone`) deletes it for everyone, as a tombstone that keeps its place in
+history. The `status` of the reader's own messages comes from the chat's read and delivered
+markers (`Markers`), read once per page.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from uuid6 import uuid7
 
-from messenger.chats.events import ChatCreated, ChatRead, MessageSent
-from messenger.chats.models import Chat, CreateChatRequest, Message, SendMessageRequest
+from messenger.chats.events import (
+    ChatCreated,
+    ChatDelivered,
+    ChatRead,
+    MessageDeleted,
+    MessageEdited,
+    MessageSent,
+    ReactionAdded,
+    ReactionRemoved,
+)
+from messenger.chats.models import (
+    MAX_DISTINCT_REACTIONS,
+    Chat,
+    ChatDetails,
+    CreateChatRequest,
+    DeleteScope,
+    Member,
+    Message,
+    MessageStatus,
+    SendMessageRequest,
+)
 from messenger.kernel.clock import utcnow
-from messenger.kernel.errors import Forbidden, InvalidInput, NotFound
+from messenger.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from messenger.kernel.pagination import ACTIVITY_KEY, UUID_KEY, Page, decode_cursor, encode_cursor
 from messenger.platform.ratelimit import CREATE_CHAT, SEND_MESSAGE, RateLimiter
 from messenger.platform.unit_of_work import EventOutbox as EventOutbox  # for the wiring
@@ -27,6 +52,14 @@ from messenger.platform.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from messenger.kernel.context import RequestContext
+
+# Events decided inside the store's transaction (recorded into the use-case's unit of work there):
+# a reaction's, given that emoji's count once the change is made; a deletion's, given the ids of
+# the attachments the message held.
+ReactionRecorder = Callable[[int], None]
+DeletionRecorder = Callable[[list[str]], None]
+# What a reaction change came to (the store's answer; the service turns refusals into errors).
+ReactionOutcome = Literal["changed", "unchanged", "no_message", "deleted", "full"]
 
 
 @dataclass(frozen=True)
@@ -60,13 +93,84 @@ class ChatStore(Protocol):
         """Store the message and update the chat (last message, unread counts), atomically; if
         (chat, author, dedupe_key) exists, return the original (False)."""
 
-    def history(self, chat_id: uuid.UUID, limit: int, before: str | None) -> list[Message]: ...
+    def history(
+        self, chat_id: uuid.UUID, limit: int, before: str | None, reader: uuid.UUID | None = None
+    ) -> list[Message]:
+        """Newest first below `before`, as `reader` sees them (reactions' `me`; the messages
+        they deleted for themselves left out)."""
 
     def mark_read(
         self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
     ) -> bool:
         """Move the user's read marker forward to message_id and recount unread; False if the
         marker was already there or later. Raises NotFound if the message is not in the chat."""
+
+    # -- edit, delete, reactions, receipts, one chat --------------------------------------------
+    def message(
+        self, chat_id: uuid.UUID, message_id: uuid.UUID, reader: uuid.UUID
+    ) -> Message | None:
+        """The message if it is in the chat (whoever it is hidden for)."""
+
+    def markers(self, chat_id: uuid.UUID) -> Markers:
+        """Every member's read and delivered markers (one read of the chat)."""
+
+    def edit(
+        self,
+        chat_id: uuid.UUID,
+        message_id: uuid.UUID,
+        content: str,
+        edited_at: datetime,
+        reader: uuid.UUID,
+        uow: UnitOfWork,
+    ) -> Message | None:
+        """Replace the content of a text message that is not deleted (the chat's last message
+        copy too) with its events, atomically; None if it is no longer editable."""
+
+    def delete_for_everyone(
+        self, chat_id: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork, record: DeletionRecorder
+    ) -> bool:
+        """Turn it into a tombstone (content, reactions and attachments cleared), calling
+        `record` with the attachments it held inside the transaction; False if it already was
+        one."""
+
+    def hide_for(self, chat_id: uuid.UUID, message_id: uuid.UUID, user: uuid.UUID) -> bool:
+        """Leave it out of the user's history (and unread count, if it was unread); False if it
+        already was."""
+
+    def add_reaction(
+        self,
+        chat_id: uuid.UUID,
+        message_id: uuid.UUID,
+        user: uuid.UUID,
+        emoji: str,
+        uow: UnitOfWork,
+        record: ReactionRecorder,
+    ) -> ReactionOutcome:
+        """Add the user's emoji, atomically, calling `record` with the emoji's count when it
+        changed something: at most MAX_DISTINCT_REACTIONS distinct emoji ("full"), none on a
+        tombstone ("deleted")."""
+
+    def remove_reaction(
+        self,
+        chat_id: uuid.UUID,
+        message_id: uuid.UUID,
+        user: uuid.UUID,
+        emoji: str,
+        uow: UnitOfWork,
+        record: ReactionRecorder,
+    ) -> ReactionOutcome: ...
+
+    def mark_delivered(
+        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
+    ) -> bool:
+        """Move the user's delivered marker forward (never behind the read marker); False if
+        it (or the read marker) was already there. Raises NotFound if the message is not in
+        the chat."""
+
+    def chat_with_markers(
+        self, chat_id: uuid.UUID, reader: uuid.UUID
+    ) -> tuple[Chat, Markers] | None:
+        """The chat as `reader` sees it and its members' markers, in one read."""
 
 
 class FriendDirectory(Protocol):
@@ -176,6 +280,8 @@ class ChatsService:
         self.limiter.acquire(SEND_MESSAGE, str(caller))
         membership = self._member_of(chat_id, caller)
         ensure_may_send(membership, caller, self.friends)
+        if request.reply_to is not None:
+            self._ensure_reply_target(chat_id, request.reply_to, caller)
         message = Message(
             message_id=new_message_id(),
             chat_id=chat_id,
@@ -183,6 +289,7 @@ class ChatsService:
             content=request.content,
             created_at=utcnow(),
             client_message_id=request.client_message_id,
+            reply_to=request.reply_to,
         )
         dedupe_key = request.client_message_id or str(message.message_id)
         with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
@@ -194,11 +301,15 @@ class ChatsService:
     def history(
         self, ctx: RequestContext, chat_id: uuid.UUID, limit: int, cursor: str | None
     ) -> Page[Message]:
-        self._member_of(chat_id, ctx.caller)
+        caller = ctx.caller
+        membership = self._member_of(chat_id, caller)
         before = str(decode_cursor(cursor, UUID_KEY)) if cursor else None
-        found = self.store.history(chat_id, limit + 1, before)
+        found = self.store.history(chat_id, limit + 1, before, caller)
         items = found[:limit]
         more = len(found) > limit
+        if any(m.author_id == caller for m in items):  # their status: one read of the markers
+            markers = self.store.markers(chat_id)
+            items = markers.with_status(items, caller, membership.participants)
         return Page[Message](
             items=items, next_cursor=encode_cursor(str(items[-1].message_id)) if more else None
         )
@@ -218,3 +329,230 @@ class ChatsService:
                 )
             )
             self.store.mark_read(chat_id, caller, message_id, uow)
+
+    # -- edit, delete, reactions, receipts, one chat ----------------------------------------------
+    def _ensure_reply_target(
+        self, chat_id: uuid.UUID, reply_to: uuid.UUID, caller: uuid.UUID
+    ) -> None:
+        if self.store.message(chat_id, reply_to, caller) is None:
+            raise InvalidInput(
+                "invalid_reply",
+                "reply_to must name a message of this chat",
+                errors=[{"field": "reply_to", "message": "not a message of this chat"}],
+            )
+
+    def _message_of(
+        self, chat_id: uuid.UUID, message_id: uuid.UUID, caller: uuid.UUID
+    ) -> tuple[ChatMembership, Message]:
+        membership = self._member_of(chat_id, caller)
+        message = self.store.message(chat_id, message_id, caller)
+        if message is None:
+            raise NotFound("message_not_found", "This chat has no message with this id")
+        return membership, message
+
+    def edit(
+        self, ctx: RequestContext, chat_id: uuid.UUID, message_id: uuid.UUID, content: str
+    ) -> Message:
+        caller = ctx.caller
+        membership, message = self._message_of(chat_id, message_id, caller)
+        if message.author_id != caller:
+            raise Forbidden("not_author", "Only the author may edit this message")
+        if message.deleted or message.kind != "text":
+            raise _not_editable()
+        edited_at = utcnow()
+        with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
+            uow.record(
+                MessageEdited(
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    author_id=caller,
+                    content=content,
+                    edited_at=edited_at,
+                    participants=list(membership.participants),
+                )
+            )
+            edited = self.store.edit(chat_id, message_id, content, edited_at, caller, uow)
+        if edited is None:  # deleted meanwhile
+            raise _not_editable()
+        markers = self.store.markers(chat_id)
+        return markers.with_status([edited], caller, membership.participants)[0]
+
+    def delete(
+        self, ctx: RequestContext, chat_id: uuid.UUID, message_id: uuid.UUID, scope: DeleteScope
+    ) -> None:
+        caller = ctx.caller
+        membership, message = self._message_of(chat_id, message_id, caller)
+        if scope == "me":
+            self.store.hide_for(chat_id, message_id, caller)  # no event: nobody else sees it
+            return
+        if not may_delete_for_everyone(membership, caller, message):
+            raise Forbidden("not_author", "Only the author may delete this message for everyone")
+        with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
+
+            def record(attachment_ids: list[str]) -> None:
+                uow.record(
+                    MessageDeleted(
+                        chat_id=chat_id,
+                        message_id=message_id,
+                        author_id=message.author_id,
+                        deleted_by=caller,
+                        at=utcnow(),
+                        attachment_ids=attachment_ids,
+                        participants=list(membership.participants),
+                    )
+                )
+
+            self.store.delete_for_everyone(chat_id, message_id, uow, record)
+
+    def react(
+        self,
+        ctx: RequestContext,
+        chat_id: uuid.UUID,
+        message_id: uuid.UUID,
+        emoji: str,
+        add: bool,
+    ) -> None:
+        """Add (or remove) the caller's emoji; idempotent, and only a change publishes."""
+        caller = ctx.caller
+        membership = self._member_of(chat_id, caller)
+        kind = ReactionAdded if add else ReactionRemoved
+        with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
+
+            def record(count: int) -> None:
+                uow.record(
+                    kind(
+                        chat_id=chat_id,
+                        message_id=message_id,
+                        user_id=caller,
+                        emoji=emoji,
+                        count=count,
+                        at=utcnow(),
+                        participants=list(membership.participants),
+                    )
+                )
+
+            change = self.store.add_reaction if add else self.store.remove_reaction
+            outcome = change(chat_id, message_id, caller, emoji, uow, record)
+        if outcome == "no_message":
+            raise NotFound("message_not_found", "This chat has no message with this id")
+        if outcome == "deleted":
+            raise _not_editable("A deleted message takes no reactions")
+        if outcome == "full":
+            raise Conflict(
+                "too_many_reactions",
+                f"A message has at most {MAX_DISTINCT_REACTIONS} distinct reactions",
+            )
+
+    def mark_delivered(
+        self, ctx: RequestContext, chat_id: uuid.UUID, message_id: uuid.UUID
+    ) -> None:
+        """A marker that does not move (already there, or read up to there) publishes nothing."""
+        caller = ctx.caller
+        membership = self._member_of(chat_id, caller)
+        with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
+            uow.record(
+                ChatDelivered(
+                    chat_id=chat_id,
+                    user_id=caller,
+                    message_id=message_id,
+                    at=utcnow(),
+                    participants=list(membership.participants),
+                )
+            )
+            self.store.mark_delivered(chat_id, caller, message_id, uow)
+
+    def chat(self, ctx: RequestContext, chat_id: uuid.UUID) -> ChatDetails:
+        """One chat with its members and their markers: one read of the chat document (its
+        membership check included)."""
+        caller = ctx.caller
+        found = self.store.chat_with_markers(chat_id, caller)
+        if found is None:
+            raise NotFound("chat_not_found", "No chat has this id")
+        chat, markers = found
+        if caller not in chat.participants:
+            raise Forbidden("not_participant", "You are not a participant of this chat")
+        last = chat.last_message
+        if last is not None:
+            last = markers.with_status([last], caller, chat.participants)[0]
+        members = [
+            Member(
+                user_id=user,
+                role=role_of(chat, user),
+                joined_at=chat.created_at,
+                read_up_to=_as_id(markers.read_up_to(user)),
+                delivered_up_to=_as_id(markers.delivered_up_to(user)),
+            )
+            for user in chat.participants
+        ]
+        return ChatDetails.model_validate(
+            {**dict(chat), "last_message": last, "members": members, "muted_until": None}
+        )
+
+
+@dataclass(frozen=True)
+class Markers:
+    """Each member's read and delivered markers (message ids; ids sort by time). Reading implies
+    delivery: a member's delivered marker is never behind their read marker."""
+
+    read: Mapping[uuid.UUID, str] = field(default_factory=dict)
+    delivered: Mapping[uuid.UUID, str] = field(default_factory=dict)
+
+    def read_up_to(self, user: uuid.UUID) -> str | None:
+        return self.read.get(user)
+
+    def delivered_up_to(self, user: uuid.UUID) -> str | None:
+        found = [m for m in (self.read.get(user), self.delivered.get(user)) if m]
+        return max(found) if found else None
+
+    def status_for(
+        self, reader: uuid.UUID, participants: Sequence[uuid.UUID]
+    ) -> Callable[[Message], MessageStatus | None]:
+        """The status of each of the reader's messages: one pass over the members, then a
+        comparison per message (a page costs nothing more)."""
+        others = [p for p in participants if p != reader]
+        read = min((self.read.get(p) or "" for p in others), default="")
+        delivered = min((self.delivered_up_to(p) or "" for p in others), default="")
+
+        def status(message: Message) -> MessageStatus | None:
+            if message.author_id != reader or message.kind != "text":
+                return None
+            if not others:
+                return "sent"
+            message_id = str(message.message_id)
+            if read >= message_id:
+                return "read"
+            return "delivered" if delivered >= message_id else "sent"
+
+        return status
+
+    def with_status(
+        self, messages: list[Message], reader: uuid.UUID, participants: Sequence[uuid.UUID]
+    ) -> list[Message]:
+        """The messages with the status of the reader's own set (in place: they are the
+        page's, made for this request; a copy each cost more than the page's queries)."""
+        status = self.status_for(reader, participants)
+        for message in messages:
+            if message.author_id == reader:
+                message.status = status(message)
+        return messages
+
+
+def may_delete_for_everyone(
+    membership: ChatMembership, caller: uuid.UUID, message: Message
+) -> bool:
+    """The author may; so will a group's admins and owner once groups have roles (the groups
+    issue plugs them in here, from the membership)."""
+    return message.author_id == caller
+
+
+def role_of(chat: Chat, user: uuid.UUID) -> Literal["owner", "admin", "member"]:
+    """The creator owns the chat; everyone else is a member (until groups have roles)."""
+    return "owner" if user == chat.created_by else "member"
+
+
+def _not_editable(detail: str = "A deleted or system message cannot be edited") -> Conflict:
+    return Conflict("message_not_editable", detail)
+
+
+def _as_id(marker: str | None) -> uuid.UUID | None:
+    return uuid.UUID(marker) if marker else None

@@ -27,7 +27,14 @@ from messenger.kernel.errors import is_unavailable
 from messenger.platform.observability import logger
 
 if TYPE_CHECKING:
-    from messenger.chats.events import ChatRead, MessageSent
+    from messenger.chats.events import (
+        ChatDelivered,
+        ChatRead,
+        MessageDeleted,
+        MessageEdited,
+        MessageSent,
+        ReactionChanged,
+    )
     from messenger.kernel.events import EventEnvelope
 
 
@@ -119,7 +126,10 @@ class Push:
     skip_connections: frozenset[str] = frozenset()
 
 
-def _participants(data: MessageSent | ChatRead, chats: ChatDirectory | None) -> list[uuid.UUID]:
+def _participants(
+    data: MessageSent | MessageEdited | MessageDeleted | ReactionChanged | ChatRead | ChatDelivered,
+    chats: ChatDirectory | None,
+) -> list[uuid.UUID]:
     """The chat's participants as the event carries them, else (none carried) looked up."""
     if data.participants or chats is None:
         return data.participants
@@ -127,27 +137,47 @@ def _participants(data: MessageSent | ChatRead, chats: ChatDirectory | None) -> 
 
 
 def push_for(event: EventEnvelope, chats: ChatDirectory | None = None) -> Push | None:
-    """What a chat or friendship event pushes, to whom (API.md, Realtime); None: nothing.
+    """What a chat or friendship event pushes, to whom (API.md, Realtime and its additions);
+    None: nothing. What happened to a message goes to every participant (the actor's other
+    devices too); a receipt goes to the others.
 
     Raises MalformedEvent (messenger.kernel.events) when a pushed type's data breaks its schema.
     """
     # The publishers' schemas, loaded by the push consumer only (connect, typing and logout
     # never push an event).
-    from messenger.chats.events import ChatRead, MessageSent
+    from messenger.chats.events import (
+        ChatDelivered,
+        ChatRead,
+        MessageDeleted,
+        MessageEdited,
+        MessageSent,
+        ReactionAdded,
+        ReactionRemoved,
+    )
     from messenger.friends.events import (
         FriendshipAccepted,
         FriendshipChanged,
         FriendshipRequested,
     )
 
-    data = event.parse(MessageSent, ChatRead, FriendshipRequested, FriendshipAccepted)
+    to_every_participant = (
+        MessageSent,
+        MessageEdited,
+        MessageDeleted,
+        ReactionAdded,
+        ReactionRemoved,
+    )
+    to_the_others = (ChatRead, ChatDelivered)
+    data = event.parse(
+        *to_every_participant, *to_the_others, FriendshipRequested, FriendshipAccepted
+    )
     if data is None:
         return None
     # The frame is the event's data as published, less the recipients.
     payload = frame(event.type, data.model_dump(mode="json", exclude={"participants"}))
-    if isinstance(data, MessageSent):
+    if isinstance(data, to_every_participant):
         return Push(frozenset(_participants(data, chats)), payload)
-    if isinstance(data, ChatRead):
+    if isinstance(data, to_the_others):
         users = _participants(data, chats)
         return Push(frozenset(u for u in users if u != data.user_id), payload)
     if isinstance(data, FriendshipChanged):

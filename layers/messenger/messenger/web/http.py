@@ -279,14 +279,20 @@ def request_context(app: APIGatewayHttpResolver) -> RequestContext:
     return RequestContext(user_id, logger.get_correlation_id(), deadline.current())
 
 
-def entrypoint(app: APIGatewayHttpResolver, *, flush_metrics: bool = False) -> Handler:
+def entrypoint(
+    app: APIGatewayHttpResolver,
+    *,
+    flush_metrics: bool = False,
+    prepare: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None,
+) -> Handler:
     """The function's `lambda_handler`: the logger takes the request's id as correlation id (and
     the Lambda context), the resolver answers; with `flush_metrics`, the metrics the request
-    added leave as EMF (only functions that add some ask: an empty flush warns)."""
+    added leave as EMF (only functions that add some ask: an empty flush warns). `prepare`
+    rewrites the event before routing (messenger.web.paths.with_encoded_path)."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return app.resolve(event, context)
+        return app.resolve(prepare(event) if prepare else event, context)
 
     if flush_metrics:
         return metrics.log_metrics(lambda_handler)

@@ -3,12 +3,19 @@
 Documents: `chats` {_id, type, title, participants, created_by, created_at, direct_key?,
 last_message, last_message_id ("" until the first message; absent in documents written before
 it existed, which the first send upgrades), last_activity_at, unread: {user: n}, read_up_to:
-{user: message_id}} and `messages` {_id (UUIDv7), chat_id, author_id, content, created_at,
-client_message_id, dedupe_key}. Every write that carries an event runs in a Mongo transaction
-with its outbox rows (mongo_outbox.transact: the unit of work's events); concurrent writes to
-one chat document conflict and pymongo's `with_transaction` retries them, so unread counters
-and the last message stay exact under concurrency. Ids are stored as canonical strings: UUIDv7
-strings sort like the ids themselves.
+{user: message_id}, delivered_up_to?: {user: message_id}} and `messages` {_id (UUIDv7), chat_id,
+author_id, content, created_at, client_message_id, dedupe_key, kind?, reply_to?, edited_at?,
+deleted?, reactions?: [{emoji, users: [user...]}] (first reaction first), hidden_for?: [user...]}.
+The fields marked `?` are absent from documents written before they existed and read as their
+defaults, so no migration has to run first. Every write that carries an event runs in a Mongo
+transaction with its outbox rows (mongo_outbox.transact: the unit of work's events); concurrent
+writes to one document conflict and pymongo's `with_transaction` retries them, so unread
+counters, reaction counts and the last message stay exact under concurrency. Ids are stored as
+canonical strings: UUIDv7 strings sort like the ids themselves.
+
+Filters are `{_id}` (plus equalities the send path already uses) and checks are made in Python
+on the document read inside the transaction: the local stand-in plans a `$ne`/`$exists`/dotted
+predicate as a collection scan, and runs `findAndModify` in hundreds of milliseconds.
 """
 
 from __future__ import annotations
@@ -16,20 +23,25 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from messenger.chats.models import Chat, Message
-from messenger.chats.service import ChatMembership
+from messenger.chats.models import MAX_DISTINCT_REACTIONS, Chat, Message
+from messenger.chats.service import ChatMembership, Markers
 from messenger.kernel.errors import NotFound
 from messenger.platform import mongo, mongo_outbox
 from messenger.platform.observability import logger
 from messenger.platform.redis import REDIS_DOWN
 
 if TYPE_CHECKING:
-    from messenger.chats.service import ChatStore
+    from messenger.chats.service import (
+        ChatStore,
+        DeletionRecorder,
+        ReactionOutcome,
+        ReactionRecorder,
+    )
     from messenger.platform.redis import RedisClient
     from messenger.platform.unit_of_work import UnitOfWork
 
@@ -50,7 +62,7 @@ def ensure_indexes(db: Any) -> None:
 
 
 def _message_doc(message: Message) -> dict[str, Any]:
-    return {
+    doc = {
         "_id": str(message.message_id),
         "chat_id": str(message.chat_id),
         "author_id": str(message.author_id),
@@ -58,29 +70,60 @@ def _message_doc(message: Message) -> dict[str, Any]:
         "created_at": message.created_at,
         "client_message_id": message.client_message_id,
     }
+    if message.reply_to is not None:
+        doc["reply_to"] = str(message.reply_to)
+    return doc
 
 
-def _message(doc: dict[str, Any]) -> Message:
+def _reactions(stored: Any, reader: str | None) -> list[dict[str, Any]]:
+    return [
+        {"emoji": r["emoji"], "count": len(r["users"]), "me": reader in r["users"]}
+        for r in stored or ()
+        if r.get("users")
+    ]
+
+
+def _message(doc: dict[str, Any], reader: uuid.UUID | None = None) -> Message:
+    """The message as `reader` sees it; fields a document predates read as their defaults.
+    Attachments are the media context's to fill (API.md), so they read as none here. Ids go in
+    as the stored strings: pydantic parses them (in Rust) faster than uuid.UUID() would, which
+    counts on a page of 50."""
     return Message(
-        message_id=uuid.UUID(doc["_id"]),
-        chat_id=uuid.UUID(doc["chat_id"]),
-        author_id=uuid.UUID(doc["author_id"]),
-        content=doc["content"],
+        message_id=doc["_id"],
+        chat_id=doc["chat_id"],
+        author_id=doc["author_id"],
+        content=doc.get("content"),
         created_at=doc["created_at"],
         client_message_id=doc.get("client_message_id"),
+        kind=doc.get("kind") or "text",
+        edited_at=doc.get("edited_at"),
+        deleted=bool(doc.get("deleted")),
+        reply_to=doc.get("reply_to"),
+        reactions=_reactions(doc.get("reactions"), str(reader) if reader else None),
     )
+
+
+def _markers(doc: dict[str, Any]) -> Markers:
+    def by_user(field: str) -> dict[uuid.UUID, str]:
+        return {uuid.UUID(u): m for u, m in (doc.get(field) or {}).items() if m}
+
+    return Markers(read=by_user("read_up_to"), delivered=by_user("delivered_up_to"))
 
 
 def _chat(doc: dict[str, Any], user: uuid.UUID | None = None) -> Chat:
     last = doc.get("last_message")
+    participants = [uuid.UUID(p) for p in doc["participants"]]
+    last_message = _message(last, user) if last else None
+    if last_message is not None and user is not None and last_message.author_id == user:
+        last_message.status = _markers(doc).status_for(user, participants)(last_message)
     return Chat(
         chat_id=uuid.UUID(doc["_id"]),
         type=doc["type"],
         title=doc.get("title"),
-        participants=[uuid.UUID(p) for p in doc["participants"]],
+        participants=participants,
         created_by=uuid.UUID(doc["created_by"]),
         created_at=doc["created_at"],
-        last_message=_message(last) if last else None,
+        last_message=last_message,
         unread_count=int((doc.get("unread") or {}).get(str(user), 0)) if user else 0,
     )
 
@@ -201,12 +244,25 @@ class MongoChats:
             return _message(original), False
         return message, True
 
-    def history(self, chat_id: uuid.UUID, limit: int, before: str | None) -> list[Message]:
-        query: dict[str, Any] = {"chat_id": str(chat_id)}
-        if before:
-            query["_id"] = {"$lt": before}
-        docs = mongo.database().messages.find(query).sort("_id", DESCENDING).limit(limit)
-        return [_message(doc) for doc in docs]
+    def history(
+        self, chat_id: uuid.UUID, limit: int, before: str | None, reader: uuid.UUID | None = None
+    ) -> list[Message]:
+        """One range of the (chat_id, _id) index. Messages the reader deleted for themselves
+        are dropped here rather than by a `$ne` in the query (which the local stand-in plans
+        as a collection scan); should they leave the page short, the range goes on below."""
+        me = str(reader) if reader else None
+        found: list[Message] = []
+        while True:
+            query: dict[str, Any] = {"chat_id": str(chat_id)}
+            if before:
+                query["_id"] = {"$lt": before}
+            docs = list(mongo.database().messages.find(query).sort("_id", DESCENDING).limit(limit))
+            found += [
+                _message(doc, reader) for doc in docs if me not in (doc.get("hidden_for") or ())
+            ]
+            if len(docs) < limit or len(found) >= limit:
+                return found[:limit]
+            before = docs[-1]["_id"]
 
     def mark_read(
         self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
@@ -222,18 +278,241 @@ class MongoChats:
             if current is not None and current >= marker:
                 return False
             unread = db.messages.count_documents(
-                {"chat_id": chat, "_id": {"$gt": marker}, "author_id": {"$ne": me}},
+                {
+                    "chat_id": chat,
+                    "_id": {"$gt": marker},
+                    "author_id": {"$ne": me},
+                    "hidden_for": {"$ne": me},
+                },
                 session=session,
             )
             db.chats.update_one(
                 {"_id": chat},
-                {"$set": {f"read_up_to.{me}": marker, f"unread.{me}": unread}},
+                {
+                    "$set": {f"read_up_to.{me}": marker, f"unread.{me}": unread},
+                    "$max": {f"delivered_up_to.{me}": marker},  # read implies delivered
+                },
                 session=session,
             )
             return True
 
         # An unmoved marker changed nothing: its transaction writes no event.
         return mongo_outbox.transact(uow, work, changed=bool)
+
+    # -- edit, delete, reactions, receipts, one chat --------------------------------------------
+    def message(
+        self, chat_id: uuid.UUID, message_id: uuid.UUID, reader: uuid.UUID
+    ) -> Message | None:
+        doc = mongo.database().messages.find_one({"_id": str(message_id), "chat_id": str(chat_id)})
+        return _message(doc, reader) if doc else None
+
+    def markers(self, chat_id: uuid.UUID) -> Markers:
+        doc = mongo.database().chats.find_one(
+            {"_id": str(chat_id)}, {"read_up_to": 1, "delivered_up_to": 1}
+        )
+        return _markers(doc or {})
+
+    def edit(
+        self,
+        chat_id: uuid.UUID,
+        message_id: uuid.UUID,
+        content: str,
+        edited_at: datetime,
+        reader: uuid.UUID,
+        uow: UnitOfWork,
+    ) -> Message | None:
+        db = mongo.database()
+        chat, mid = str(chat_id), str(message_id)
+        change = {"content": content, "edited_at": edited_at}
+
+        def work(session: Any) -> dict[str, Any] | None:
+            doc = db.messages.find_one({"_id": mid}, session=session)
+            if not _in_chat(doc, chat) or doc.get("deleted") or doc.get("kind", "text") != "text":
+                return None
+            db.messages.update_one({"_id": mid}, {"$set": change}, session=session)
+            _update_last_message(db, chat, mid, change, session)
+            return {**doc, **change}
+
+        edited = mongo_outbox.transact(uow, work, changed=lambda doc: doc is not None)
+        return _message(edited, reader) if edited else None
+
+    def delete_for_everyone(
+        self, chat_id: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork, record: DeletionRecorder
+    ) -> bool:
+        db = mongo.database()
+        chat, mid = str(chat_id), str(message_id)
+        tombstone: dict[str, Any] = {
+            "deleted": True,
+            "content": None,
+            "reactions": [],
+            "attachments": [],
+        }
+
+        def work(session: Any) -> bool:
+            doc = db.messages.find_one({"_id": mid}, session=session)
+            if not _in_chat(doc, chat) or doc.get("deleted"):
+                return False
+            db.messages.update_one({"_id": mid}, {"$set": tombstone}, session=session)
+            _update_last_message(db, chat, mid, tombstone, session)
+            # The media context removes the attachments' objects (it consumes the event).
+            held = [
+                str(a.get("attachment_id") if isinstance(a, dict) else a)
+                for a in doc.get("attachments") or ()
+            ]
+            record(held)
+            return True
+
+        return mongo_outbox.transact(uow, work, changed=bool)
+
+    def hide_for(self, chat_id: uuid.UUID, message_id: uuid.UUID, user: uuid.UUID) -> bool:
+        db = mongo.database()
+        chat, mid, me = str(chat_id), str(message_id), str(user)
+
+        def work(session: Any) -> bool:
+            doc = db.messages.find_one(
+                {"_id": mid}, {"chat_id": 1, "author_id": 1, "hidden_for": 1}, session=session
+            )
+            if not _in_chat(doc, chat) or me in (doc.get("hidden_for") or ()):
+                return False
+            db.messages.update_one({"_id": mid}, {"$addToSet": {"hidden_for": me}}, session=session)
+            if doc["author_id"] == me:
+                return True
+            counts = db.chats.find_one(
+                {"_id": chat}, {f"read_up_to.{me}": 1, f"unread.{me}": 1}, session=session
+            )
+            read = ((counts or {}).get("read_up_to") or {}).get(me)
+            unread = int(((counts or {}).get("unread") or {}).get(me, 0))
+            if (read is None or read < mid) and unread > 0:  # it was unread: one less
+                db.chats.update_one(
+                    {"_id": chat}, {"$set": {f"unread.{me}": unread - 1}}, session=session
+                )
+            return True
+
+        with mongo.client().start_session() as session:  # no event: a transaction of its own
+            return bool(session.with_transaction(work))
+
+    def add_reaction(
+        self,
+        chat_id: uuid.UUID,
+        message_id: uuid.UUID,
+        user: uuid.UUID,
+        emoji: str,
+        uow: UnitOfWork,
+        record: ReactionRecorder,
+    ) -> ReactionOutcome:
+        return self._react(chat_id, message_id, str(user), emoji, True, uow, record)
+
+    def remove_reaction(
+        self,
+        chat_id: uuid.UUID,
+        message_id: uuid.UUID,
+        user: uuid.UUID,
+        emoji: str,
+        uow: UnitOfWork,
+        record: ReactionRecorder,
+    ) -> ReactionOutcome:
+        return self._react(chat_id, message_id, str(user), emoji, False, uow, record)
+
+    def _react(
+        self,
+        chat_id: uuid.UUID,
+        message_id: uuid.UUID,
+        me: str,
+        emoji: str,
+        add: bool,
+        uow: UnitOfWork,
+        record: ReactionRecorder,
+    ) -> ReactionOutcome:
+        """One transaction: read the message's reactions, change them with `$addToSet`/`$push`/
+        `$pull` by `_id`, copy them to the chat's last message when it is that one, and the
+        event. Two users adding concurrently conflict on the message and one is retried, so
+        no count is lost and the distinct-emoji cap holds."""
+        db = mongo.database()
+        chat, mid = str(chat_id), str(message_id)
+
+        def work(session: Any) -> ReactionOutcome:
+            doc = db.messages.find_one(
+                {"_id": mid}, {"chat_id": 1, "deleted": 1, "reactions": 1}, session=session
+            )
+            if not _in_chat(doc, chat):
+                return "no_message"
+            if doc.get("deleted"):
+                return "unchanged" if not add else "deleted"
+            reactions: list[dict[str, Any]] = list(doc.get("reactions") or ())
+            at = next((i for i, r in enumerate(reactions) if r["emoji"] == emoji), None)
+            users: list[str] = list(reactions[at]["users"]) if at is not None else []
+            if (me in users) == add:
+                return "unchanged"
+            if add and at is None:
+                if len(reactions) >= MAX_DISTINCT_REACTIONS:
+                    return "full"
+                change: dict[str, Any] = {"$push": {"reactions": {"emoji": emoji, "users": [me]}}}
+                reactions.append({"emoji": emoji, "users": [me]})
+            elif add:
+                assert at is not None
+                change = {"$addToSet": {f"reactions.{at}.users": me}}
+                reactions[at] = {"emoji": emoji, "users": [*users, me]}
+            elif len(users) == 1:  # the last one: the emoji goes (it no longer counts)
+                change = {"$pull": {"reactions": {"emoji": emoji}}}
+                reactions = [r for r in reactions if r["emoji"] != emoji]
+            else:
+                assert at is not None
+                change = {"$pull": {f"reactions.{at}.users": me}}
+                reactions[at] = {"emoji": emoji, "users": [u for u in users if u != me]}
+            db.messages.update_one({"_id": mid}, change, session=session)
+            _update_last_message(db, chat, mid, {"reactions": reactions}, session)
+            count = len(users) + (1 if add else -1)
+            record(count)
+            return "changed"
+
+        outcome: ReactionOutcome = mongo_outbox.transact(
+            uow, work, changed=lambda outcome: outcome == "changed"
+        )
+        return outcome
+
+    def mark_delivered(
+        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
+    ) -> bool:
+        db = mongo.database()
+        chat, me, marker = str(chat_id), str(user), str(message_id)
+        if db.messages.find_one({"_id": marker, "chat_id": chat}, {"_id": 1}) is None:
+            raise NotFound("message_not_found", "This chat has no message with this id")
+
+        def work(session: Any) -> bool:
+            doc = db.chats.find_one(
+                {"_id": chat}, {f"read_up_to.{me}": 1, f"delivered_up_to.{me}": 1}, session=session
+            )
+            if (_markers(doc or {}).delivered_up_to(user) or "") >= marker:
+                return False
+            db.chats.update_one(
+                {"_id": chat}, {"$set": {f"delivered_up_to.{me}": marker}}, session=session
+            )
+            return True
+
+        return mongo_outbox.transact(uow, work, changed=bool)
+
+    def chat_with_markers(
+        self, chat_id: uuid.UUID, reader: uuid.UUID
+    ) -> tuple[Chat, Markers] | None:
+        doc = mongo.database().chats.find_one({"_id": str(chat_id)})
+        return (_chat(doc, reader), _markers(doc)) if doc else None
+
+
+def _in_chat(doc: dict[str, Any] | None, chat: str) -> TypeGuard[dict[str, Any]]:
+    """A message of this chat (ids are looked up by `_id` alone)."""
+    return doc is not None and doc.get("chat_id") == chat
+
+
+def _update_last_message(
+    db: Any, chat: str, message_id: str, change: dict[str, Any], session: Any
+) -> None:
+    """Keep the chat's copy of its last message (what GET /v1/chats shows) in step; a no-op
+    unless the message is that one."""
+    db.chats.update_one(
+        {"_id": chat, "last_message_id": message_id},
+        {"$set": {f"last_message.{k}": v for k, v in change.items()}},
+        session=session,
+    )
 
 
 class CachedChats:
@@ -283,10 +562,72 @@ class CachedChats:
     ) -> tuple[Message, bool]:
         return self.inner.send(message, membership, dedupe_key, uow)
 
-    def history(self, chat_id: uuid.UUID, limit: int, before: str | None) -> list[Message]:
-        return self.inner.history(chat_id, limit, before)
+    def history(
+        self, chat_id: uuid.UUID, limit: int, before: str | None, reader: uuid.UUID | None = None
+    ) -> list[Message]:
+        return self.inner.history(chat_id, limit, before, reader)
 
     def mark_read(
         self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
     ) -> bool:
         return self.inner.mark_read(chat_id, user, message_id, uow)
+
+    # -- edit, delete, reactions, receipts, one chat: straight to the store ---------------------
+    def message(
+        self, chat_id: uuid.UUID, message_id: uuid.UUID, reader: uuid.UUID
+    ) -> Message | None:
+        return self.inner.message(chat_id, message_id, reader)
+
+    def markers(self, chat_id: uuid.UUID) -> Markers:
+        return self.inner.markers(chat_id)
+
+    def edit(
+        self,
+        chat_id: uuid.UUID,
+        message_id: uuid.UUID,
+        content: str,
+        edited_at: datetime,
+        reader: uuid.UUID,
+        uow: UnitOfWork,
+    ) -> Message | None:
+        return self.inner.edit(chat_id, message_id, content, edited_at, reader, uow)
+
+    def delete_for_everyone(
+        self, chat_id: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork, record: DeletionRecorder
+    ) -> bool:
+        return self.inner.delete_for_everyone(chat_id, message_id, uow, record)
+
+    def hide_for(self, chat_id: uuid.UUID, message_id: uuid.UUID, user: uuid.UUID) -> bool:
+        return self.inner.hide_for(chat_id, message_id, user)
+
+    def add_reaction(
+        self,
+        chat_id: uuid.UUID,
+        message_id: uuid.UUID,
+        user: uuid.UUID,
+        emoji: str,
+        uow: UnitOfWork,
+        record: ReactionRecorder,
+    ) -> ReactionOutcome:
+        return self.inner.add_reaction(chat_id, message_id, user, emoji, uow, record)
+
+    def remove_reaction(
+        self,
+        chat_id: uuid.UUID,
+        message_id: uuid.UUID,
+        user: uuid.UUID,
+        emoji: str,
+        uow: UnitOfWork,
+        record: ReactionRecorder,
+    ) -> ReactionOutcome:
+        return self.inner.remove_reaction(chat_id, message_id, user, emoji, uow, record)
+
+    def mark_delivered(
+        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
+    ) -> bool:
+        return self.inner.mark_delivered(chat_id, user, message_id, uow)
+
+    def chat_with_markers(
+        self, chat_id: uuid.UUID, reader: uuid.UUID
+    ) -> tuple[Chat, Markers] | None:
+        return self.inner.chat_with_markers(chat_id, reader)
