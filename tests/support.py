@@ -124,9 +124,11 @@ def ensure_topics(bootstrap_servers: str, topics: tuple[str, ...] = TOPICS) -> N
 
 def prepare_backing(services: Any, prefix: str, redis_url: str | None = None) -> dict[str, str]:
     """A fresh migrated Postgres database and Mongo database, the topics and the template's
-    tables on `services` (a LocalServices); the environment the functions read to use them."""
+    tables and buckets on `services` (a LocalServices); the environment the functions read to
+    use them."""
     from messenger.platform.migrate import apply_migrations, apply_mongo_indexes
     from messenger_local.dynamodb import ensure_tables
+    from messenger_local.s3 import ensure_buckets
 
     database_url = services.create_database(prefix)
     apply_migrations(database_url)
@@ -134,6 +136,7 @@ def prepare_backing(services: Any, prefix: str, redis_url: str | None = None) ->
     apply_mongo_indexes(services.mongodb_uri, mongo_database)
     ensure_topics(services.kafka_bootstrap_servers)
     ensure_tables(template().tables, services.dynamodb_endpoint)
+    ensure_buckets(template().buckets, services.dynamodb_endpoint)  # moto serves S3 too
     return {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url or services.redis_url,
@@ -142,6 +145,7 @@ def prepare_backing(services: Any, prefix: str, redis_url: str | None = None) ->
         "KAFKA_SASL_MECHANISM": "",
         "DATABASE_SECRET_ARN": "",
         "DYNAMODB_ENDPOINT": services.dynamodb_endpoint,
+        "S3_ENDPOINT": services.dynamodb_endpoint,
         "MONGODB_URI": services.mongodb_uri,
         "MONGODB_DATABASE": mongo_database,
         "MONGODB_SECRET_ARN": "",

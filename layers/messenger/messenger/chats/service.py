@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from uuid6 import uuid7
 
@@ -30,6 +30,9 @@ from messenger.kernel.errors import Forbidden, InvalidInput, NotFound
 from messenger.kernel.pagination import ACTIVITY_KEY, UUID_KEY, Page, decode_cursor, encode_cursor
 from messenger.platform.events import OutboundEvent, new_event
 from messenger.platform.ratelimit import CREATE_CHAT, SEND_MESSAGE, RateLimiter
+
+if TYPE_CHECKING:
+    from messenger.media.models import Attachment
 
 EventsFor = Callable[[], list[OutboundEvent]]
 
@@ -56,10 +59,16 @@ class ChatStore(Protocol):
         """The user's chats, most recent activity first, each with its activity time."""
 
     def send(
-        self, message: Message, membership: ChatMembership, dedupe_key: str, events: EventsFor
+        self,
+        message: Message,
+        membership: ChatMembership,
+        dedupe_key: str,
+        events: EventsFor,
+        attachments: PreparedAttachments | None = None,
     ) -> tuple[Message, bool]:
         """Store the message, update the chat (last message, unread counts) and the events,
-        atomically; if (chat, author, dedupe_key) exists, return the original (False)."""
+        atomically; if (chat, author, dedupe_key) exists, return the original (False). The
+        message embeds `attachments.documents` and claims their uploads in that transaction."""
 
     def history(self, chat_id: uuid.UUID, limit: int, before: str | None) -> list[Message]: ...
 
@@ -80,6 +89,35 @@ class FriendDirectory(Protocol):
 
 class EventOutbox(Protocol):
     def publish_now(self, events: Sequence[OutboundEvent]) -> bool: ...
+
+
+class PreparedAttachments(Protocol):
+    """A message's files, checked and copied into place by the media context."""
+
+    @property
+    def documents(self) -> list[dict[str, Any]]: ...
+
+    @property
+    def attachments(self) -> list[Attachment]: ...
+
+    def claim(self, session: Any) -> None:
+        """Inside the message's transaction: mark the uploads used (raises if one was)."""
+
+    def release(self) -> None:
+        """The message was not stored: drop what was copied for it."""
+
+
+class AttachmentClaims(Protocol):
+    """messenger.media.api: uploads become a message's attachments."""
+
+    def prepare_attachments(
+        self,
+        owner: uuid.UUID,
+        upload_ids: Sequence[uuid.UUID],
+        chat_id: uuid.UUID,
+        message_id: uuid.UUID,
+        dedupe_key: str,
+    ) -> PreparedAttachments: ...
 
 
 def new_message_id() -> uuid.UUID:
@@ -109,6 +147,7 @@ class ChatsService:
     friends: FriendDirectory
     outbox: EventOutbox
     limiter: RateLimiter
+    attachments: AttachmentClaims | None = None
 
     def _member_of(self, chat_id: uuid.UUID, caller: uuid.UUID) -> ChatMembership:
         membership = self.store.membership(chat_id)
@@ -189,13 +228,17 @@ class ChatsService:
         self.limiter.acquire(SEND_MESSAGE, str(caller))
         membership = self._member_of(chat_id, caller)
         ensure_may_send(membership, caller, self.friends)
+        message_id = new_message_id()
+        dedupe_key = request.client_message_id or str(message_id)
+        prepared = self._prepare_attachments(caller, request, chat_id, message_id, dedupe_key)
         message = Message(
-            message_id=new_message_id(),
+            message_id=message_id,
             chat_id=chat_id,
             author_id=caller,
             content=request.content,
             created_at=utcnow(),
             client_message_id=request.client_message_id,
+            attachments=prepared.attachments if prepared else [],
         )
         stored: list[OutboundEvent] = []
 
@@ -204,11 +247,33 @@ class ChatsService:
             stored[:] = [new_event("message.sent", str(chat_id), data, correlation_id)]
             return stored
 
-        dedupe_key = request.client_message_id or str(message.message_id)
-        result, created = self.store.send(message, membership, dedupe_key, events)
+        try:
+            result, created = self.store.send(message, membership, dedupe_key, events, prepared)
+        except BaseException:
+            if prepared:
+                prepared.release()
+            raise
         if created:
             self.outbox.publish_now(stored)
+        elif prepared:
+            prepared.release()  # a retry: the original message keeps its own files
         return result, created
+
+    def _prepare_attachments(
+        self,
+        caller: uuid.UUID,
+        request: SendMessageRequest,
+        chat_id: uuid.UUID,
+        message_id: uuid.UUID,
+        dedupe_key: str,
+    ) -> PreparedAttachments | None:
+        if not request.attachment_ids:
+            return None
+        if self.attachments is None:
+            raise RuntimeError("this chats service takes no attachments")
+        return self.attachments.prepare_attachments(
+            caller, request.attachment_ids, chat_id, message_id, dedupe_key
+        )
 
     def history(
         self, caller: uuid.UUID, chat_id: uuid.UUID, limit: int, cursor: str | None

@@ -15,10 +15,13 @@ if TYPE_CHECKING:
 def chats_service() -> ChatsService:
     """Create, send, mark read: they publish through the Mongo outbox (Kafka client at init)."""
     from messenger.friends import queries as friends
+    from messenger.media import api as media
     from messenger.platform.kafka_publisher import KafkaPublisher
     from messenger.platform.mongo_outbox import MongoOutboxPublisher
 
-    return _service(MongoOutboxPublisher(KafkaPublisher()), friends)
+    service = _service(MongoOutboxPublisher(KafkaPublisher()), friends)
+    service.attachments = media  # its S3 client is made by the first message with files
+    return service
 
 
 class _FriendsOnFirstUse:

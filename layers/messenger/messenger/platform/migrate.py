@@ -35,11 +35,13 @@ def apply_mongo_indexes(mongodb_uri: str, database: str = "messenger") -> None:
     import pymongo
 
     from messenger.chats.adapters.store import ensure_indexes
+    from messenger.media.adapters.uploads import ensure_indexes as ensure_upload_indexes
 
     client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
         mongodb_uri, retryWrites=False, serverSelectionTimeoutMS=5000
     )
     try:
         ensure_indexes(client[database])
+        ensure_upload_indexes(client[database])
     finally:
         client.close()

@@ -67,10 +67,27 @@ class EventOutbox(Protocol):
     def publish_now(self, events: Sequence[OutboundEvent]) -> bool: ...
 
 
+class PreparedAvatar(Protocol):
+    url: str
+
+    def commit(self) -> None: ...
+
+    def release(self) -> None: ...
+
+
+class Avatars(Protocol):
+    """messenger.media.api: avatar uploads and the objects behind avatar URLs."""
+
+    def prepare_avatar(self, owner: uuid.UUID, upload_id: uuid.UUID) -> PreparedAvatar: ...
+
+    def discard_avatar(self, url: str | None) -> None: ...
+
+
 @dataclass
 class UsersService:
     profiles: Profiles
     outbox: EventOutbox = NoOutbox()  # noqa: RUF009 - stateless
+    avatars: Avatars | None = None
 
     def own_profile(self, user_id: uuid.UUID) -> OwnProfile:
         profile = self.profiles.by_id(user_id)
@@ -106,6 +123,12 @@ class UsersService:
         self, user_id: uuid.UUID, patch: ProfilePatch, correlation_id: str | None = None
     ) -> OwnProfile:
         changes = patch.changes()
+        avatar = None
+        if patch.avatar_upload_id is not None:
+            if self.avatars is None:
+                raise RuntimeError("this users service takes no avatar uploads")
+            avatar = self.avatars.prepare_avatar(user_id, patch.avatar_upload_id)
+            changes["avatar_url"] = avatar.url
         if not changes:
             return self.own_profile(user_id)
 
@@ -122,11 +145,23 @@ class UsersService:
             stored[:] = [new_event("user.profile_updated", str(user_id), data, correlation_id)]
             return stored
 
-        updated = self.profiles.update(user_id, changes, events_for)
+        try:
+            updated = self.profiles.update(user_id, changes, events_for)
+        except BaseException:
+            if avatar is not None:
+                avatar.release()  # nothing refers to the copy
+            raise
         if updated is None:
+            if avatar is not None:
+                avatar.release()
             raise NotFound("profile_not_ready", "The profile is being created; retry in a moment")
+        before, after = updated
+        if avatar is not None:
+            avatar.commit()
         self.outbox.publish_now(stored)
-        return updated[1]
+        if before.avatar_url != after.avatar_url and self.avatars is not None:
+            self.avatars.discard_avatar(before.avatar_url)  # ours only; best effort
+        return after
 
     def create_profile_on_registration(self, event: EventEnvelope) -> OwnProfile | None:
         data = event.data

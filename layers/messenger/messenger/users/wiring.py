@@ -23,8 +23,12 @@ def users_service() -> UsersService:
 
 
 def profile_editing_service() -> UsersService:
-    """Updates publish `user.profile_updated` through the outbox right after the commit."""
+    """Updates publish `user.profile_updated` through the outbox right after the commit.
+    Avatars go through the media context, loaded (Mongo, S3) by the first call that uses one."""
+    from messenger.media import api as media
     from messenger.platform.kafka_publisher import KafkaPublisher
     from messenger.platform.outbox import OutboxPublisher
 
-    return UsersService(profiles=cached_profiles(), outbox=OutboxPublisher(KafkaPublisher()))
+    return UsersService(
+        profiles=cached_profiles(), outbox=OutboxPublisher(KafkaPublisher()), avatars=media
+    )

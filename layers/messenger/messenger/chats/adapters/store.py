@@ -4,7 +4,8 @@ Documents: `chats` {_id, type, title, participants, created_by, created_at, dire
 last_message, last_message_id ("" until the first message; absent in documents written before
 it existed, which the first send upgrades), last_activity_at, unread: {user: n}, read_up_to:
 {user: message_id}} and `messages` {_id (UUIDv7), chat_id, author_id, content, created_at,
-client_message_id, dedupe_key}. Every write that carries an event runs in a Mongo transaction
+client_message_id, dedupe_key, attachments? (messenger.media's stored form: keys, no URLs)}.
+Every write that carries an event runs in a Mongo transaction
 with its outbox row; concurrent writes to one chat document conflict and pymongo's
 `with_transaction` retries them, so unread counters and the last message stay exact under
 concurrency. Ids are stored as canonical strings: UUIDv7
@@ -25,12 +26,13 @@ from pymongo.errors import DuplicateKeyError
 from messenger.chats.models import Chat, Message
 from messenger.chats.service import ChatMembership
 from messenger.kernel.errors import NotFound
+from messenger.media import api as media
 from messenger.platform import mongo, mongo_outbox
 from messenger.platform.cache import redis
 from messenger.platform.observability import logger
 
 if TYPE_CHECKING:
-    from messenger.chats.service import EventsFor
+    from messenger.chats.service import EventsFor, PreparedAttachments
 
 MEMBERSHIP_TTL = 24 * 3600
 _REDIS_DOWN = (redis_driver.exceptions.ConnectionError, redis_driver.exceptions.TimeoutError)
@@ -68,6 +70,8 @@ def _message(doc: dict[str, Any]) -> Message:
         content=doc["content"],
         created_at=doc["created_at"],
         client_message_id=doc.get("client_message_id"),
+        # Stored as keys; the URLs are signed now, on every read (local work, no I/O).
+        attachments=media.signed(doc.get("attachments")),
     )
 
 
@@ -172,9 +176,16 @@ class MongoChats:
         return [(_chat(doc, user), doc["last_activity_at"]) for doc in docs]
 
     def send(
-        self, message: Message, membership: ChatMembership, dedupe_key: str, events: EventsFor
+        self,
+        message: Message,
+        membership: ChatMembership,
+        dedupe_key: str,
+        events: EventsFor,
+        attachments: PreparedAttachments | None = None,
     ) -> tuple[Message, bool]:
         doc = {**_message_doc(message), "dedupe_key": dedupe_key}
+        if attachments is not None:
+            doc["attachments"] = attachments.documents
         chat_id = str(message.chat_id)
         others = [str(p) for p in membership.participants if p != message.author_id]
 
@@ -195,6 +206,8 @@ class MongoChats:
             )
             if newest.matched_count == 0:
                 _counters_only(db, chat_id, counters, last, session)
+            if attachments is not None:
+                attachments.claim(session)  # the uploads are used by this message, atomically
             mongo_outbox.enqueue(session, events())
 
         try:
