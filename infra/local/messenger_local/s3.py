@@ -62,11 +62,15 @@ def _configure(s3: Any, bucket: Bucket) -> None:
     props = bucket.properties
     encryption = props.get("BucketEncryption")
     if encryption:
+        rules = [
+            {
+                "ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"],
+                **({"BucketKeyEnabled": r["BucketKeyEnabled"]} if "BucketKeyEnabled" in r else {}),
+            }
+            for r in encryption["ServerSideEncryptionConfiguration"]
+        ]
         s3.put_bucket_encryption(
-            Bucket=bucket.name,
-            ServerSideEncryptionConfiguration={
-                "Rules": encryption["ServerSideEncryptionConfiguration"]
-            },
+            Bucket=bucket.name, ServerSideEncryptionConfiguration={"Rules": rules}
         )
     block = props.get("PublicAccessBlockConfiguration")
     if block:

@@ -27,16 +27,17 @@ from messenger.platform.settings import ConfigurationError
 class S3UrlSigner:
     def __init__(
         self,
-        bucket: str,
+        bucket: str | None,
         region: str,
         endpoint: str | None,
         expires_in: int,
         credentials: Any = None,
     ) -> None:
-        self.bucket = bucket
         self.region = region
         self.expires_in = expires_in
-        if endpoint:
+        if not bucket:
+            self.base = ""  # a deployment defect, reported by the first URL asked for
+        elif endpoint:
             self.base = f"{endpoint.rstrip('/')}/{bucket}"
         else:  # as botocore resolves it: us-east-1 is the global endpoint
             host = "s3" if region == "us-east-1" else f"s3.{region}"
