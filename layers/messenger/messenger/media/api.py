@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 
 @cache
 def _service() -> MediaService:
+    """Made by the first call that needs it, with its S3 client: every use reaches S3."""
     from messenger.media.wiring import media_service
 
-    return media_service()
+    return media_service(eager=True)
 
 
 @cache

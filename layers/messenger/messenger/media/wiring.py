@@ -62,7 +62,7 @@ def upload_service() -> MediaService:
     return _service(eager=True, limited=True)
 
 
-def media_service() -> MediaService:
-    """Attaching, avatars and cleanup (the other contexts, the consumer): the S3 client is made
-    on the first call that needs it."""
-    return _service()
+def media_service(*, eager: bool = False) -> MediaService:
+    """Attaching, avatars and cleanup (the other contexts, the consumer); `eager` makes the S3
+    client at once."""
+    return _service(eager=eager)
