@@ -16,6 +16,7 @@ from kafka import KafkaProducer
 from messenger.kernel.clock import rfc3339, utcnow
 from messenger_local.gateway import LocalGateway
 from tests.e2e.flows import bearer, befriend, signed_up
+from tests.e2e.test_bad_input_http import BAD_TEXT, JSON, problem, raw
 from tests.support import poll, template
 
 pytestmark = pytest.mark.e2e
@@ -119,6 +120,17 @@ def test_other_bytes_than_declared_cannot_be_attached(
         assert answer.json()["code"] == "upload_incomplete"
     history = api.get(f"/v1/chats/{chat_id}/messages", headers=bearer(ann["access_token"]))
     assert history.json()["items"] == []
+
+
+@pytest.mark.parametrize("bad", BAD_TEXT)
+def test_a_filename_with_bad_text_is_422(api: httpx.Client, bad: str) -> None:
+    user = signed_up(api)
+    body = {"purpose": "attachment", "content_type": "text/plain", "size": 3, "filename": bad}
+    answer = api.post(
+        "/v1/uploads", content=raw(body), headers={**JSON, **bearer(user["access_token"])}
+    )
+    assert problem(answer) == (422, "validation_failed")
+    assert [e["field"] for e in answer.json()["errors"]] == ["filename"]
 
 
 def test_uploads_refuse_what_api_md_refuses(api: httpx.Client) -> None:
