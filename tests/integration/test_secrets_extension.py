@@ -60,7 +60,7 @@ EXPECTED_URL = "postgresql://app:p%40ss@db.internal:5432/messenger?sslmode=requi
 
 def test_database_url_comes_from_the_extension_without_boto3(secret_env: dict[str, str]) -> None:
     code = (
-        "import json, sys; from messenger import secrets; url = secrets.database_url();"
+        "import json, sys; from messenger.platform import secrets; url = secrets.database_url();"
         " print(json.dumps({'url': url, 'boto3': 'boto3' in sys.modules}))"
     )
     out = subprocess.run(
