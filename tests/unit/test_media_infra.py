@@ -153,20 +153,26 @@ def test_the_deletion_consumer_receives_only_deletions() -> None:
 # Adapters without a network
 # ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    ("endpoint", "region"),
-    [("http://127.0.0.1:5000", "us-east-1"), (None, "us-east-1"), (None, "eu-west-1")],
+    ("endpoint", "region", "token", "key"),
+    [
+        ("http://127.0.0.1:5000", "us-east-1", "session/token+=", "attachments/c/m/a"),
+        ("https://s3.local.test", "us-east-1", None, "avatars/u/1"),
+        (None, "us-east-1", "session-token", "attachments/c/m/a"),
+        (None, "eu-west-1", None, "attachments/c/m/a b+ü~x"),
+    ],
 )
-def test_the_url_signer_signs_as_boto3_does(endpoint: str | None, region: str) -> None:
+def test_the_url_signer_signs_as_boto3_does(
+    endpoint: str | None, region: str, token: str | None, key: str
+) -> None:
     from botocore.credentials import Credentials
 
     from messenger.media.adapters.signer import S3UrlSigner
     from messenger.media.adapters.storage import make_client
 
-    credentials = Credentials("AKIDEXAMPLE", "secret", "session-token")
+    credentials = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token)
     signer = S3UrlSigner("media-bucket", region, endpoint, 7200, credentials)
     client = make_client(endpoint, region)
     client._request_signer._credentials = credentials
-    key = "attachments/c/m/a"
     for _ in range(5):  # both signed within the same second (X-Amz-Date)
         expected = client.generate_presigned_url(
             "get_object", Params={"Bucket": "media-bucket", "Key": key}, ExpiresIn=7200
@@ -175,7 +181,20 @@ def test_the_url_signer_signs_as_boto3_does(endpoint: str | None, region: str) -
         if expected.split("X-Amz-Date=")[1][:16] == ours.split("X-Amz-Date=")[1][:16]:
             break
     assert ours == expected
-    assert "X-Amz-Security-Token=session-token" in ours
+    assert ("X-Amz-Security-Token=" in ours) == (token is not None)
+
+
+def test_the_signing_key_is_derived_once_a_day() -> None:
+    from botocore.credentials import Credentials
+
+    from messenger.media.adapters.signer import S3UrlSigner
+
+    signer = S3UrlSigner("b", "us-east-1", None, 3600, Credentials("a", "s"))
+    signer.url("k1")
+    keys = dict(signer._signing_keys)
+    signer.url("k2")
+    assert signer._signing_keys == keys
+    assert len(keys) == 1
 
 
 def test_the_signer_without_a_bucket_is_a_configuration_error() -> None:
