@@ -67,19 +67,23 @@ format: install ## ruff format + autofix
 	$(VENV)/bin/ruff check --fix .
 
 .PHONY: typecheck
-typecheck: install ## mypy on layers/ and functions/
+typecheck: install ## mypy on layers/, functions/ and the deploy tooling (infra/*.py)
 	$(VENV)/bin/mypy
 
-.PHONY: validate
-validate: install tools ## sam validate --lint, cfn-lint on every stack, generated blocks current
-	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --template template.yaml --region us-east-1
-	$(VENV)/bin/cfn-lint template.yaml infra/*.yaml
-	$(PY) layers/deps/gen_requirements.py --check
-	$(PY) infra/monitoring.py --check
+# Generated from infra/app/base.yaml + infra/app/functions.yaml (infra/generate.py).
+GENERATED_STACKS := infra/app/alarms.yaml infra/app/dashboard.yaml
 
-.PHONY: monitoring
-monitoring: install ## Regenerate the alarms + dashboard block of template.yaml (after adding a function)
-	$(PY) infra/monitoring.py
+.PHONY: validate
+validate: install tools ## Generated files current, sam validate --lint, cfn-lint on every stack, no cycle
+	$(PY) -m infra.generate --check
+	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --template template.yaml --region us-east-1
+	$(VENV)/bin/cfn-lint template.yaml infra/*.yaml $(GENERATED_STACKS)
+	$(SAM_PY) -m infra.graph template.yaml
+	$(PY) layers/deps/gen_requirements.py --check
+
+.PHONY: template
+template: install ## Write template.yaml, its alarms/dashboard stacks, events/index.json from infra/app/
+	$(PY) -m infra.generate
 
 .PHONY: build
 build: tools ## sam build (arm64, python3.12 layers built by pip --platform; no Docker)

@@ -1,69 +1,51 @@
-"""Generate the alarms and the dashboard of template.yaml from its functions.
+"""The alarms and the dashboard of the application stack, as two generated nested stacks.
 
-CloudFormation has no loops, so the per-function alarms (errors, throttles, p99 duration of the
-`live` alias, the errors and duration of the version being deployed) are generated into a marked
-block of template.yaml; each function lists its three alarms in its DeploymentPreference, so
-CodeDeploy rolls a canary/linear/all-at-once shift back as soon as one fires.
+Every CodeDeploy-shifted function gets three rollback alarms (errors and p99 duration of the
+version being deployed, throttles of its `live` alias), listed in its DeploymentPreference, so a
+canary/linear/all-at-once shift rolls back as soon as one fires. They live in
+infra/app/alarms.yaml (nested stack `Alarms`): each function's DeploymentPreference names them
+through the stack's outputs, so CodeDeploy's deployment groups wait for the alarms to watch the
+new version before any traffic moves. That stack takes only the functions' names and versions:
+the HTTP API depends on every route's alias, each alias on its deployment group, so an alarm of
+the Alarms stack that watched the API would close a dependency cycle.
 
-    python infra/monitoring.py          # rewrite the generated block in template.yaml
-    python infra/monitoring.py --check  # exit 1 when the block is stale (run by the unit tests)
+What watches the API or the queue as a whole (the authorizer's rollback alarm on the API's 5xx,
+the dead-letter alarm) and the dashboard live in infra/app/dashboard.yaml (nested stack
+`Dashboard`), which depends on the API and which nothing depends on; the authorizer's deployment
+preference names its API alarm by its name (`<stack>-Authorizer-api-5xx`), not by a reference.
 
-Adding a function: declare it, run this script, and add to the function (the script prints it):
-
-      DeploymentPreference:
-        Alarms: [!Ref <Fn>ErrorsAlarm, !Ref <Fn>ThrottlesAlarm, !Ref <Fn>P99DurationAlarm]
+Both files are written by `make template` (infra/generate.py) from the function specs; nothing
+here is edited by hand.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
-from messenger_local.template import parse_yaml
+from infra import specs as specs_module
+from infra.specs import Spec
 
-ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE = ROOT / "template.yaml"
-BEGIN = "  # BEGIN GENERATED MONITORING (python infra/monitoring.py; do not edit by hand)\n"
-END = "  # END GENERATED MONITORING\n"
 ALIAS = "live"
 API_5XX = "Api5xx"  # the authorizer's "errors" alarm: its 401s are Lambda errors by design
+ALARMS_STACK = "Alarms"
+DASHBOARD_STACK = "Dashboard"
+ALARMS_FILE = "infra/app/alarms.yaml"
+DASHBOARD_FILE = "infra/app/dashboard.yaml"
+STACK_NAME = "AppStackName"  # the application stack's name, passed to both nested stacks
+DEAD_LETTERS = "EventsDeadLetterQueueName"
+THRESHOLDS = ("AlarmErrorsThreshold", "ApiP99DurationMs", "BatchP99DurationMs")
+LIMIT = 200  # CloudFormation's limit of parameters, and of outputs, per template
 
 
-def load(text: str) -> dict[str, Any]:
-    return parse_yaml(text)
-
-
-def _deployed(props: dict[str, Any]) -> bool:
-    return (props.get("DeploymentPreference") or {}).get("Enabled", True) is not False
-
-
-def monitored_functions(doc: dict[str, Any]) -> dict[str, str]:
-    """Function -> kind ("authorizer", "api" or "batch"), for every CodeDeploy-shifted function."""
-    resources = doc["Resources"]
-    authorizers: set[str] = set()
-    for resource in resources.values():
-        if resource.get("Type") == "AWS::Serverless::HttpApi":
-            auth = (resource.get("Properties") or {}).get("Auth") or {}
-            for spec in (auth.get("Authorizers") or {}).values():
-                ref = (spec.get("FunctionArn") or {}).get("Ref", "")
-                authorizers.add(str(ref).split(".", 1)[0])
+def kinds(specs: dict[str, Spec], base: dict[str, Any]) -> dict[str, str]:
+    """Function -> "authorizer", "api" or "batch", for every CodeDeploy-shifted function."""
+    authorizers = specs_module.authorizers(base)
     found: dict[str, str] = {}
-    for name, resource in resources.items():
-        if resource.get("Type") != "AWS::Serverless::Function":
+    for name, spec in specs.items():
+        if not spec.shifted:
             continue
-        props = resource.get("Properties") or {}
-        if not _deployed(props):
-            continue
-        events = [e.get("Type") for e in (props.get("Events") or {}).values()]
-        if name in authorizers:
-            found[name] = "authorizer"
-        elif any(t in ("MSK", "Schedule", "ScheduleV2", "SQS", "Kinesis") for t in events):
-            found[name] = "batch"
-        else:
-            found[name] = "api"
+        found[name] = "authorizer" if name in authorizers else "batch" if spec.batch else "api"
     return found
 
 
@@ -72,119 +54,227 @@ def alarm_ids(name: str, kind: str) -> list[str]:
     return [first, f"{name}ThrottlesAlarm", f"{name}P99DurationAlarm"]
 
 
-def wiring_snippet(name: str, kind: str) -> str:
-    refs = ", ".join(f"!Ref {a}" for a in alarm_ids(name, kind))
-    return f"      DeploymentPreference:\n        Alarms: [{refs}]\n"
+def alarm_name(alarm_id: str) -> str:
+    """An alarm's AlarmName after the stack name: RegisterErrorsAlarm -> Register-errors."""
+    for suffix, name in (
+        (f"{API_5XX}Alarm", "api-5xx"),
+        ("ErrorsAlarm", "errors"),
+        ("ThrottlesAlarm", "throttles"),
+        ("P99DurationAlarm", "p99-duration"),
+    ):
+        if alarm_id.endswith(suffix):
+            return f"{alarm_id.removesuffix(suffix)}-{name}"
+    raise ValueError(alarm_id)
+
+
+def deployment_alarms(name: str, kind: str) -> list[Any]:
+    """What a function's DeploymentPreference.Alarms lists (in the application template)."""
+    refs: list[Any] = []
+    for alarm in alarm_ids(name, kind):
+        if alarm.endswith(f"{API_5XX}Alarm"):
+            refs.append({"Fn::Sub": f"${{AWS::StackName}}-{alarm_name(alarm)}"})
+        else:
+            refs.append({"Fn::GetAtt": [ALARMS_STACK, f"Outputs.{alarm}"]})
+    return refs
 
 
 # ------------------------------------------------------------------------------------------------
-# YAML text (hand-written so the block reads like the rest of the template)
+# The nested stacks' resources in the application template
 # ------------------------------------------------------------------------------------------------
-_COMMON = """      AlarmActions: !If [HasAlarmTopic, [!Ref AlarmTopicArn], !Ref AWS::NoValue]
-      OKActions: !If [HasAlarmTopic, [!Ref AlarmTopicArn], !Ref AWS::NoValue]
-      TreatMissingData: notBreaching
-"""
+def _common_parameters() -> dict[str, Any]:
+    return {STACK_NAME: {"Ref": "AWS::StackName"}, "AlarmTopicArn": {"Ref": "AlarmTopicArn"}}
 
 
-def _alias_dims(name: str, version: bool) -> str:
-    dims = (
-        f"        - {{Name: FunctionName, Value: !Ref {name}}}\n"
-        f'        - {{Name: Resource, Value: !Sub "${{{name}}}:{ALIAS}"}}\n'
-    )
+def stack_resources(functions: dict[str, str]) -> dict[str, Any]:
+    """The `Alarms` and `Dashboard` AWS::CloudFormation::Stack resources of template.yaml."""
+    alarm_params: dict[str, Any] = {
+        **_common_parameters(),
+        **{t: {"Ref": t} for t in THRESHOLDS},
+    }
+    dashboard_params: dict[str, Any] = {
+        **_common_parameters(),
+        "AlarmErrorsThreshold": {"Ref": "AlarmErrorsThreshold"},
+        "HttpApi": {"Ref": "HttpApi"},
+        DEAD_LETTERS: {"Fn::GetAtt": ["EventsDeadLetterQueue", "QueueName"]},
+    }
+    for name in sorted(functions):
+        alarm_params[name] = {"Ref": name}
+        alarm_params[f"{name}Version"] = {"Fn::GetAtt": [name, "Version.Version"]}
+        dashboard_params[name] = {"Ref": name}
+    return {
+        ALARMS_STACK: {
+            "Type": "AWS::CloudFormation::Stack",
+            "Properties": {"TemplateURL": ALARMS_FILE, "Parameters": alarm_params},
+        },
+        DASHBOARD_STACK: {
+            "Type": "AWS::CloudFormation::Stack",
+            # Its alarm widget lists the Alarms stack's alarms (by ARN).
+            "DependsOn": ALARMS_STACK,
+            "Properties": {"TemplateURL": DASHBOARD_FILE, "Parameters": dashboard_params},
+        },
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# Alarms
+# ------------------------------------------------------------------------------------------------
+_NOTIFY = {
+    "AlarmActions": {
+        "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+    },
+    "OKActions": {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]},
+    "TreatMissingData": "notBreaching",
+}
+
+
+_CONDITIONS = {"HasAlarmTopic": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}}
+
+
+def _alarm(alarm_id: str, description: str, **props: Any) -> dict[str, Any]:
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmName": {"Fn::Sub": f"${{{STACK_NAME}}}-{alarm_name(alarm_id)}"},
+            "AlarmDescription": description,
+            **props,
+            **_NOTIFY,
+        },
+    }
+
+
+def _alias_dims(name: str, version: bool) -> list[dict[str, Any]]:
+    dims = [
+        {"Name": "FunctionName", "Value": {"Ref": name}},
+        {"Name": "Resource", "Value": {"Fn::Sub": f"${{{name}}}:{ALIAS}"}},
+    ]
     if version:
         # The version being deployed: the old one's errors never roll the new one back.
-        dims += f"        - {{Name: ExecutedVersion, Value: !GetAtt {name}.Version.Version}}\n"
+        dims.append({"Name": "ExecutedVersion", "Value": {"Ref": f"{name}Version"}})
     return dims
 
 
-def _alarms(name: str, kind: str) -> str:
-    first, throttles, duration = alarm_ids(name, kind)
-    threshold = "ApiP99DurationMs" if kind != "batch" else "BatchP99DurationMs"
-    if kind == "authorizer":
-        errors = f"""  {first}:
-    Type: AWS::CloudWatch::Alarm
-    Properties:
-      AlarmName: !Sub ${{AWS::StackName}}-{name}-api-5xx
-      AlarmDescription: >
-        HTTP API 5xx (an authorizer failure other than Unauthorized is a 500); rolls {name} back
-      Namespace: AWS/ApiGateway
-      MetricName: 5xx
-      Dimensions:
-        - {{Name: ApiId, Value: !Ref HttpApi}}
-      Statistic: Sum
-      Period: 60
-      EvaluationPeriods: 1
-      Threshold: !Ref AlarmErrorsThreshold
-      ComparisonOperator: GreaterThanThreshold
-{_COMMON}"""
-    else:
-        errors = f"""  {first}:
-    Type: AWS::CloudWatch::Alarm
-    Properties:
-      AlarmName: !Sub ${{AWS::StackName}}-{name}-errors
-      AlarmDescription: Errors of the {name} version being deployed; rolls its deployment back
-      Namespace: AWS/Lambda
-      MetricName: Errors
-      Dimensions:
-{_alias_dims(name, version=True)}      Statistic: Sum
-      Period: 60
-      EvaluationPeriods: 1
-      Threshold: !Ref AlarmErrorsThreshold
-      ComparisonOperator: GreaterThanThreshold
-{_COMMON}"""
-    return (
-        errors
-        + f"""
-  {throttles}:
-    Type: AWS::CloudWatch::Alarm
-    Properties:
-      AlarmName: !Sub ${{AWS::StackName}}-{name}-throttles
-      AlarmDescription: Throttled invocations of {name}:{ALIAS}; rolls its deployment back
-      Namespace: AWS/Lambda
-      MetricName: Throttles
-      Dimensions:
-{_alias_dims(name, version=False)}      Statistic: Sum
-      Period: 60
-      EvaluationPeriods: 1
-      Threshold: 0
-      ComparisonOperator: GreaterThanThreshold
-{_COMMON}
-  {duration}:
-    Type: AWS::CloudWatch::Alarm
-    Properties:
-      AlarmName: !Sub ${{AWS::StackName}}-{name}-p99-duration
-      AlarmDescription: p99 duration of the {name} version being deployed; rolls it back
-      Namespace: AWS/Lambda
-      MetricName: Duration
-      Dimensions:
-{_alias_dims(name, version=True)}      ExtendedStatistic: p99
-      Period: 60
-      EvaluationPeriods: 3
-      DatapointsToAlarm: 2
-      Threshold: !Ref {threshold}
-      ComparisonOperator: GreaterThanThreshold
-{_COMMON}
-"""
+def _api_5xx_alarm(name: str) -> dict[str, Any]:
+    return _alarm(
+        f"{name}{API_5XX}Alarm",
+        f"HTTP API 5xx (an authorizer failure other than Unauthorized is a 500); rolls {name} back",
+        Namespace="AWS/ApiGateway",
+        MetricName="5xx",
+        Dimensions=[{"Name": "ApiId", "Value": {"Ref": "HttpApi"}}],
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold={"Ref": "AlarmErrorsThreshold"},
+        ComparisonOperator="GreaterThanThreshold",
     )
 
 
-def _dead_letter_alarm() -> str:
-    return f"""  EventsDeadLetterAlarm:
-    Type: AWS::CloudWatch::Alarm
-    Properties:
-      AlarmName: !Sub ${{AWS::StackName}}-dead-letters
-      AlarmDescription: Consumer records gave up after their retries (see docs/operations.md)
-      Namespace: AWS/SQS
-      MetricName: ApproximateNumberOfMessagesVisible
-      Dimensions:
-        - {{Name: QueueName, Value: !GetAtt EventsDeadLetterQueue.QueueName}}
-      Statistic: Maximum
-      Period: 300
-      EvaluationPeriods: 1
-      Threshold: 0
-      ComparisonOperator: GreaterThanThreshold
-{_COMMON}
-"""
+def _function_alarms(name: str, kind: str) -> dict[str, Any]:
+    first, throttles, duration = alarm_ids(name, kind)
+    threshold = "BatchP99DurationMs" if kind == "batch" else "ApiP99DurationMs"
+    alarms: dict[str, Any] = {}
+    if kind != "authorizer":
+        alarms[first] = _alarm(
+            first,
+            f"Errors of the {name} version being deployed; rolls its deployment back",
+            Namespace="AWS/Lambda",
+            MetricName="Errors",
+            Dimensions=_alias_dims(name, version=True),
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold={"Ref": "AlarmErrorsThreshold"},
+            ComparisonOperator="GreaterThanThreshold",
+        )
+    alarms[throttles] = _alarm(
+        throttles,
+        f"Throttled invocations of {name}:{ALIAS}; rolls its deployment back",
+        Namespace="AWS/Lambda",
+        MetricName="Throttles",
+        Dimensions=_alias_dims(name, version=False),
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    alarms[duration] = _alarm(
+        duration,
+        f"p99 duration of the {name} version being deployed; rolls it back",
+        Namespace="AWS/Lambda",
+        MetricName="Duration",
+        Dimensions=_alias_dims(name, version=True),
+        ExtendedStatistic="p99",
+        Period=60,
+        EvaluationPeriods=3,
+        DatapointsToAlarm=2,
+        Threshold={"Ref": threshold},
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    return alarms
+
+
+def _parameter(description: str, kind: str = "String", **extra: Any) -> dict[str, Any]:
+    return {"Type": kind, "Description": description, **extra}
+
+
+def _header(description: str) -> dict[str, Any]:
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": description,
+    }
+
+
+def _shared_parameters() -> dict[str, Any]:
+    return {
+        STACK_NAME: _parameter("The application stack: every name here starts with it"),
+        "AlarmTopicArn": _parameter("SNS topic an alarm notifies (empty = none)", Default=""),
+    }
+
+
+def alarms_template(functions: dict[str, str]) -> dict[str, Any]:
+    """infra/app/alarms.yaml: every rollback alarm that watches a function's new version."""
+    parameters = {
+        **_shared_parameters(),
+        "AlarmErrorsThreshold": _parameter("Errors per minute that roll a version back", "Number"),
+        "ApiP99DurationMs": _parameter("p99 (ms) that rolls an API version back", "Number"),
+        "BatchP99DurationMs": _parameter("p99 (ms) that rolls a consumer back", "Number"),
+    }
+    resources: dict[str, Any] = {}
+    outputs: dict[str, Any] = {}
+    for name in sorted(functions):
+        parameters[name] = _parameter(f"The {name} function's name")
+        parameters[f"{name}Version"] = _parameter(f"The {name} version being deployed")
+        for alarm_id, alarm in _function_alarms(name, functions[name]).items():
+            resources[alarm_id] = alarm
+            outputs[alarm_id] = {
+                "Description": f"{alarm_id}'s name (in {name}'s DeploymentPreference)",
+                "Value": {"Ref": alarm_id},
+            }
+    if len(parameters) > LIMIT or len(outputs) > LIMIT:
+        raise ValueError(
+            f"{ALARMS_FILE}: {len(parameters)} parameters, {len(outputs)} outputs: over "
+            f"CloudFormation's {LIMIT}; split the Alarms stack (one per context)"
+        )
+    return {
+        **_header(
+            "Rollback alarms of every function's version being deployed (generated by "
+            "`make template` from infra/app/functions.yaml; do not edit)"
+        ),
+        "Parameters": parameters,
+        "Conditions": _CONDITIONS,
+        "Resources": resources,
+        "Outputs": outputs,
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# Dashboard
+# ------------------------------------------------------------------------------------------------
+def _alarm_arn(alarm_id: str) -> str:
+    return (
+        "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"
+        f"${{{STACK_NAME}}}-{alarm_name(alarm_id)}"
+    )
 
 
 def _lambda_metric(name: str, metric: str, stat: str) -> list[Any]:
@@ -223,7 +313,7 @@ def dashboard_body(functions: dict[str, str]) -> dict[str, Any]:
             "width": 24,
             "height": 2,
             "properties": {
-                "markdown": "## ${AWS::StackName}\nAPI, every function's `live` alias, "
+                "markdown": f"## ${{{STACK_NAME}}}\nAPI, every function's `live` alias, "
                 "consumers and the application's own metrics (Powertools EMF, namespace "
                 "`Messenger`). Runbook: docs/operations.md in the repository."
             },
@@ -312,7 +402,7 @@ def dashboard_body(functions: dict[str, str]) -> dict[str, Any]:
                     "AWS/SQS",
                     "ApproximateNumberOfMessagesVisible",
                     "QueueName",
-                    "${EventsDeadLetterQueue.QueueName}",
+                    f"${{{DEAD_LETTERS}}}",
                     {"stat": "Maximum", "label": "dead letters", "yAxis": "right"},
                 ]
             ],
@@ -342,7 +432,7 @@ def dashboard_body(functions: dict[str, str]) -> dict[str, Any]:
             "height": 6,
             "properties": {
                 "title": "Deployment alarms (any in ALARM rolls its function's deployment back)",
-                "alarms": [f"${{{a}.Arn}}" for n in names for a in alarm_ids(n, functions[n])]
+                "alarms": [_alarm_arn(a) for n in names for a in alarm_ids(n, functions[n])]
                 + ["${EventsDeadLetterAlarm.Arn}"],
             },
         },
@@ -354,7 +444,7 @@ def _compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def _format_body(body: dict[str, Any]) -> str:
+def format_body(body: dict[str, Any]) -> str:
     """One widget per line, its metrics (or alarms) one per line: diffs stay readable."""
     lines = []
     for widget in body["widgets"]:
@@ -367,78 +457,61 @@ def _format_body(body: dict[str, Any]) -> str:
         head = _compact({**widget, "properties": {**props, key: "@@"}})
         inner = ",\n".join(" " + _compact(item) for item in items)
         lines.append(head.replace('"@@"', "[\n" + inner + "]"))
-    return '{"widgets": [\n' + ",\n".join(lines) + "\n]}"
+    return '{"widgets": [\n' + ",\n".join(lines) + "\n]}\n"
 
 
-def _dashboard(functions: dict[str, str]) -> str:
-    body = _format_body(dashboard_body(functions))
-    indented = "".join(f"        {line}\n" for line in body.splitlines())
-    return f"""  Dashboard:
-    Type: AWS::CloudWatch::Dashboard
-    Properties:
-      DashboardName: !Sub ${{AWS::StackName}}
-      DashboardBody: !Sub |
-{indented}"""
-
-
-def render(doc: dict[str, Any]) -> str:
-    functions = monitored_functions(doc)
-    parts = [BEGIN]
+def dashboard_template(functions: dict[str, str]) -> dict[str, Any]:
+    """infra/app/dashboard.yaml: the dashboard, and the alarms that watch the API or the queue."""
+    parameters = {
+        **_shared_parameters(),
+        "AlarmErrorsThreshold": _parameter(
+            "5xx per minute that roll the authorizer back", "Number"
+        ),
+        "HttpApi": _parameter("The HTTP API's id"),
+        DEAD_LETTERS: _parameter("The consumers' dead-letter queue (its name)"),
+    }
     for name in sorted(functions):
-        parts.append(_alarms(name, functions[name]))
-    parts.append(_dead_letter_alarm())
-    parts.append(_dashboard(functions))
-    parts.append(END)
-    return "".join(parts)
-
-
-def _split(text: str) -> tuple[str, str, str]:
-    if BEGIN in text:
-        head, rest = text.split(BEGIN, 1)
-        old, tail = rest.split(END, 1)
-        return head, BEGIN + old + END, tail
-    # First run: the block goes at the end of Resources, before Outputs.
-    head, sep, tail = text.partition("\nOutputs:\n")
-    if not sep:
-        raise SystemExit("template.yaml has no Outputs section to insert the block before")
-    return head.rstrip("\n") + "\n\n", "", "\n" + sep.lstrip("\n") + tail
-
-
-def unwired(doc: dict[str, Any]) -> dict[str, str]:
-    """Functions whose DeploymentPreference does not list exactly their generated alarms."""
-    missing: dict[str, str] = {}
-    for name, kind in monitored_functions(doc).items():
-        props = doc["Resources"][name].get("Properties") or {}
-        alarms = (props.get("DeploymentPreference") or {}).get("Alarms") or []
-        if alarms != [{"Ref": a} for a in alarm_ids(name, kind)]:
-            missing[name] = wiring_snippet(name, kind)
-    return missing
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the block is stale")
-    parser.add_argument("--template", type=Path, default=TEMPLATE)
-    args = parser.parse_args(argv)
-    text = args.template.read_text(encoding="utf-8")
-    head, current, tail = _split(text)
-    wanted = render(load(text))
-    status = 0
-    if current != wanted:
-        if args.check:
-            print("template.yaml: the monitoring block is stale: run `make monitoring`")
-            status = 1
-        else:
-            # Re-read right before writing: others may have edited the file meanwhile.
-            text = args.template.read_text(encoding="utf-8")
-            head, _current, tail = _split(text)
-            args.template.write_text(head + render(load(text)) + tail, encoding="utf-8")
-            print("template.yaml: monitoring block regenerated")
-    for name, snippet in unwired(load(args.template.read_text(encoding="utf-8"))).items():
-        print(f"{name}: add to its Properties (CodeDeploy rolls back when one fires):\n{snippet}")
-        status = 1 if args.check else status
-    return status
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        parameters[name] = _parameter(f"The {name} function's name")
+    resources: dict[str, Any] = {}
+    for name in sorted(functions):
+        if functions[name] == "authorizer":
+            resources[f"{name}{API_5XX}Alarm"] = _api_5xx_alarm(name)
+    resources["EventsDeadLetterAlarm"] = {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmName": {"Fn::Sub": f"${{{STACK_NAME}}}-dead-letters"},
+            "AlarmDescription": (
+                "Consumer records gave up after their retries (see docs/operations.md)"
+            ),
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": {"Ref": DEAD_LETTERS}}],
+            "Statistic": "Maximum",
+            "Period": 300,
+            "EvaluationPeriods": 1,
+            "Threshold": 0,
+            "ComparisonOperator": "GreaterThanThreshold",
+            **_NOTIFY,
+        },
+    }
+    resources["Dashboard"] = {
+        "Type": "AWS::CloudWatch::Dashboard",
+        "Properties": {
+            "DashboardName": {"Ref": STACK_NAME},
+            "DashboardBody": {"Fn::Sub": format_body(dashboard_body(functions))},
+        },
+    }
+    if len(parameters) > LIMIT:
+        raise ValueError(f"{DASHBOARD_FILE}: {len(parameters)} parameters, over {LIMIT}")
+    return {
+        **_header(
+            "The application's dashboard, and the alarms that watch its API and dead letters as "
+            "a whole (generated by `make template` from infra/app/functions.yaml; do not edit)"
+        ),
+        "Parameters": parameters,
+        "Conditions": _CONDITIONS,
+        "Resources": resources,
+        "Outputs": {
+            "DashboardName": {"Description": "The dashboard's name", "Value": {"Ref": "Dashboard"}},
+        },
+    }

@@ -126,7 +126,8 @@ def prepare_backing(services: Any, prefix: str, redis_url: str | None = None) ->
     """A fresh migrated Postgres database and Mongo database, the topics and the template's
     tables and buckets on `services` (a LocalServices); the environment the functions read to
     use them."""
-    from messenger.platform.migrate import apply_migrations, apply_mongo_indexes
+    from messenger.bootstrap import apply_mongo_indexes
+    from messenger.platform.migrate import apply_migrations
     from messenger_local.dynamodb import ensure_tables
     from messenger_local.s3 import ensure_buckets
 

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from messenger.platform.migrate import apply_mongo_indexes
+from messenger.bootstrap import apply_mongo_indexes
 from messenger_local.dynamodb import ensure_tables
 from messenger_local.gateway import LocalGateway
 from messenger_local.s3 import ensure_buckets

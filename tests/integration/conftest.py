@@ -16,8 +16,8 @@ def realtime_env(in_process_env: dict[str, str]) -> Iterator[dict[str, str]]:
     services: the connection tables and a local @connections endpoint (no clients: 410)."""
     import os
 
+    from messenger.bootstrap import session_connections
     from messenger.platform.settings import get_settings
-    from messenger.realtime import api
     from messenger.realtime.adapters import store
 
     gateway = LocalGateway(
@@ -42,7 +42,7 @@ def realtime_env(in_process_env: dict[str, str]) -> Iterator[dict[str, str]]:
     os.environ.update(extra)
     get_settings.cache_clear()
     store.configure.cache_clear()
-    api._service.cache_clear()  # built against this module's gateway
+    session_connections.cache_clear()  # built against this module's gateway
     try:
         yield {**in_process_env, **extra}
     finally:
@@ -50,4 +50,4 @@ def realtime_env(in_process_env: dict[str, str]) -> Iterator[dict[str, str]]:
         for name in extra:
             os.environ.pop(name, None)
         get_settings.cache_clear()
-        api._service.cache_clear()
+        session_connections.cache_clear()

@@ -1,11 +1,16 @@
-"""Building requests from the events/ samples and reading the functions' answers."""
+"""Building requests from the events/ samples and reading the functions' answers, and the
+fixtures-by-call the integration modules share (profiles, friends, accounts).
+"""
 
 from __future__ import annotations
 
+import base64
 import json
+import uuid
 from typing import Any
 
-from tests.support import invoke, sample_event, template
+from messenger.kernel.clock import rfc3339, utcnow
+from tests.support import invoke, sample_event, template, unique
 
 
 def http_call(
@@ -62,3 +67,67 @@ def authorize(token: str | None) -> str | None:
         return None
     assert result["isAuthorized"] is True
     return str(result["context"]["user_id"])
+
+
+def registered_envelope(nickname: str, user_id: str | None = None) -> dict[str, Any]:
+    user_id = user_id or str(uuid.uuid4())
+    now = rfc3339(utcnow())
+    return {
+        "id": str(uuid.uuid4()),
+        "type": "user.registered",
+        "version": 1,
+        "occurred_at": now,
+        "data": {
+            "user_id": user_id,
+            "email": f"{user_id}@example.com",
+            "nickname": nickname,
+            "registered_at": now,
+        },
+    }
+
+
+def msk_event(*envelopes: dict[str, Any], raw_values: tuple[bytes, ...] = ()) -> dict[str, Any]:
+    """The consumer's sample MSK event, carrying these envelopes as its records."""
+    event = sample_event("CreateProfileOnUserRegistered")
+    template_record = next(iter(event["records"].values()))[0]
+    values = [json.dumps(e).encode() for e in envelopes] + list(raw_values)
+    records = []
+    for offset, value in enumerate(values):
+        record = dict(template_record)
+        record.update(offset=offset, value=base64.b64encode(value).decode())
+        records.append(record)
+    event["records"] = {f"{template_record['topic']}-{template_record['partition']}": records}
+    return event
+
+
+def new_profile(nickname: str | None = None) -> str:
+    envelope = registered_envelope(nickname or unique("i"))
+    assert invoke("CreateProfileOnUserRegistered", msk_event(envelope)) == {"batchItemFailures": []}
+    return str(envelope["data"]["user_id"])
+
+
+def friends() -> tuple[str, str]:
+    ann, bob = new_profile(), new_profile()
+    bob_nickname = http_call("GetProfile", path_parameters={"user_id": bob})[1]["nickname"]
+    ann_nickname = http_call("GetProfile", path_parameters={"user_id": ann})[1]["nickname"]
+    assert http_call("SendFriendRequest", {"nickname": bob_nickname}, user_id=ann)[0] == 201
+    accepted = http_call(
+        "AcceptFriendRequest", user_id=bob, path_parameters={"nickname": ann_nickname}
+    )
+    assert accepted[0] == 200
+    return ann, bob
+
+
+def account_with_email() -> tuple[uuid.UUID, str, str]:
+    """A registered user, a live token and the email (Register + Login, their samples' shape)."""
+    nickname = unique("rt")
+    body = {"email": f"{nickname}@example.com", "password": "correct horse", "nickname": nickname}
+    assert http_call("Register", body)[0] == 201
+    status, session, _ = http_call("Login", {"email": body["email"], "password": body["password"]})
+    assert status == 200
+    return uuid.UUID(session["user_id"]), str(session["access_token"]), body["email"]
+
+
+def account() -> tuple[uuid.UUID, str]:
+    user, token, _ = account_with_email()
+    return user, token

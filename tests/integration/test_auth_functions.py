@@ -39,7 +39,7 @@ def test_register_stores_the_account_and_its_event_atomically(db: Any) -> None:
 def test_a_nickname_is_taken_from_its_registration_on(db: Any) -> None:
     """API.md, "Accounts and sessions": taken from the 201, in any case, until and after the
     profile exists; the reservation goes once the profile holds the nickname."""
-    from tests.integration.test_users_functions import msk_event, registered_envelope
+    from tests.integration.helpers import msk_event, registered_envelope
 
     nickname = unique("Nick")
     status, first, _ = http_call("Register", new_account(nickname))

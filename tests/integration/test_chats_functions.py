@@ -7,23 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.integration.helpers import http_call
-from tests.integration.test_profiles_friends_functions import new_profile
+from tests.integration.helpers import friends, http_call
 from tests.support import invoke, sample_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("in_process_env")]
-
-
-def friends() -> tuple[str, str]:
-    from tests.integration.helpers import http_call as call
-
-    ann, bob = new_profile(), new_profile()
-    bob_nickname = call("GetProfile", path_parameters={"user_id": bob})[1]["nickname"]
-    ann_nickname = call("GetProfile", path_parameters={"user_id": ann})[1]["nickname"]
-    assert call("SendFriendRequest", {"nickname": bob_nickname}, user_id=ann)[0] == 201
-    accepted = call("AcceptFriendRequest", user_id=bob, path_parameters={"nickname": ann_nickname})
-    assert accepted[0] == 200
-    return ann, bob
 
 
 def test_samples_drive_a_whole_conversation(db: Any) -> None:

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from messenger_local.services import free_port
+from tests.integration.helpers import account as _account
 from tests.integration.helpers import authorize, http_call
-from tests.integration.test_realtime_functions import _account
 from tests.support import invoke, sample_event, unique
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("in_process_env")]
@@ -24,14 +24,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("in_process_env")
 
 @contextmanager
 def redis_down() -> Iterator[None]:
-    from messenger.platform import cache
+    from messenger.platform import redis
 
-    saved = cache._client
-    cache._client = cache.make_client(f"redis://127.0.0.1:{free_port()}/0")  # as configured
+    saved = redis._client
+    redis._client = redis.make_client(f"redis://127.0.0.1:{free_port()}/0")  # as configured
     try:
         yield
     finally:
-        cache._client = saved
+        redis._client = saved
 
 
 @contextmanager

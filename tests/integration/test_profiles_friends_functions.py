@@ -9,17 +9,10 @@ from typing import Any
 import pytest
 import redis
 
-from tests.integration.helpers import http_call
-from tests.integration.test_users_functions import msk_event, registered_envelope
-from tests.support import invoke, sample_event, unique
+from tests.integration.helpers import http_call, new_profile
+from tests.support import invoke, sample_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("in_process_env")]
-
-
-def new_profile(nickname: str | None = None) -> str:
-    envelope = registered_envelope(nickname or unique("i"))
-    assert invoke("CreateProfileOnUserRegistered", msk_event(envelope)) == {"batchItemFailures": []}
-    return str(envelope["data"]["user_id"])
 
 
 def test_update_with_the_sample_body_and_the_cache_follows(in_process_env: Any) -> None:

@@ -34,7 +34,7 @@ def client(backing_env: dict[str, str]) -> Iterator[redis.Redis]:
 
 @pytest.fixture
 def limiter(client: redis.Redis) -> RedisRateLimiter:
-    return RedisRateLimiter(LIMITS, client=client)
+    return RedisRateLimiter(LIMITS, redis=lambda: client)
 
 
 def test_a_burst_passes_then_the_next_waits_one_interval(limiter: RedisRateLimiter) -> None:
@@ -83,7 +83,7 @@ def test_hourly_limit_retry_after_and_key_expiry(
 
 def test_redis_down_fails_open_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
-    limiter = RedisRateLimiter(LIMITS, client=dead)
+    limiter = RedisRateLimiter(LIMITS, redis=lambda: dead)
     user = unique()
     for _ in range(25):  # over the burst: still allowed, as nothing can count them
         limiter.acquire(SEND_MESSAGE, user)

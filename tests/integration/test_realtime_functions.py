@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.helpers import http_call
+from tests.integration.helpers import account, account_with_email, friends, http_call
 from tests.support import invoke, sample_event, unique
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("in_process_env")]
@@ -25,25 +25,10 @@ def _connections() -> Any:
     return DynamoConnections()
 
 
-def _account_with_email() -> tuple[uuid.UUID, str, str]:
-    """A registered user, a live token and the email (Register + Login, their samples' shape)."""
-    nickname = unique("rt")
-    body = {"email": f"{nickname}@example.com", "password": "correct horse", "nickname": nickname}
-    assert http_call("Register", body)[0] == 201
-    status, session, _ = http_call("Login", {"email": body["email"], "password": body["password"]})
-    assert status == 200
-    return uuid.UUID(session["user_id"]), str(session["access_token"]), body["email"]
-
-
-def _account() -> tuple[uuid.UUID, str]:
-    user, token, _ = _account_with_email()
-    return user, token
-
-
 def test_connect_keeps_the_connection_of_a_valid_token_and_refuses_others(
     realtime_env: dict[str, str],
 ) -> None:
-    user, token = _account()
+    user, token = account()
     event = sample_event("WebSocketConnect")
     connection_id = f"it{uuid.uuid4().hex[:12]}="
     event["requestContext"]["connectionId"] = connection_id
@@ -154,7 +139,7 @@ def _connect(token: str) -> str:
 def test_logout_forgets_the_connections_of_that_session_only(
     realtime_env: dict[str, str],
 ) -> None:
-    user, token, email = _account_with_email()
+    user, token, email = account_with_email()
     status, other, _ = http_call("Login", {"email": email, "password": "correct horse"})
     assert status == 200
     mine, theirs = _connect(token), _connect(other["access_token"])
@@ -172,9 +157,9 @@ def test_logout_forgets_the_connections_of_that_session_only(
     assert _connections().get(mine) is None
     assert [c.connection_id for c in _connections().of_users([user], int(time.time()))] == [theirs]
 
-    from messenger.auth import queries
+    from messenger.bootstrap import auth_api
 
-    assert queries.known_revoked([stored.session, kept.session]) == {stored.session}
+    assert auth_api().known_revoked([stored.session, kept.session]) == {stored.session}
     # The revoked token cannot open a connection any more.
     event = sample_event("WebSocketConnect")
     event["queryStringParameters"] = {"token": token}
@@ -186,7 +171,6 @@ def test_typing_in_a_direct_chat_with_a_former_friend_is_refused(
 ) -> None:
     """Sending there is 403 not_friends once they unfriend; saying one is typing is too."""
     from messenger.realtime.service import Connection
-    from tests.integration.test_chats_functions import friends
 
     ann, bob = friends()
     status, chat, _ = http_call("CreateChat", {"participants": [bob]}, user_id=ann)
@@ -212,7 +196,7 @@ def test_typing_in_a_direct_chat_with_a_former_friend_is_refused(
 
 def test_online_among_many_users_reads_every_batch(realtime_env: dict[str, str]) -> None:
     """250 users: three BatchGetItem calls made concurrently, none of them lost."""
-    from messenger.realtime import queries
+    from messenger.bootstrap import presence
     from messenger.realtime.service import Connection
 
     now = int(time.time())
@@ -222,5 +206,5 @@ def test_online_among_many_users_reads_every_batch(realtime_env: dict[str, str])
         _connections().add(Connection(unique("c"), user, now + 600), now)
     expired = users[1]
     _connections().add(Connection(unique("c"), expired, now - 1), now - 10)
-    assert queries.online_among(users) == online
-    assert queries.online_among([]) == set()
+    assert presence().online_among(users) == online
+    assert presence().online_among([]) == set()

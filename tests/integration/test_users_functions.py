@@ -2,49 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from typing import Any
 
 import pytest
 
-from messenger.kernel.clock import rfc3339, utcnow
-from tests.integration.helpers import http_call
+from tests.integration.helpers import http_call, msk_event, registered_envelope
 from tests.support import invoke, sample_event, unique
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("in_process_env")]
-
-
-def registered_envelope(nickname: str, user_id: str | None = None) -> dict[str, Any]:
-    user_id = user_id or str(uuid.uuid4())
-    now = rfc3339(utcnow())
-    return {
-        "id": str(uuid.uuid4()),
-        "type": "user.registered",
-        "version": 1,
-        "occurred_at": now,
-        "data": {
-            "user_id": user_id,
-            "email": f"{user_id}@example.com",
-            "nickname": nickname,
-            "registered_at": now,
-        },
-    }
-
-
-def msk_event(*envelopes: dict[str, Any], raw_values: tuple[bytes, ...] = ()) -> dict[str, Any]:
-    """The consumer's sample MSK event, carrying these envelopes as its records."""
-    event = sample_event("CreateProfileOnUserRegistered")
-    template_record = next(iter(event["records"].values()))[0]
-    values = [json.dumps(e).encode() for e in envelopes] + list(raw_values)
-    records = []
-    for offset, value in enumerate(values):
-        record = dict(template_record)
-        record.update(offset=offset, value=base64.b64encode(value).decode())
-        records.append(record)
-    event["records"] = {f"{template_record['topic']}-{template_record['partition']}": records}
-    return event
 
 
 def profile_of(user_id: str) -> tuple[int, Any]:

@@ -768,7 +768,8 @@ def main() -> None:
         state_dir=ROOT / ".local" / "bench",
         services=("postgres", "redis", "kafka", "mongodb", "dynamodb"),
     ) as services:
-        from messenger.platform.migrate import apply_migrations, apply_mongo_indexes
+        from messenger.bootstrap import apply_mongo_indexes
+        from messenger.platform.migrate import apply_migrations
 
         database_url = services.create_database("bench")
         apply_migrations(database_url)

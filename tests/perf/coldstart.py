@@ -597,7 +597,8 @@ def main() -> None:
     if args.proxy:
         print(report(measure_all(args.runs)))
         return
-    from messenger.platform.migrate import apply_migrations, apply_mongo_indexes
+    from messenger.bootstrap import apply_mongo_indexes
+    from messenger.platform.migrate import apply_migrations
     from messenger_local.services import LocalServices, drop_database
 
     with LocalServices(

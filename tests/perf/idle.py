@@ -96,7 +96,8 @@ def main() -> None:
     with LocalServices(
         state_dir=state, services=("postgres", "redis", "kafka", "mongodb", "dynamodb")
     ) as services:
-        from messenger.platform.migrate import apply_migrations, apply_mongo_indexes
+        from messenger.bootstrap import apply_mongo_indexes
+        from messenger.platform.migrate import apply_migrations
 
         database_url = services.create_database("idle")
         try:

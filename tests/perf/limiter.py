@@ -23,8 +23,10 @@ def _p(samples: list[float], q: float) -> float:
 def main(url: str = "redis://127.0.0.1:6379/13", n: int = 5000) -> None:
     client = redis.Redis.from_url(url, decode_responses=True)
     tag = uuid.uuid4().hex[:8]
-    open_limit = RedisRateLimiter({SEND_MESSAGE: Limit(100_000, 1, 100_000, "")}, client=client)
-    tight = RedisRateLimiter({SEND_MESSAGE: Limit(1, 3600, 1, "")}, client=client)
+    open_limit = RedisRateLimiter(
+        {SEND_MESSAGE: Limit(100_000, 1, 100_000, "")}, redis=lambda: client
+    )
+    tight = RedisRateLimiter({SEND_MESSAGE: Limit(1, 3600, 1, "")}, redis=lambda: client)
     client.set(f"perf:{tag}:get", "x", ex=60)
     tight.wait_ms(SEND_MESSAGE, f"perf-{tag}-tight")  # use the one allowed action up
 

@@ -1,19 +1,40 @@
-"""In-memory stand-ins for the auth and users ports: the domain tests run without any service."""
+"""In-memory stand-ins for the contexts' ports: the domain tests run without any service."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
 
 from messenger.auth.models import Account
 from messenger.auth.service import EmailTaken, NicknameTaken
 from messenger.auth.session import Session
+from messenger.chats.models import Chat, Message
+from messenger.chats.service import ChatMembership
 from messenger.kernel.clock import utcnow
-from messenger.kernel.errors import RateLimited
+from messenger.kernel.errors import NotFound, RateLimited
 from messenger.platform.events import OutboundEvent
 from messenger.platform.ratelimit import LimitName
+from messenger.platform.unit_of_work import UnitOfWork
 from messenger.users.models import OwnProfile
+
+T = TypeVar("T")
+
+
+def in_memory(
+    uow: UnitOfWork,
+    outbox: list[OutboundEvent],
+    work: Callable[[None], T],
+    changed: Callable[[T], bool] = lambda _: True,
+) -> T:
+    """A fake store's transaction: `work`, then the unit's events appended to `outbox` (unless
+    `changed` says nothing changed); an exception from `work` rolls them back (never appended),
+    as a store's transaction does."""
+    return uow.transaction(
+        lambda attempt: attempt(None), lambda _, e: outbox.extend(e), work, changed
+    )
 
 
 @dataclass
@@ -32,14 +53,16 @@ class FakeAccounts:
     events: list[OutboundEvent] = field(default_factory=list)
     nicknames: FakeNicknames = field(default_factory=FakeNicknames)
 
-    def add(self, account: Account, events: Sequence[OutboundEvent], nickname: str) -> None:
-        if account.email in self.by_mail:
-            raise EmailTaken()
-        if nickname.lower() in self.nicknames.taken:
-            raise NicknameTaken()
-        self.nicknames.taken.add(nickname.lower())
-        self.by_mail[account.email] = account
-        self.events.extend(events)
+    def add(self, account: Account, nickname: str, uow: UnitOfWork) -> None:
+        def insert(_: None) -> None:
+            if account.email in self.by_mail:
+                raise EmailTaken()
+            if nickname.lower() in self.nicknames.taken:
+                raise NicknameTaken()
+            self.nicknames.taken.add(nickname.lower())
+            self.by_mail[account.email] = account
+
+        in_memory(uow, self.events, insert)
 
     def by_email(self, email: str) -> Account | None:
         return self.by_mail.get(email)
@@ -156,3 +179,99 @@ class FakeProfiles:
                 self.rows[created.user_id] = created
                 return created
         raise AssertionError("unreachable")
+
+
+@dataclass
+class FakeFriends:
+    """Friendships as unordered pairs (the chats context's FriendDirectory port)."""
+
+    pairs: set[frozenset[uuid.UUID]] = field(default_factory=set)
+
+    def befriend(self, a: uuid.UUID, b: uuid.UUID) -> None:
+        self.pairs.add(frozenset((a, b)))
+
+    def are_friends(self, a: uuid.UUID, b: uuid.UUID) -> bool:
+        return frozenset((a, b)) in self.pairs
+
+    def non_friends_of(self, user: uuid.UUID, candidates: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+        return [c for c in candidates if c != user and not self.are_friends(user, c)]
+
+
+@dataclass
+class FakeChats:
+    """The chats store in memory, with its outbox: what the unit of work recorded lands in
+    `outbox` when a write changed something, as the real store's transaction writes it."""
+
+    chats: dict[uuid.UUID, Chat] = field(default_factory=dict)
+    direct: dict[str, uuid.UUID] = field(default_factory=dict)
+    activity: dict[uuid.UUID, datetime] = field(default_factory=dict)
+    messages: dict[uuid.UUID, list[Message]] = field(default_factory=dict)
+    dedupe: dict[tuple[uuid.UUID, uuid.UUID, str], Message] = field(default_factory=dict)
+    read_up_to: dict[tuple[uuid.UUID, uuid.UUID], uuid.UUID] = field(default_factory=dict)
+    outbox: list[OutboundEvent] = field(default_factory=list)
+
+    def create(self, chat: Chat, direct_key: str | None, uow: UnitOfWork) -> tuple[Chat, bool]:
+        def work(_: None) -> tuple[Chat, bool]:
+            if direct_key and direct_key in self.direct:
+                return self.chats[self.direct[direct_key]], False
+            self.chats[chat.chat_id] = chat
+            self.activity[chat.chat_id] = chat.created_at
+            if direct_key:
+                self.direct[direct_key] = chat.chat_id
+            return chat, True
+
+        return in_memory(uow, self.outbox, work, lambda result: result[1])
+
+    def membership(self, chat_id: uuid.UUID) -> ChatMembership | None:
+        chat = self.chats.get(chat_id)
+        if chat is None:
+            return None
+        return ChatMembership(chat.chat_id, chat.type, tuple(chat.participants))
+
+    def chats_of(
+        self, user: uuid.UUID, limit: int, after: tuple[datetime, str] | None
+    ) -> list[tuple[Chat, datetime]]:
+        mine = sorted(
+            ((c, self.activity[c.chat_id]) for c in self.chats.values() if user in c.participants),
+            key=lambda pair: (pair[1], str(pair[0].chat_id)),
+            reverse=True,
+        )
+        if after:
+            mine = [(c, at) for c, at in mine if (at, str(c.chat_id)) < after]
+        return mine[:limit]
+
+    def send(
+        self, message: Message, membership: ChatMembership, dedupe_key: str, uow: UnitOfWork
+    ) -> tuple[Message, bool]:
+        def work(_: None) -> tuple[Message, bool]:
+            key = (message.chat_id, message.author_id, dedupe_key)
+            if key in self.dedupe:
+                return self.dedupe[key], False
+            self.dedupe[key] = message
+            self.messages.setdefault(message.chat_id, []).append(message)
+            self.activity[message.chat_id] = message.created_at
+            return message, True
+
+        return in_memory(uow, self.outbox, work, lambda result: result[1])
+
+    def history(self, chat_id: uuid.UUID, limit: int, before: str | None) -> list[Message]:
+        newest_first = sorted(
+            self.messages.get(chat_id, []), key=lambda m: str(m.message_id), reverse=True
+        )
+        if before:
+            newest_first = [m for m in newest_first if str(m.message_id) < before]
+        return newest_first[:limit]
+
+    def mark_read(
+        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
+    ) -> bool:
+        def work(_: None) -> bool:
+            if all(m.message_id != message_id for m in self.messages.get(chat_id, [])):
+                raise NotFound("message_not_found", "This chat has no message with this id")
+            marker = self.read_up_to.get((chat_id, user))
+            if marker is not None and str(marker) >= str(message_id):
+                return False
+            self.read_up_to[(chat_id, user)] = message_id
+            return True
+
+        return in_memory(uow, self.outbox, work, bool)

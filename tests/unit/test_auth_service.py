@@ -7,9 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from messenger.auth.models import LoginRequest, LoginResponse, RegisterRequest
+from messenger.auth.models import LoginRequest, LoginResponse, RegisteredAccount, RegisterRequest
 from messenger.auth.service import LoginService, RegistrationService
 from messenger.auth.session import SessionService, hash_token
+from messenger.kernel.context import RequestContext
 from messenger.kernel.errors import Conflict, RateLimited, Unauthenticated
 from tests.unit.fakes import (
     FakeAccounts,
@@ -43,7 +44,9 @@ class AuthService:
             self.accounts, self.passwords, self.nicknames, self.outbox
         )
         self.logins = LoginService(self.accounts, self.sessions, self.throttle, self.passwords)
-        self.register = self.registration.register
+
+    def register(self, request: RegisterRequest) -> RegisteredAccount:
+        return self.registration.register(RequestContext(correlation_id="c-1"), request)
 
     def login(self, request: LoginRequest, client_ip: str = OWNER_IP) -> LoginResponse:
         return self.logins.login(request, client_ip)

@@ -1,11 +1,11 @@
 """`sam build` ships bytecode the deployed runtime loads as is (decision "Bytecode as deployed").
 
 Lambda's /opt and /var/task are read-only: a module without a matching `.pyc` is compiled on
-every cold start. Each layer and function Makefile compiles its built tree with the template's
-runtime interpreter (layers/bytecode.mk) into unchecked-hash pycs. These tests run the Makefiles
-as `sam build` does (a scratch copy of the folder, `--makefile` the source Makefile,
-ARTIFACTS_DIR) and read the pycs' headers; the built `.aws-sam/build` layers are checked too when
-a `sam build` has run (`make test` builds first).
+every cold start. Each layer's Makefile and the functions' one (functions/Makefile) compile the
+built tree with the template's runtime interpreter (layers/bytecode.mk) into unchecked-hash pycs.
+These tests run the Makefiles as `sam build` does (a scratch copy of the folder, `--makefile` the
+source Makefile, ARTIFACTS_DIR) and read the pycs' headers; the built `.aws-sam/build` layers are
+checked too when a `sam build` has run (`make test` builds first).
 """
 
 from __future__ import annotations
@@ -65,11 +65,13 @@ print(json.dumps({"count": count, "problems": problems}))
 """
 
 
-def _build(source: Path, target: str, artifacts: Path, scratch: Path, **env: str) -> None:
+def _build(
+    source: Path, target: str, artifacts: Path, scratch: Path, makefile: Path | None = None
+) -> None:
     shutil.copytree(source, scratch)
     artifacts.mkdir()  # as SAM does
-    built = _make("--makefile", str(source / "Makefile"), target, cwd=scratch,
-                  ARTIFACTS_DIR=str(artifacts), **env)  # fmt: skip
+    built = _make("--makefile", str(makefile or source / "Makefile"), target, cwd=scratch,
+                  ARTIFACTS_DIR=str(artifacts))  # fmt: skip
     assert built.returncode == 0, built.stdout + built.stderr
 
 
@@ -103,7 +105,10 @@ def test_messenger_layer_ships_runtime_bytecode(tmp_path: Path) -> None:
 def test_function_package_ships_runtime_bytecode(tmp_path: Path) -> None:
     function = template().functions["GetMyProfile"]
     artifacts = tmp_path / "GetMyProfile"
-    _build(function.code_uri, "build-GetMyProfile", artifacts, tmp_path / "src")
+    # Every function's one recipe (its Metadata.ContextPath), run in a copy of its own folder.
+    context = load_yaml(ROOT / "template.yaml")["Resources"]["GetMyProfile"]["Metadata"]
+    makefile = ROOT / context["ContextPath"] / "Makefile"
+    _build(function.code_uri, "build-GetMyProfile", artifacts, tmp_path / "src", makefile)
     assert _assert_compiled(artifacts) == 1
     assert (artifacts / "__pycache__").is_dir()
 

@@ -22,7 +22,8 @@ spec = importlib.util.spec_from_file_location("lambda_function", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 sys.modules[spec.name] = module
 spec.loader.exec_module(module)
-print(json.dumps(sorted({name.partition(".")[0] for name in sys.modules})))
+print(json.dumps(sorted(sys.modules if "--all" in sys.argv else
+                        {name.partition(".")[0] for name in sys.modules})))
 """
 
 READ_ONLY = sorted({r.function for r in template().routes if r.method == "GET"})
@@ -31,11 +32,15 @@ READ_ONLY = sorted({r.function for r in template().routes if r.method == "GET"})
 CHATS = sorted(n for n, f in template().functions.items() if f.code_uri.parent.name == "chats")
 
 
+CONSUMERS = sorted({m.function for m in template().msk_mappings})
+
+
 @cache
-def loaded_at_init(logical_id: str) -> frozenset[str]:
+def loaded_at_init(logical_id: str, every_module: bool = False) -> frozenset[str]:
+    """The top-level packages a function's init loads (or every module, `every_module`)."""
     function = template().functions[logical_id]
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(function.handler_file)],
+        [sys.executable, "-c", _CHILD, str(function.handler_file), *(["--all"] * every_module)],
         env={**os.environ, **function.env},
         cwd=function.code_uri,
         capture_output=True,
@@ -61,6 +66,19 @@ def test_chats_functions_load_no_postgres_driver(name: str) -> None:
     loaded = loaded_at_init(name)
     assert "psycopg" not in loaded
     assert "pymongo" in loaded  # and the check can fail: this is the list it looks in
+
+
+@pytest.mark.parametrize("name", CONSUMERS)
+def test_consumers_load_no_powertools_parser_models(name: str) -> None:
+    """Powertools' batch types import its parser's models (about 20 modules) when pydantic is
+    imported first: the consumer plumbing must come before anything that loads pydantic."""
+    assert "aws_lambda_powertools.utilities.parser" not in loaded_at_init(name, every_module=True)
+
+
+def test_consumers_include_the_three_msk_consumers() -> None:
+    assert {"CreateProfileOnUserRegistered", "PushRealtimeEvents", "InvalidateCaches"} <= set(
+        CONSUMERS
+    )
 
 
 def test_get_friends_loads_presence_at_init() -> None:

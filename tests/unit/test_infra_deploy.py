@@ -3,38 +3,71 @@
 Every CodeDeploy-shifted function has its three alarms wired into its DeploymentPreference (so a
 canary/linear/blue-green shift rolls back by itself), the alarms watch the `live` alias and the
 version being deployed, the dashboard shows every function, the CA bundles ship in a layer, and
-the hot RPCs have their scaling knobs.
+the hot RPCs have their scaling knobs. The alarms and the dashboard are the nested stacks
+infra/app/alarms.yaml and dashboard.yaml: read through what template.yaml passes them.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import ssl
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from infra import cfn_yaml, monitoring, specs
 from tests.unit.sam_template import ROOT, functions, resources, samconfig, template
 
 pytestmark = pytest.mark.unit
 
 HOOK = "MigrateDatabase"
-
-
-def _monitoring() -> Any:
-    spec = importlib.util.spec_from_file_location("monitoring", ROOT / "infra" / "monitoring.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-MONITORING = _monitoring()
+ALARM_ARN = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm"
 DEPLOYED = sorted(set(functions()) - {HOOK})
-KINDS = MONITORING.monitored_functions(template())
+# Derived from the specs (infra/app/functions.yaml) and the base template, as `make template` does.
+KINDS = monitoring.kinds(specs.load(), cfn_yaml.load(specs.BASE))
+
+
+@cache
+def nested(stack: str) -> dict[str, Any]:
+    """A generated nested stack of template.yaml (Alarms, Dashboard), read from its file."""
+    resource = resources()[stack]
+    assert resource["Type"] == "AWS::CloudFormation::Stack"
+    return cfn_yaml.load(ROOT / resource["Properties"]["TemplateURL"])
+
+
+def passed(stack: str, parameter: str) -> Any:
+    """What template.yaml passes to a nested stack's parameter."""
+    return resources()[stack]["Properties"]["Parameters"][parameter]
+
+
+def in_parent(stack: str, value: Any) -> Any:
+    """A nested stack's value with its parameter references replaced by what the parent passes."""
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in nested(stack)["Parameters"]:
+            return passed(stack, value["Ref"])
+        return {k: in_parent(stack, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [in_parent(stack, v) for v in value]
+    return value
+
+
+def alarm(alarm_id: str) -> tuple[str, dict[str, Any]]:
+    """(the nested stack, the alarm resource) of a generated alarm."""
+    for stack in (monitoring.ALARMS_STACK, monitoring.DASHBOARD_STACK):
+        found = nested(stack)["Resources"].get(alarm_id)
+        if found is not None:
+            return stack, found
+    raise AssertionError(f"{alarm_id} is missing: run `make template`")
+
+
+def _alarm_name_in_parent(alarm_id: str) -> dict[str, Any]:
+    """The alarm's AlarmName as the application template spells it (its stack name)."""
+    stack, resource = alarm(alarm_id)
+    assert passed(stack, monitoring.STACK_NAME) == {"Ref": "AWS::StackName"}
+    name = resource["Properties"]["AlarmName"]["Fn::Sub"]
+    return {"Fn::Sub": name.replace(f"${{{monitoring.STACK_NAME}}}", "${AWS::StackName}")}
 
 
 def test_every_function_but_the_hook_is_monitored() -> None:
@@ -44,59 +77,67 @@ def test_every_function_but_the_hook_is_monitored() -> None:
 @pytest.mark.parametrize("name", DEPLOYED)
 def test_function_rolls_back_on_its_alarms(name: str) -> None:
     kind = KINDS[name]
-    wanted = [{"Ref": alarm} for alarm in MONITORING.alarm_ids(name, kind)]
     alarms = (functions()[name].get("DeploymentPreference") or {}).get("Alarms")
-    assert alarms == wanted, (
-        f"{name} has no rollback alarms: run `make monitoring` (generates them) and add to "
-        f"{name}'s Properties in template.yaml:\n{MONITORING.wiring_snippet(name, kind)}"
+    assert alarms == monitoring.deployment_alarms(name, kind), (
+        f"{name} has no rollback alarms: run `make template`"
     )
-    for alarm in MONITORING.alarm_ids(name, kind):
-        assert resources()[alarm]["Type"] == "AWS::CloudWatch::Alarm", (
-            f"{alarm} is missing: run `make monitoring`"
-        )
+    for alarm_id, listed in zip(monitoring.alarm_ids(name, kind), alarms, strict=True):
+        stack, resource = alarm(alarm_id)
+        assert resource["Type"] == "AWS::CloudWatch::Alarm"
+        if "Fn::GetAtt" in listed:
+            # Through the Alarms stack's output: the alarm's name, and a dependency of the
+            # deployment group (the alarm watches the new version before traffic moves).
+            assert listed == {"Fn::GetAtt": [stack, f"Outputs.{alarm_id}"]}
+            assert nested(stack)["Outputs"][alarm_id]["Value"] == {"Ref": alarm_id}
+        else:
+            # By name: an alarm on the API cannot be a dependency of a function behind it.
+            assert listed == _alarm_name_in_parent(alarm_id)
 
 
-def test_generated_monitoring_block_is_current() -> None:
-    text = (ROOT / "template.yaml").read_text(encoding="utf-8")
-    assert MONITORING.BEGIN in text
-    assert MONITORING.END in text
-    _head, current, _tail = MONITORING._split(text)
-    assert current == MONITORING.render(MONITORING.load(text)), "stale: run `make monitoring`"
+def test_generated_monitoring_stacks_are_current() -> None:
+    from infra import generate
+
+    assert generate.stale() == [], "stale: run `make template`"
 
 
-def _dimensions(alarm: dict[str, Any]) -> dict[str, Any]:
-    return {d["Name"]: d["Value"] for d in alarm["Properties"]["Dimensions"]}
+def _dimensions(alarm_id: str) -> dict[str, Any]:
+    stack, resource = alarm(alarm_id)
+    dims = in_parent(stack, resource["Properties"]["Dimensions"])
+    return {d["Name"]: d["Value"] for d in dims}
 
 
 @pytest.mark.parametrize("name", DEPLOYED)
 def test_alarms_watch_the_alias_and_the_new_version(name: str) -> None:
-    first, throttles, duration = MONITORING.alarm_ids(name, KINDS[name])
+    first, throttles, duration = monitoring.alarm_ids(name, KINDS[name])
     alias = {"Fn::Sub": f"${{{name}}}:live"}
     version = {"Fn::GetAtt": [name, "Version.Version"]}
+    # `${Name}` in the nested stacks is the parameter the parent sets to the function's name.
+    assert passed(monitoring.ALARMS_STACK, name) == {"Ref": name}
 
-    errors = resources()[first]["Properties"]
+    errors = alarm(first)[1]["Properties"]
     if KINDS[name] == "authorizer":
         # Its 401s are Lambda errors by design (docs/decisions.md #3): watch the API's 5xx.
         assert errors["Namespace"] == "AWS/ApiGateway"
         assert errors["MetricName"] == "5xx"
+        assert _dimensions(first) == {"ApiId": {"Ref": "HttpApi"}}
     else:
         assert errors["MetricName"] == "Errors"
-        assert _dimensions(resources()[first]) == {
+        assert _dimensions(first) == {
             "FunctionName": {"Ref": name},
             "Resource": alias,
             "ExecutedVersion": version,
         }
-    assert errors["Threshold"] == {"Ref": "AlarmErrorsThreshold"}
+    assert in_parent(alarm(first)[0], errors["Threshold"]) == {"Ref": "AlarmErrorsThreshold"}
 
-    assert resources()[throttles]["Properties"]["MetricName"] == "Throttles"
-    assert _dimensions(resources()[throttles])["Resource"] == alias
+    assert alarm(throttles)[1]["Properties"]["MetricName"] == "Throttles"
+    assert _dimensions(throttles)["Resource"] == alias
 
-    p99 = resources()[duration]["Properties"]
+    p99 = alarm(duration)[1]["Properties"]
     assert p99["MetricName"] == "Duration"
     assert p99["ExtendedStatistic"] == "p99"
-    assert _dimensions(resources()[duration])["ExecutedVersion"] == version
+    assert _dimensions(duration)["ExecutedVersion"] == version
     expected = "BatchP99DurationMs" if KINDS[name] == "batch" else "ApiP99DurationMs"
-    assert p99["Threshold"] == {"Ref": expected}
+    assert in_parent(monitoring.ALARMS_STACK, p99["Threshold"]) == {"Ref": expected}
 
 
 def test_alarm_thresholds_leave_room_under_the_timeouts() -> None:
@@ -108,21 +149,36 @@ def test_alarm_thresholds_leave_room_under_the_timeouts() -> None:
 
 
 def test_dashboard_shows_every_function_and_every_alarm() -> None:
-    body = resources()["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    dashboard = nested(monitoring.DASHBOARD_STACK)["Resources"]["Dashboard"]
+    body = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
     data = json.loads(body)
     text = json.dumps(data)
     for name in DEPLOYED:
         assert f"${{{name}}}:live" in text, name
-        for alarm in MONITORING.alarm_ids(name, KINDS[name]):
-            assert f"${{{alarm}.Arn}}" in text, alarm
+        assert passed(monitoring.DASHBOARD_STACK, name) == {"Ref": name}
+        for alarm_id in monitoring.alarm_ids(name, KINDS[name]):
+            name_sub = alarm(alarm_id)[1]["Properties"]["AlarmName"]["Fn::Sub"]
+            assert f"{ALARM_ARN}:{name_sub}" in text, alarm_id
     assert "Messenger" in text  # the Powertools EMF namespace
-    assert "${EventsDeadLetterQueue.QueueName}" in text
+    assert "${EventsDeadLetterQueueName}" in text
+    assert passed(monitoring.DASHBOARD_STACK, "EventsDeadLetterQueueName") == {
+        "Fn::GetAtt": ["EventsDeadLetterQueue", "QueueName"]
+    }
+    assert "${EventsDeadLetterAlarm.Arn}" in text
 
 
 def test_alarms_notify_the_optional_topic() -> None:
-    for name, resource in resources("AWS::CloudWatch::Alarm").items():
-        actions = resource["Properties"]["AlarmActions"]
-        assert actions["Fn::If"][0] == "HasAlarmTopic", name
+    found = 0
+    for stack in (monitoring.ALARMS_STACK, monitoring.DASHBOARD_STACK):
+        assert passed(stack, "AlarmTopicArn") == {"Ref": "AlarmTopicArn"}
+        for name, resource in nested(stack)["Resources"].items():
+            if resource["Type"] != "AWS::CloudWatch::Alarm":
+                continue
+            found += 1
+            actions = resource["Properties"]["AlarmActions"]
+            assert actions["Fn::If"][0] == "HasAlarmTopic", name
+    assert found == 3 * len(DEPLOYED) + 1  # and the dead letters'
+    assert not resources("AWS::CloudWatch::Alarm"), "alarms live in the nested stacks"
 
 
 def test_powertools_metrics_namespace_matches_the_dashboard() -> None:

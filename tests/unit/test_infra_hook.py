@@ -56,7 +56,7 @@ class _Redis:
 def _services(monkeypatch: pytest.MonkeyPatch, postgres_ok: bool, redis_ok: bool) -> None:
     import psycopg
 
-    import messenger.platform.cache
+    import messenger.platform.redis
 
     def connect(*args: Any, **kwargs: Any) -> _Conn:
         if not postgres_ok:
@@ -64,7 +64,7 @@ def _services(monkeypatch: pytest.MonkeyPatch, postgres_ok: bool, redis_ok: bool
         return _Conn()
 
     monkeypatch.setattr(psycopg, "connect", connect)
-    monkeypatch.setattr(messenger.platform.cache, "redis", lambda: _Redis(fail=not redis_ok))
+    monkeypatch.setattr(messenger.platform.redis, "client", lambda: _Redis(fail=not redis_ok))
 
 
 def test_succeeds_when_migrated_and_both_answer(

@@ -199,7 +199,8 @@ def test_redis_verifies_tls_only_for_rediss(
 ) -> None:
     import redis as redis_driver
 
-    from messenger.platform import cache, settings
+    from messenger.platform import redis as platform_redis
+    from messenger.platform import settings
 
     seen: dict[str, Any] = {}
 
@@ -208,10 +209,10 @@ def test_redis_verifies_tls_only_for_rediss(
         return object()
 
     monkeypatch.setattr(redis_driver.Redis, "from_url", from_url)
-    monkeypatch.setattr(cache, "_client", None)
+    monkeypatch.setattr(platform_redis, "_client", None)
     _settings(monkeypatch, REDIS_URL=url, REDIS_SSL_CA_CERTS="/opt/certs/aws-bundle.pem")
     try:
-        cache.redis()
+        platform_redis.client()
     finally:
         settings.get_settings.cache_clear()
     assert seen["url"] == url

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -34,11 +33,15 @@ from messenger.auth.oauth import (
 from messenger.auth.service import EmailTaken, NicknameTaken
 from messenger.auth.session import SessionService, hash_token
 from messenger.kernel.clock import utcnow
+from messenger.kernel.context import RequestContext
 from messenger.kernel.errors import InvalidInput
 from messenger.platform.events import OutboundEvent
-from tests.unit.fakes import FakeNicknames, FakeOutbox, FakeSessions
+from messenger.platform.unit_of_work import UnitOfWork
+from tests.unit.fakes import FakeNicknames, FakeOutbox, FakeSessions, in_memory
 
 pytestmark = pytest.mark.unit
+
+ANONYMOUS = RequestContext()  # the callback is an open route
 
 REDIRECT = "https://app.example.com/oauth/callback"
 PROVIDER = Provider(
@@ -124,23 +127,21 @@ class FakeOAuthAccounts:
         self.identities[identity.provider, identity.subject] = identity
 
     def add_with_identity(
-        self,
-        account: Account,
-        identity: OAuthIdentity,
-        events: Sequence[OutboundEvent],
-        nickname: str,
+        self, account: Account, identity: OAuthIdentity, nickname: str, uow: UnitOfWork
     ) -> None:
-        self._race()
-        if account.email in self.accounts:
-            raise EmailTaken()
-        if nickname.lower() in self.reserved:
-            raise NicknameTaken()
-        if (identity.provider, identity.subject) in self.identities:
-            raise IdentityTaken()
-        self.reserved.add(nickname.lower())
-        self.accounts[account.email] = account
-        self.identities[identity.provider, identity.subject] = identity
-        self.events.extend(events)
+        def insert(_: None) -> None:
+            self._race()
+            if account.email in self.accounts:
+                raise EmailTaken()
+            if nickname.lower() in self.reserved:
+                raise NicknameTaken()
+            if (identity.provider, identity.subject) in self.identities:
+                raise IdentityTaken()
+            self.reserved.add(nickname.lower())
+            self.accounts[account.email] = account
+            self.identities[identity.provider, identity.subject] = identity
+
+        in_memory(uow, self.events, insert)
 
 
 class OAuth:
@@ -170,7 +171,7 @@ class OAuth:
     def sign_in(self, identity: VerifiedIdentity) -> uuid.UUID:
         state = self.started()
         code = self.openid.code_for(state, identity)
-        session = self.callback.callback("mock", code, state)
+        session = self.callback.callback(ANONYMOUS, "mock", code, state)
         assert self.sessions.authenticate(session.access_token) == session.user_id
         return session.user_id
 
@@ -263,24 +264,24 @@ def test_unverified_email_is_never_linked(oauth: OAuth) -> None:
 def test_state_is_good_once_and_only_for_its_provider(oauth: OAuth) -> None:
     state = oauth.started()
     code = oauth.openid.code_for(state, ada())
-    oauth.callback.callback("mock", code, state)
+    oauth.callback.callback(ANONYMOUS, "mock", code, state)
     with pytest.raises(InvalidState):
-        oauth.callback.callback("mock", code, state)  # replayed
+        oauth.callback.callback(ANONYMOUS, "mock", code, state)  # replayed
     with pytest.raises(InvalidState):
-        oauth.callback.callback("mock", code, "made-up")
+        oauth.callback.callback(ANONYMOUS, "mock", code, "made-up")
     other = Provider("other", "https://other.example.com", "c", (REDIRECT,))
     oauth.providers.known["other"] = other
     state = oauth.started()
     with pytest.raises(InvalidState):
-        oauth.callback.callback("other", oauth.openid.code_for(state, ada()), state)
+        oauth.callback.callback(ANONYMOUS, "other", oauth.openid.code_for(state, ada()), state)
     with pytest.raises(ProviderNotFound):
-        oauth.callback.callback("nope", "code", oauth.started())
+        oauth.callback.callback(ANONYMOUS, "nope", "code", oauth.started())
 
 
 def test_provider_refusal_and_missing_email_are_oauth_failed(oauth: OAuth) -> None:
     state = oauth.started()
     with pytest.raises(OAuthFailed) as refused:
-        oauth.callback.callback("mock", "not-a-code", state)
+        oauth.callback.callback(ANONYMOUS, "mock", "not-a-code", state)
     assert refused.value.code == "oauth_failed"
     with pytest.raises(OAuthFailed):
         oauth.sign_in(ada(email=None))
@@ -413,7 +414,7 @@ def test_a_forged_signature_is_refused() -> None:
 
 def test_session_token_is_stored_hashed(oauth: OAuth) -> None:
     state = oauth.started()
-    session = oauth.callback.callback("mock", oauth.openid.code_for(state, ada()), state)
+    session = oauth.callback.callback(ANONYMOUS, "mock", oauth.openid.code_for(state, ada()), state)
     sessions = oauth.sessions.sessions
     assert isinstance(sessions, FakeSessions)
     assert hash_token(session.access_token) in sessions.live

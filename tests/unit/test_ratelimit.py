@@ -11,6 +11,7 @@ import pytest
 from messenger.chats.models import CreateChatRequest, SendMessageRequest
 from messenger.chats.service import ChatsService, ChatStore, FriendDirectory
 from messenger.friends.service import Friendships, FriendsService, UserDirectory
+from messenger.kernel.context import RequestContext
 from messenger.kernel.errors import RateLimited
 from messenger.platform.ratelimit import (
     CREATE_CHAT,
@@ -77,7 +78,7 @@ def chats(limiter: FakeRateLimiter) -> ChatsService:
 
 def test_sending_and_creating_chats_are_limited_per_caller_before_any_work() -> None:
     limiter = FakeRateLimiter(allowance={SEND_MESSAGE: 0, CREATE_CHAT: 0})
-    caller = uuid.uuid4()
+    caller = RequestContext(uuid.uuid4())
     with pytest.raises(RateLimited) as refused:
         chats(limiter).send(caller, uuid.uuid4(), SendMessageRequest(content="hi"))
     assert (refused.value.code, refused.value.retry_after_seconds) == ("rate_limited", 3)
@@ -95,4 +96,4 @@ def test_friend_requests_are_limited_per_caller_before_any_work() -> None:
         limiter=limiter,
     )
     with pytest.raises(RateLimited):
-        service.request(uuid.uuid4(), "bob")
+        service.request(RequestContext(uuid.uuid4()), "bob")

@@ -23,6 +23,7 @@ from messenger.realtime.service import (
 pytestmark = pytest.mark.unit
 
 NOW = datetime(2026, 11, 26, 16, 30, tzinfo=UTC)
+AT = "2026-11-26T16:30:00.000Z"  # NOW on the wire
 ANN, BOB, CAT = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 
 
@@ -152,6 +153,8 @@ def message(chat: uuid.UUID, *participants: uuid.UUID) -> EventEnvelope:
         chat_id=str(chat),
         author_id=str(participants[0]),
         content="hi",
+        created_at=AT,
+        client_message_id=None,
         participants=[str(p) for p in participants],
     )
 
@@ -201,8 +204,8 @@ def test_a_read_receipt_goes_to_the_others_only() -> None:
         "chat.read",
         chat_id=str(chat),
         user_id=str(BOB),
-        message_id="m",
-        at="t",
+        message_id=str(uuid.uuid4()),
+        at=AT,
         participants=[str(ANN), str(BOB)],
     )
     push = push_for(event)
@@ -212,7 +215,7 @@ def test_a_read_receipt_goes_to_the_others_only() -> None:
 
 def test_friendship_events_go_to_the_other_user() -> None:
     for kind in ("friendship.requested", "friendship.accepted"):
-        push = push_for(envelope(kind, from_user_id=str(ANN), to_user_id=str(BOB), at="t"))
+        push = push_for(envelope(kind, from_user_id=str(ANN), to_user_id=str(BOB), at=AT))
         assert push is not None
         assert push.users == {BOB}
     assert (

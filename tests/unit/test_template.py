@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from infra import specs
 from tests.unit.sam_template import (
     FUNCTION,
     LAYER,
@@ -215,20 +216,9 @@ def test_producers_may_write_to_their_topics(name: str) -> None:
     } <= granted
 
 
-# Functions that publish events (through the outbox) right after their commit.
-PRODUCERS = {
-    "Register",
-    "OAuthCallback",
-    "OutboxRelay",
-    "UpdateMyProfile",
-    "SendFriendRequest",
-    "AcceptFriendRequest",
-    "RejectFriendRequest",
-    "RemoveFriend",
-    "CreateChat",
-    "SendMessage",
-    "MarkChatRead",
-}
+# Functions that publish events (through the outbox) right after their commit: the specs'
+# `publishes` (infra/app/functions.yaml), from which template.yaml is generated.
+PRODUCERS = specs.producers()
 
 
 def test_only_producers_and_consumers_touch_kafka() -> None:
@@ -319,7 +309,8 @@ def test_function_code_folder_has_app_py_and_a_makefile(name: str) -> None:
     assert resource["Metadata"]["BuildMethod"] == "makefile"
     folder = ROOT / resource["Properties"]["CodeUri"]
     assert (folder / "app.py").is_file()
-    makefile = _makefile_targets(folder)
+    # One Makefile for every function (sam build's ContextPath), run in the function's folder.
+    makefile = _makefile_targets(ROOT / resource["Metadata"].get("ContextPath", folder))
     assert re.search(rf"^build-(%|{name}):", makefile, re.MULTILINE), makefile
 
 

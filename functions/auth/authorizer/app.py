@@ -14,7 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger.auth.wiring import session_service
+from messenger.bootstrap import session_service
 from messenger.kernel.errors import is_unavailable
 from messenger.platform import deadline
 from messenger.platform.observability import logger

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from messenger.auth.models import LoginRequest, LoginResponse
-from messenger.auth.wiring import login_service
-from messenger.platform.observability import MetricUnit, logger, metrics
+from messenger.bootstrap import login_service
+from messenger.platform.observability import MetricUnit, metrics
 from messenger.web.api_docs import problem_responses
-from messenger.web.http import create_resolver, respond
+from messenger.web.http import create_resolver, entrypoint, respond
 
 app = create_resolver()
 logins = login_service()
@@ -34,7 +30,4 @@ def login(body: LoginRequest) -> Response[LoginResponse]:
     return respond(session)
 
 
-@metrics.log_metrics  # EMF to stdout; empty when the request added none
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = entrypoint(app, flush_metrics=True)

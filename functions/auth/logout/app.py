@@ -3,22 +3,13 @@ the WebSocket connections opened with it."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-# Every logout writes Postgres and closes connections (boto3, pynamodb): load them at init.
-import messenger.platform.postgres
-import messenger.realtime.adapters.pusher
-import messenger.realtime.adapters.store  # noqa: F401
-from messenger.auth.wiring import logout_service
+from messenger.bootstrap import logout_service
 from messenger.kernel.errors import Unauthenticated
-from messenger.platform.observability import logger
 from messenger.web.api_docs import problem_responses
 from messenger.web.bearer import bearer_token
-from messenger.web.http import create_resolver, no_content
+from messenger.web.http import create_resolver, entrypoint, no_content
 
 app = create_resolver()
 sessions = logout_service()
@@ -38,6 +29,4 @@ def logout() -> Response[str]:
     return no_content()
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = entrypoint(app)

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from messenger.auth.models import LoginResponse, OAuthCallbackRequest
-from messenger.auth.wiring import oauth_callback_service
+from messenger.bootstrap import oauth_callback_service
 from messenger.platform.observability import logger
 from messenger.web.api_docs import problem_responses
-from messenger.web.http import create_resolver, respond
+from messenger.web.http import create_resolver, entrypoint, request_context, respond
 
 app = create_resolver()
 oauth = oauth_callback_service()
@@ -39,15 +35,11 @@ oauth = oauth_callback_service()
     ),
 )
 def oauth_callback(provider: str, body: OAuthCallbackRequest) -> Response[LoginResponse]:
-    session = oauth.callback(
-        provider, body.code, body.state, correlation_id=logger.get_correlation_id()
-    )
+    session = oauth.callback(request_context(app), provider, body.code, body.state)
     logger.info(
         "Signed in with OAuth", extra={"provider": provider, "user_id": str(session.user_id)}
     )
     return respond(session)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = entrypoint(app)

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from messenger.auth.models import OAuthStartResponse
-from messenger.auth.wiring import oauth_start_service
+from messenger.bootstrap import oauth_start_service
 from messenger.kernel.fields import TEXT_RULE, Text
-from messenger.platform.observability import logger
 from messenger.web.api_docs import problem_responses
-from messenger.web.http import create_resolver, respond
+from messenger.web.http import create_resolver, entrypoint, respond
 
 app = create_resolver()
 oauth = oauth_start_service()
@@ -43,6 +40,4 @@ def oauth_start(
     return respond(oauth.start(provider, redirect_uri))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = entrypoint(app)

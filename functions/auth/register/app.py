@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from messenger.auth.models import RegisteredAccount, RegisterRequest
-from messenger.auth.wiring import registration_service
+from messenger.bootstrap import registration_service
 from messenger.platform.observability import MetricUnit, logger, metrics
 from messenger.web.api_docs import problem_responses
-from messenger.web.http import create_resolver, respond
+from messenger.web.http import create_resolver, entrypoint, request_context, respond
 
 app = create_resolver()
 registration = registration_service()
@@ -28,13 +25,10 @@ registration = registration_service()
     ),
 )
 def register(body: RegisterRequest) -> Response[RegisteredAccount]:
-    account = registration.register(body, correlation_id=logger.get_correlation_id())
+    account = registration.register(request_context(app), body)
     logger.info("Account registered", extra={"user_id": str(account.user_id)})
     metrics.add_metric(name="AccountsRegistered", unit=MetricUnit.Count, value=1)
     return respond(account, HTTPStatus.CREATED)
 
 
-@metrics.log_metrics  # EMF to stdout; empty when the request added none
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = entrypoint(app, flush_metrics=True)

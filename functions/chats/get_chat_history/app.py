@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.bootstrap import chats_reader
 from messenger.chats.models import Message
-from messenger.chats.wiring import chats_reader
 from messenger.kernel.pagination import Page
-from messenger.platform.observability import logger
 from messenger.web.api_docs import problem_responses
-from messenger.web.http import caller_id, create_resolver, respond
+from messenger.web.http import create_resolver, entrypoint, request_context, respond
 
 app = create_resolver()
 chats = chats_reader()
@@ -38,9 +35,7 @@ def get_chat_history(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response[Page[Message]]:
-    return respond(chats.history(caller_id(app), chat_id, limit, cursor))
+    return respond(chats.history(request_context(app), chat_id, limit, cursor))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = entrypoint(app)

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.bootstrap import chats_service
 from messenger.chats.models import MarkReadRequest
-from messenger.chats.wiring import chats_service
-from messenger.platform.observability import logger
 from messenger.web.api_docs import problem_responses
-from messenger.web.http import caller_id, create_resolver, no_content
+from messenger.web.http import create_resolver, entrypoint, no_content, request_context
 
 app = create_resolver()
 chats = chats_service()
@@ -33,12 +29,8 @@ chats = chats_service()
     ),
 )
 def mark_chat_read(chat_id: uuid.UUID, body: MarkReadRequest) -> Response[str]:
-    chats.mark_read(
-        caller_id(app), chat_id, body.message_id, correlation_id=logger.get_correlation_id()
-    )
+    chats.mark_read(request_context(app), chat_id, body.message_id)
     return no_content()
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = entrypoint(app)

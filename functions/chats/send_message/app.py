@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import uuid
 from http import HTTPStatus
-from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.bootstrap import chats_service
 from messenger.chats.models import Message, SendMessageRequest
-from messenger.chats.wiring import chats_service
-from messenger.platform.observability import MetricUnit, logger, metrics
+from messenger.platform.observability import MetricUnit, metrics
 from messenger.web.api_docs import problem_responses
-from messenger.web.http import caller_id, create_resolver, respond
+from messenger.web.http import create_resolver, entrypoint, request_context, respond
 
 app = create_resolver()
 chats = chats_service()
@@ -38,15 +35,10 @@ chats = chats_service()
     ),
 )
 def send_message(chat_id: uuid.UUID, body: SendMessageRequest) -> Response[Message]:
-    message, created = chats.send(
-        caller_id(app), chat_id, body, correlation_id=logger.get_correlation_id()
-    )
+    message, created = chats.send(request_context(app), chat_id, body)
     if created:
         metrics.add_metric(name="MessagesSent", unit=MetricUnit.Count, value=1)
     return respond(message, HTTPStatus.CREATED if created else HTTPStatus.OK)
 
 
-@metrics.log_metrics  # EMF to stdout; empty when the request added none
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = entrypoint(app, flush_metrics=True)

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger.friends.models import FriendsOverview
-from messenger.friends.service import DEFAULT_PAGE, MAX_PAGE
-from messenger.friends.wiring import friends_reader
-from messenger.platform.observability import logger
+from messenger.bootstrap import friends_reader
+from messenger.friends.models import DEFAULT_PAGE, MAX_PAGE, FriendsOverview
 from messenger.web.api_docs import problem_responses
-from messenger.web.http import caller_id, create_resolver, respond
+from messenger.web.http import create_resolver, entrypoint, request_context, respond
 
 app = create_resolver()
 friends = friends_reader()
@@ -32,9 +28,7 @@ def get_friends(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response[FriendsOverview]:
-    return respond(friends.overview(caller_id(app), limit, cursor))
+    return respond(friends.overview(request_context(app), limit, cursor))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = entrypoint(app)

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.bootstrap import friends_service
 from messenger.friends.models import FriendRequestBody, FriendshipStatus
-from messenger.friends.wiring import friends_service
-from messenger.platform.observability import MetricUnit, logger, metrics
+from messenger.platform.observability import MetricUnit, metrics
 from messenger.web.api_docs import problem_responses
-from messenger.web.http import caller_id, create_resolver, respond
+from messenger.web.http import create_resolver, entrypoint, request_context, respond
 
 app = create_resolver()
 friends = friends_service()
@@ -35,9 +32,7 @@ friends = friends_service()
     ),
 )
 def send_friend_request(body: FriendRequestBody) -> Response[FriendshipStatus]:
-    decision = friends.request(
-        caller_id(app), body.nickname, correlation_id=logger.get_correlation_id()
-    )
+    decision = friends.request(request_context(app), body.nickname)
     created = decision.answer == "requested"
     metrics.add_metric(name=f"Friendships{decision.answer.title()}", unit=MetricUnit.Count, value=1)
     return respond(
@@ -46,7 +41,4 @@ def send_friend_request(body: FriendRequestBody) -> Response[FriendshipStatus]:
     )
 
 
-@metrics.log_metrics  # EMF to stdout; empty when the request added none
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = entrypoint(app, flush_metrics=True)

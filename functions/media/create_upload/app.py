@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.bootstrap import upload_service
 from messenger.media.models import CreatedUpload, CreateUploadRequest
-from messenger.media.wiring import upload_service
-from messenger.platform.observability import MetricUnit, logger, metrics
+from messenger.platform.observability import MetricUnit, metrics
 from messenger.web.api_docs import problem_responses
-from messenger.web.http import caller_id, create_resolver, respond
+from messenger.web.http import create_resolver, entrypoint, request_context, respond
 
 app = create_resolver()
 media = upload_service()
@@ -29,12 +26,9 @@ media = upload_service()
     responses=problem_responses("rate_limited", ok={201: "Upload ready"}, body=True),
 )
 def create_upload(body: CreateUploadRequest) -> Response[CreatedUpload]:
-    created = media.create_upload(caller_id(app), body)
+    created = media.create_upload(request_context(app), body)
     metrics.add_metric(name="UploadsCreated", unit=MetricUnit.Count, value=1)
     return respond(created, HTTPStatus.CREATED)
 
 
-@metrics.log_metrics  # EMF to stdout; empty when the request added none
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = entrypoint(app, flush_metrics=True)

@@ -8,29 +8,26 @@ Every other event type is skipped (in AWS the event source mapping's filter pass
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
+# First, before pydantic: Powertools' batch types load its parser models (~20 modules,
+# 100+ ms) when pydantic is already imported (tests/unit/test_cold_start_imports.py).
+from messenger.web.consumers import kafka_entrypoint
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from messenger.media.wiring import media_service
-from messenger.platform.events import EventEnvelope
+# isort: split
+from messenger.bootstrap import media_service
+from messenger.kernel.events import EventEnvelope
+from messenger.media.models import DeletedMessage
 from messenger.platform.observability import logger
-from messenger.web.consumers import process_kafka_batch
 
 media = media_service()
 
 
 def remove_files(event: EventEnvelope) -> None:
-    if event.type != "message.deleted":
+    deleted = event.parse(DeletedMessage)
+    if deleted is None:
         return
-    chat_id = uuid.UUID(str(event.data["chat_id"]))
-    message_id = uuid.UUID(str(event.data["message_id"]))
-    removed = media.remove_message_attachments(chat_id, message_id)
+    removed = media.remove_message_attachments(deleted.chat_id, deleted.message_id)
     if removed:
         logger.info("Removed a deleted message's files", extra={"files": removed})
 
 
-@logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_kafka_batch(event, context, remove_files)
+lambda_handler = kafka_entrypoint(remove_files)

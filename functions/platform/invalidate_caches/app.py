@@ -7,27 +7,25 @@ need no dedupe.
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
+# First, before pydantic: Powertools' batch types load its parser models (~20 modules,
+# 100+ ms) when pydantic is already imported (tests/unit/test_cold_start_imports.py).
+from messenger.web.consumers import kafka_entrypoint
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
+# isort: split
+from messenger.bootstrap import cache_invalidation
+from messenger.friends.events import FRIENDSHIP_EVENTS, FriendshipChanged
+from messenger.kernel.events import EventEnvelope
+from messenger.users.events import ProfileUpdated
 
-from messenger.friends import queries as friends
-from messenger.platform.events import EventEnvelope
-from messenger.platform.observability import logger
-from messenger.users import queries as users
-from messenger.web.consumers import process_kafka_batch
+users, friends = cache_invalidation()
 
 
 def invalidate(event: EventEnvelope) -> None:
-    if event.type == "user.profile_updated":
-        users.forget_profile(uuid.UUID(str(event.data["user_id"])))
-    elif event.type.startswith("friendship."):
-        friends.forget(
-            uuid.UUID(str(event.data["from_user_id"])), uuid.UUID(str(event.data["to_user_id"]))
-        )
+    data = event.parse(ProfileUpdated, *FRIENDSHIP_EVENTS)
+    if isinstance(data, ProfileUpdated):
+        users.forget_profile(data.user_id)
+    elif isinstance(data, FriendshipChanged):
+        friends.forget(data.from_user_id, data.to_user_id)
 
 
-@logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_kafka_batch(event, context, invalidate)
+lambda_handler = kafka_entrypoint(invalidate)

@@ -14,7 +14,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger.platform.migrate import apply_migrations, apply_mongo_indexes
+from messenger.bootstrap import apply_mongo_indexes
+from messenger.platform.migrate import apply_migrations
 from messenger.platform.observability import logger
 from messenger.platform.secrets import database_url, mongodb_uri
 from messenger.platform.settings import get_settings
@@ -34,7 +35,7 @@ def smoke_check() -> dict[str, str]:
     """What every new version needs from the platform: Postgres answers, Redis answers."""
     import psycopg
 
-    from messenger.platform.cache import redis
+    from messenger.platform.redis import client as redis
 
     results: dict[str, str] = {}
     try:

@@ -11,13 +11,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger.platform import mongo_outbox, outbox
-from messenger.platform.kafka_publisher import KafkaPublisher
+from messenger.bootstrap import outbox_relays
 from messenger.platform.observability import logger
 
-# The relay always tries the broker (no backoff): it is what recovers from an outage.
-publisher = KafkaPublisher(backoff=False)
-RELAYS = {"postgres": outbox.relay, "mongodb": mongo_outbox.relay}
+RELAYS = outbox_relays()
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -26,7 +23,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     failed: list[str] = []
     for store, relay in RELAYS.items():
         try:
-            reports[store] = asdict(relay(publisher))
+            reports[store] = asdict(relay())
         except Exception:
             logger.exception("Outbox relay failed", extra={"store": store})
             failed.append(store)

@@ -7,15 +7,18 @@ pushes partly failed is reported and retried, reaching only the connections not 
 
 from __future__ import annotations
 
-from typing import Any
+# First, before pydantic: Powertools' batch types load its parser models (~20 modules,
+# 100+ ms) when pydantic is already imported (tests/unit/test_cold_start_imports.py).
+from messenger.web.consumers import kafka_entrypoint
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
+# isort: split
+# The schemas every push parses its event into (the publishers'), loaded at init.
+import messenger.chats.events
+import messenger.friends.events  # noqa: F401
+from messenger.bootstrap import push_service
 from messenger.kernel.clock import utcnow
-from messenger.platform.events import EventEnvelope
+from messenger.kernel.events import EventEnvelope
 from messenger.platform.observability import logger
-from messenger.realtime.wiring import push_service
-from messenger.web.consumers import process_kafka_batch
 
 realtime = push_service()
 
@@ -25,6 +28,4 @@ def push(event: EventEnvelope) -> None:
     logger.debug("Pushed", extra={"connections": delivered})
 
 
-@logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_kafka_batch(event, context, push)
+lambda_handler = kafka_entrypoint(push)

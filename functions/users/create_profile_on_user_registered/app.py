@@ -6,28 +6,28 @@ unique variant; a record that keeps failing is reported and ends in the on-failu
 
 from __future__ import annotations
 
-from typing import Any
+# First, before pydantic: Powertools' batch types load its parser models (~20 modules,
+# 100+ ms) when pydantic is already imported (tests/unit/test_cold_start_imports.py).
+from messenger.web.consumers import kafka_entrypoint
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from messenger.platform.events import EventEnvelope
+# isort: split
+from messenger.auth.events import UserRegistered
+from messenger.bootstrap import users_service
+from messenger.kernel.events import EventEnvelope
 from messenger.platform.observability import logger
-from messenger.users.wiring import users_service
-from messenger.web.consumers import process_kafka_batch
 
 users = users_service()
 
 
 def create_profile(event: EventEnvelope) -> None:
-    if event.type != "user.registered":
+    registered = event.parse(UserRegistered)
+    if registered is None:
         return
-    profile = users.create_profile_on_registration(event)
+    profile = users.create_profile_on_registration(event.id, registered)
     if profile is None:
         logger.info("Duplicate delivery skipped")
     else:
         logger.info("Profile created", extra={"user_id": str(profile.user_id)})
 
 
-@logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_kafka_batch(event, context, create_profile)
+lambda_handler = kafka_entrypoint(create_profile)

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger.platform.observability import logger
+from messenger.bootstrap import users_service
 from messenger.users.models import Profile
-from messenger.users.wiring import users_service
 from messenger.web.api_docs import problem_responses
-from messenger.web.http import create_resolver, respond
+from messenger.web.http import create_resolver, entrypoint, respond
 
 app = create_resolver()
 users = users_service()
@@ -28,6 +23,4 @@ def get_profile_by_nickname(nickname: str) -> Response[Profile]:
     return respond(users.profile_by_nickname(nickname))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = entrypoint(app)

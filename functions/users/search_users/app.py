@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger.bootstrap import users_service
 from messenger.kernel.fields import TEXT_RULE, Text
 from messenger.kernel.pagination import Page
-from messenger.platform.observability import logger
 from messenger.users.models import Profile
-from messenger.users.wiring import users_service
 from messenger.web.api_docs import problem_responses
-from messenger.web.http import create_resolver, respond
+from messenger.web.http import create_resolver, entrypoint, respond
 
 app = create_resolver()
 users = users_service()
@@ -35,6 +32,4 @@ def search_users(
     return respond(users.search(q, limit, cursor))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = entrypoint(app)

@@ -48,7 +48,8 @@ def dev(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with LocalServices(state_dir=state) as services:
-        from messenger.platform.migrate import apply_migrations, apply_mongo_indexes
+        from messenger.bootstrap import apply_mongo_indexes
+        from messenger.platform.migrate import apply_migrations
 
         applied = apply_migrations(services.database_url)
         apply_mongo_indexes(services.mongodb_uri)

@@ -1,4 +1,4 @@
-"""Requests, responses and events of the auth context."""
+"""Requests and responses of the auth context (its events: messenger.auth.events)."""
 
 from __future__ import annotations
 
@@ -61,15 +61,6 @@ class Account(BaseModel):
     email: str
     password_hash: str | None
     created_at: datetime
-
-
-class UserRegistered(BaseModel):
-    """Data of the `user.registered` event."""
-
-    user_id: uuid.UUID
-    email: str
-    nickname: str
-    registered_at: Timestamp
 
 
 class OAuthStartResponse(BaseModel):

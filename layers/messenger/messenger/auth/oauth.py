@@ -2,7 +2,7 @@
 
 Pure logic over ports, like service.py; the adapters are oauth_store.py (pending sign-ins in
 Redis), oauth_accounts.py (identities in Postgres), oidc.py and id_token.py (the provider, over
-HTTP, with authlib and joserfc), put together in wiring.py.
+HTTP, with authlib and joserfc), put together in messenger.bootstrap.
 
 The flow is the authorization code flow with PKCE: `start` keeps a fresh state, nonce and code
 verifier for the state's lifetime and answers the provider's authorization URL; `callback` takes
@@ -19,29 +19,19 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from messenger.auth.models import (
-    Account,
-    LoginResponse,
-    OAuthStartResponse,
-    UserRegistered,
-)
-from messenger.auth.service import (
-    EmailTaken,
-    EventOutbox,
-    NicknameDirectory,
-    NicknameTaken,
-    normalize_email,
-)
+from messenger.auth.events import UserRegistered
+from messenger.auth.models import Account, LoginResponse, OAuthStartResponse
+from messenger.auth.service import EmailTaken, NicknameDirectory, NicknameTaken, normalize_email
 from messenger.kernel.clock import utcnow
 from messenger.kernel.errors import BadRequest, Conflict, InvalidInput, NotFound, Unauthenticated
 from messenger.kernel.fields import NICKNAME_MAX, nickname_variants
-from messenger.platform.events import new_event
+from messenger.platform.unit_of_work import EventOutbox, UnitOfWork
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Iterator, Mapping
 
     from messenger.auth.session import SessionService
-    from messenger.platform.events import OutboundEvent
+    from messenger.kernel.context import RequestContext
 
 
 # ------------------------------------------------------------------------------------------------
@@ -123,14 +113,11 @@ class OAuthAccounts(Protocol):
         """Attach the identity to an existing account; raise IdentityTaken if it exists."""
 
     def add_with_identity(
-        self,
-        account: Account,
-        identity: OAuthIdentity,
-        events: Sequence[OutboundEvent],
-        nickname: str,
+        self, account: Account, identity: OAuthIdentity, nickname: str, uow: UnitOfWork
     ) -> None:
-        """Store account, nickname reservation, identity and events in one transaction; raise
-        EmailTaken, NicknameTaken or IdentityTaken when another sign-up won the race."""
+        """Store account, nickname reservation and identity, with the events recorded in `uow`,
+        in one transaction; raise EmailTaken, NicknameTaken or IdentityTaken when another
+        sign-up won the race."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -261,7 +248,7 @@ class OAuthCallbackService:
     outbox: EventOutbox
 
     def callback(
-        self, provider_name: str, code: str, state: str, correlation_id: str | None = None
+        self, ctx: RequestContext, provider_name: str, code: str, state: str
     ) -> LoginResponse:
         provider = _provider(self.providers, provider_name)
         pending = self.pending.take(state)
@@ -274,7 +261,8 @@ class OAuthCallbackService:
             code_verifier=pending.code_verifier,
             nonce=pending.nonce,
         )
-        user_id = self._account_for(provider, identity, correlation_id)
+        with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
+            user_id = self._account_for(provider, identity, uow)
         token, session = self.sessions.open_session(user_id)
         return LoginResponse(
             access_token=token,
@@ -284,17 +272,17 @@ class OAuthCallbackService:
         )
 
     def _account_for(
-        self, provider: Provider, identity: VerifiedIdentity, correlation_id: str | None
+        self, provider: Provider, identity: VerifiedIdentity, uow: UnitOfWork
     ) -> uuid.UUID:
         # A concurrent callback for the same person may store the identity or the email first;
         # looking again then finds what it stored.
         try:
-            return self._resolve(provider, identity, correlation_id)
+            return self._resolve(provider, identity, uow)
         except (IdentityTaken, EmailTaken):
-            return self._resolve(provider, identity, correlation_id)
+            return self._resolve(provider, identity, uow)
 
     def _resolve(
-        self, provider: Provider, identity: VerifiedIdentity, correlation_id: str | None
+        self, provider: Provider, identity: VerifiedIdentity, uow: UnitOfWork
     ) -> uuid.UUID:
         known = self.accounts.user_for(provider.name, identity.subject)
         if known is not None:
@@ -310,33 +298,26 @@ class OAuthCallbackService:
                 OAuthIdentity(provider.name, identity.subject, existing.user_id, email)
             )
             return existing.user_id
-        return self._register(provider, identity, email, correlation_id)
+        return self._register(provider, identity, email, uow)
 
     def _register(
-        self,
-        provider: Provider,
-        identity: VerifiedIdentity,
-        email: str,
-        correlation_id: str | None,
+        self, provider: Provider, identity: VerifiedIdentity, email: str, uow: UnitOfWork
     ) -> uuid.UUID:
         now = utcnow()
         account = Account(user_id=uuid.uuid4(), email=email, password_hash=None, created_at=now)
         oauth_identity = OAuthIdentity(provider.name, identity.subject, account.user_id, email)
         candidates = free_nicknames(derive_nickname(identity.claims, email), self.nicknames)
         # Nobody chose this nickname: one reserved by a sign-up a moment ago means the next one.
+        # A refused attempt's transaction drops its event with it.
         for _, nickname in zip(range(RESERVATION_ATTEMPTS), candidates, strict=False):
-            event = new_event(
-                "user.registered",
-                key=str(account.user_id),
-                data=UserRegistered(
+            uow.record(
+                UserRegistered(
                     user_id=account.user_id, email=email, nickname=nickname, registered_at=now
-                ),
-                correlation_id=correlation_id,
+                )
             )
             try:
-                self.accounts.add_with_identity(account, oauth_identity, [event], nickname)
+                self.accounts.add_with_identity(account, oauth_identity, nickname, uow)
             except NicknameTaken:
                 continue
-            self.outbox.publish_now([event])
             return account.user_id
         raise RuntimeError(f"no free nickname after {RESERVATION_ATTEMPTS} reservations")

@@ -1,6 +1,6 @@
 """Auth use-cases: register, log in, log out, authenticate a bearer token.
 
-Pure logic over ports; the adapters live beside this module and are put together in wiring.py.
+Pure logic over ports; the adapters live in adapters/ and are put together in messenger.bootstrap.
 """
 
 from __future__ import annotations
@@ -9,29 +9,28 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn, Protocol
 
+from messenger.auth.events import UserRegistered
 from messenger.auth.models import (
     Account,
     LoginRequest,
     LoginResponse,
     RegisteredAccount,
     RegisterRequest,
-    UserRegistered,
 )
 from messenger.auth.session import SessionService
 from messenger.kernel.clock import utcnow
 from messenger.kernel.errors import Conflict, RateLimited, Unauthenticated
-from messenger.platform.events import new_event
+from messenger.platform.unit_of_work import EventOutbox, UnitOfWork
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from messenger.platform.events import OutboundEvent
+    from messenger.kernel.context import RequestContext
 
 
 class Accounts(Protocol):
-    def add(self, account: Account, events: Sequence[OutboundEvent], nickname: str) -> None:
-        """Store the account, reserve its nickname and store its events, atomically; raise
-        EmailTaken if the email exists, NicknameTaken if another account holds the nickname."""
+    def add(self, account: Account, nickname: str, uow: UnitOfWork) -> None:
+        """Store the account and reserve its nickname, with the events recorded in `uow`, in
+        one transaction; raise EmailTaken if the email exists, NicknameTaken if another account
+        holds the nickname."""
 
     def by_email(self, email: str) -> Account | None: ...
 
@@ -69,10 +68,6 @@ class NicknameDirectory(Protocol):
         the account's transaction decides)."""
 
 
-class EventOutbox(Protocol):
-    def publish_now(self, events: Sequence[OutboundEvent]) -> bool: ...
-
-
 class EmailTaken(Conflict):
     def __init__(self) -> None:
         super().__init__("email_taken", "An account with this email already exists")
@@ -97,9 +92,7 @@ class RegistrationService:
     nicknames: NicknameDirectory
     outbox: EventOutbox
 
-    def register(
-        self, request: RegisterRequest, correlation_id: str | None = None
-    ) -> RegisteredAccount:
+    def register(self, ctx: RequestContext, request: RegisterRequest) -> RegisteredAccount:
         # Both checked first only to skip hashing: the account's transaction decides (the email's
         # unique index, the nickname's reservation), so of two racing registrations one wins.
         if self.nicknames.is_nickname_taken(request.nickname):
@@ -113,19 +106,16 @@ class RegistrationService:
             password_hash=self.passwords.hash(request.password),
             created_at=now,
         )
-        event = new_event(
-            "user.registered",
-            key=str(account.user_id),
-            data=UserRegistered(
-                user_id=account.user_id,
-                email=account.email,
-                nickname=request.nickname,
-                registered_at=now,
-            ),
-            correlation_id=correlation_id,
-        )
-        self.accounts.add(account, [event], request.nickname)
-        self.outbox.publish_now([event])
+        with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
+            uow.record(
+                UserRegistered(
+                    user_id=account.user_id,
+                    email=account.email,
+                    nickname=request.nickname,
+                    registered_at=now,
+                )
+            )
+            self.accounts.add(account, request.nickname, uow)
         return RegisteredAccount(
             user_id=account.user_id, email=account.email, nickname=request.nickname
         )

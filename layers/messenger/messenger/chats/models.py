@@ -1,4 +1,4 @@
-"""Requests, responses and events of the chats context."""
+"""Requests and responses of the chats context (its events: messenger.chats.events)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from messenger.kernel.fields import TEXT_RULE, StrippedText, Text, Timestamp
-from messenger.media.models import MAX_ATTACHMENTS, Attachment
+from messenger.media.api import MAX_ATTACHMENTS, Attachment
 
 MAX_OTHER_PARTICIPANTS = 100
 MAX_CONTENT = 4096
@@ -115,25 +115,3 @@ class MarkReadRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     message_id: uuid.UUID
-
-
-class ChatCreated(BaseModel):
-    chat_id: uuid.UUID
-    type: Literal["direct", "group"]
-    participants: list[uuid.UUID]
-    created_by: uuid.UUID
-    created_at: Timestamp
-
-
-class MessageSent(Message):
-    """The message object plus the chat's participants (so consumers need no lookup)."""
-
-    participants: list[uuid.UUID]
-
-
-class ChatRead(BaseModel):
-    chat_id: uuid.UUID
-    user_id: uuid.UUID
-    message_id: uuid.UUID
-    at: Timestamp
-    participants: list[uuid.UUID]

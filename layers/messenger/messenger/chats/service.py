@@ -9,32 +9,25 @@ execution environment, SendMessage's checks touch Redis only.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from uuid6 import uuid7
 
-from messenger.chats.models import (
-    Chat,
-    ChatCreated,
-    ChatRead,
-    CreateChatRequest,
-    Message,
-    MessageSent,
-    SendMessageRequest,
-)
+from messenger.chats.events import ChatCreated, ChatRead, MessageSent
+from messenger.chats.models import Chat, CreateChatRequest, Message, SendMessageRequest
 from messenger.kernel.clock import utcnow
 from messenger.kernel.errors import Forbidden, InvalidInput, NotFound
 from messenger.kernel.pagination import ACTIVITY_KEY, UUID_KEY, Page, decode_cursor, encode_cursor
-from messenger.platform.events import OutboundEvent, new_event
 from messenger.platform.ratelimit import CREATE_CHAT, SEND_MESSAGE, RateLimiter
+from messenger.platform.unit_of_work import EventOutbox as EventOutbox  # for the wiring
+from messenger.platform.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
+    from messenger.kernel.context import RequestContext
     from messenger.media.models import Attachment
-
-EventsFor = Callable[[], list[OutboundEvent]]
 
 
 @dataclass(frozen=True)
@@ -47,9 +40,13 @@ class ChatMembership:
 
 
 class ChatStore(Protocol):
-    def create(self, chat: Chat, direct_key: str | None, events: EventsFor) -> tuple[Chat, bool]:
-        """Insert the chat and its events atomically; for a direct pair that already has a
-        chat, return that one instead (False: not created)."""
+    """Each write commits the events recorded in `uow` with its change (transact), and only
+    then: a change that does not happen (an existing pair, a duplicate, a marker already
+    there) commits none."""
+
+    def create(self, chat: Chat, direct_key: str | None, uow: UnitOfWork) -> tuple[Chat, bool]:
+        """Insert the chat; for a direct pair that already has a chat, return that one instead
+        (False: not created)."""
 
     def membership(self, chat_id: uuid.UUID) -> ChatMembership | None: ...
 
@@ -63,17 +60,17 @@ class ChatStore(Protocol):
         message: Message,
         membership: ChatMembership,
         dedupe_key: str,
-        events: EventsFor,
+        uow: UnitOfWork,
         attachments: PreparedAttachments | None = None,
     ) -> tuple[Message, bool]:
-        """Store the message, update the chat (last message, unread counts) and the events,
-        atomically; if (chat, author, dedupe_key) exists, return the original (False). The
-        message embeds `attachments.documents` and claims their uploads in that transaction."""
+        """Store the message and update the chat (last message, unread counts), atomically; if
+        (chat, author, dedupe_key) exists, return the original (False). The message embeds
+        `attachments.documents` and claims their uploads in that transaction."""
 
     def history(self, chat_id: uuid.UUID, limit: int, before: str | None) -> list[Message]: ...
 
     def mark_read(
-        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, events: EventsFor
+        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
     ) -> bool:
         """Move the user's read marker forward to message_id and recount unread; False if the
         marker was already there or later. Raises NotFound if the message is not in the chat."""
@@ -85,10 +82,6 @@ class FriendDirectory(Protocol):
     def non_friends_of(
         self, user: uuid.UUID, candidates: Sequence[uuid.UUID]
     ) -> list[uuid.UUID]: ...
-
-
-class EventOutbox(Protocol):
-    def publish_now(self, events: Sequence[OutboundEvent]) -> bool: ...
 
 
 class PreparedAttachments(Protocol):
@@ -157,9 +150,8 @@ class ChatsService:
             raise Forbidden("not_participant", "You are not a participant of this chat")
         return membership
 
-    def create(
-        self, caller: uuid.UUID, request: CreateChatRequest, correlation_id: str | None = None
-    ) -> tuple[Chat, bool]:
+    def create(self, ctx: RequestContext, request: CreateChatRequest) -> tuple[Chat, bool]:
+        caller = ctx.caller
         self.limiter.acquire(CREATE_CHAT, str(caller))
         others = [p for p in request.participants if p != caller]
         if not others:
@@ -186,31 +178,25 @@ class ChatsService:
             last_message=None,
             unread_count=0,
         )
-        stored: list[OutboundEvent] = []
-
-        def events() -> list[OutboundEvent]:
-            data = ChatCreated(
-                chat_id=chat.chat_id,
-                type=chat.type,
-                participants=chat.participants,
-                created_by=caller,
-                created_at=chat.created_at,
-            )
-            stored[:] = [new_event("chat.created", str(chat.chat_id), data, correlation_id)]
-            return stored
-
         key = direct_key(caller, others[0]) if kind == "direct" else None
-        result, created = self.store.create(chat, key, events)
-        if created:
-            self.outbox.publish_now(stored)
-        return result, created
+        with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
+            uow.record(
+                ChatCreated(
+                    chat_id=chat.chat_id,
+                    type=chat.type,
+                    participants=chat.participants,
+                    created_by=caller,
+                    created_at=chat.created_at,
+                )
+            )
+            return self.store.create(chat, key, uow)
 
-    def chats(self, caller: uuid.UUID, limit: int, cursor: str | None) -> Page[Chat]:
+    def chats(self, ctx: RequestContext, limit: int, cursor: str | None) -> Page[Chat]:
         after = None
         if cursor:
             activity, chat_id = decode_cursor(cursor, ACTIVITY_KEY)
             after = (activity, str(chat_id))
-        found = self.store.chats_of(caller, limit + 1, after)
+        found = self.store.chats_of(ctx.caller, limit + 1, after)
         page = found[:limit]
         next_cursor = None
         if len(found) > limit:
@@ -219,12 +205,11 @@ class ChatsService:
         return Page[Chat](items=[chat for chat, _ in page], next_cursor=next_cursor)
 
     def send(
-        self,
-        caller: uuid.UUID,
-        chat_id: uuid.UUID,
-        request: SendMessageRequest,
-        correlation_id: str | None = None,
+        self, ctx: RequestContext, chat_id: uuid.UUID, request: SendMessageRequest
     ) -> tuple[Message, bool]:
+        """A retry with the same client_message_id answers the original (False) and, its
+        transaction refused, publishes nothing."""
+        caller = ctx.caller
         self.limiter.acquire(SEND_MESSAGE, str(caller))
         membership = self._member_of(chat_id, caller)
         ensure_may_send(membership, caller, self.friends)
@@ -240,22 +225,17 @@ class ChatsService:
             client_message_id=request.client_message_id,
             attachments=prepared.attachments if prepared else [],
         )
-        stored: list[OutboundEvent] = []
-
-        def events() -> list[OutboundEvent]:
-            data = MessageSent(**message.model_dump(), participants=list(membership.participants))
-            stored[:] = [new_event("message.sent", str(chat_id), data, correlation_id)]
-            return stored
-
-        try:
-            result, created = self.store.send(message, membership, dedupe_key, events, prepared)
-        except BaseException:
-            if prepared:
-                prepared.release()
-            raise
-        if created:
-            self.outbox.publish_now(stored)
-        elif prepared:
+        with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
+            uow.record(
+                MessageSent(**message.model_dump(), participants=list(membership.participants))
+            )
+            try:
+                result, created = self.store.send(message, membership, dedupe_key, uow, prepared)
+            except BaseException:
+                if prepared:
+                    prepared.release()
+                raise
+        if not created and prepared:
             prepared.release()  # a retry: the original message keeps its own files
         return result, created
 
@@ -276,9 +256,9 @@ class ChatsService:
         )
 
     def history(
-        self, caller: uuid.UUID, chat_id: uuid.UUID, limit: int, cursor: str | None
+        self, ctx: RequestContext, chat_id: uuid.UUID, limit: int, cursor: str | None
     ) -> Page[Message]:
-        self._member_of(chat_id, caller)
+        self._member_of(chat_id, ctx.caller)
         before = str(decode_cursor(cursor, UUID_KEY)) if cursor else None
         found = self.store.history(chat_id, limit + 1, before)
         items = found[:limit]
@@ -287,26 +267,18 @@ class ChatsService:
             items=items, next_cursor=encode_cursor(str(items[-1].message_id)) if more else None
         )
 
-    def mark_read(
-        self,
-        caller: uuid.UUID,
-        chat_id: uuid.UUID,
-        message_id: uuid.UUID,
-        correlation_id: str | None = None,
-    ) -> None:
+    def mark_read(self, ctx: RequestContext, chat_id: uuid.UUID, message_id: uuid.UUID) -> None:
+        """A marker that does not move (already there or later) publishes nothing."""
+        caller = ctx.caller
         membership = self._member_of(chat_id, caller)
-        stored: list[OutboundEvent] = []
-
-        def events() -> list[OutboundEvent]:
-            data = ChatRead(
-                chat_id=chat_id,
-                user_id=caller,
-                message_id=message_id,
-                at=utcnow(),
-                participants=list(membership.participants),
+        with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
+            uow.record(
+                ChatRead(
+                    chat_id=chat_id,
+                    user_id=caller,
+                    message_id=message_id,
+                    at=utcnow(),
+                    participants=list(membership.participants),
+                )
             )
-            stored[:] = [new_event("chat.read", str(chat_id), data, correlation_id)]
-            return stored
-
-        if self.store.mark_read(chat_id, caller, message_id, events):
-            self.outbox.publish_now(stored)
+            self.store.mark_read(chat_id, caller, message_id, uow)

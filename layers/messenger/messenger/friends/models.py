@@ -1,4 +1,4 @@
-"""Requests, responses and events of the friends context."""
+"""Requests and responses of the friends context (its events: messenger.friends.events)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from messenger.kernel.fields import TEXT_RULE, Text, Timestamp
+
+DEFAULT_PAGE = 100
+MAX_PAGE = 500  # friends per page of GET /v1/friends
 
 
 class FriendRequestBody(BaseModel):
@@ -45,11 +48,3 @@ class FriendsOverview(BaseModel):
     incoming: list[FriendRequest]
     outgoing: list[FriendRequest]
     next_cursor: str | None = None
-
-
-class FriendshipChanged(BaseModel):
-    """Data of every `friendship.*` event."""
-
-    from_user_id: uuid.UUID
-    to_user_id: uuid.UUID
-    at: Timestamp

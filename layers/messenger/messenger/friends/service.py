@@ -1,8 +1,9 @@
 """Friends use-cases. Every transition is decided by one pure function over the pair's row.
 
-The store runs `decide` inside a transaction holding the pair's lock, then writes the row and the
-event the decision carries, so concurrent requests on one pair serialize: two users asking each
-other at the same moment end as one friendship, never two pending requests.
+The store runs `decide` inside a transaction holding the pair's lock, then writes the row; the
+event the decision names is recorded in the unit of work there and commits with the row, so
+concurrent requests on one pair serialize: two users asking each other at the same moment end as
+one friendship, never two pending requests.
 """
 
 from __future__ import annotations
@@ -11,28 +12,27 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Annotated, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol
 
 from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter
 
-from messenger.friends.models import (
-    Friend,
-    FriendRequest,
-    FriendshipChanged,
-    FriendsOverview,
-)
+from messenger.friends.events import EVENT_TYPES
+from messenger.friends.models import DEFAULT_PAGE, Friend, FriendRequest, FriendsOverview
 from messenger.kernel.clock import rfc3339, utcnow
 from messenger.kernel.errors import Conflict, InvalidInput, NotFound
 from messenger.kernel.fields import Text
 from messenger.kernel.pagination import decode_cursor, encode_cursor
-from messenger.platform.events import OutboundEvent, new_event
 from messenger.platform.ratelimit import FRIEND_REQUEST, RateLimiter
-from messenger.users.models import Profile
+from messenger.platform.unit_of_work import EventOutbox as EventOutbox  # for the bootstrap
+from messenger.platform.unit_of_work import UnitOfWork
+from messenger.users.api import Profile
+
+if TYPE_CHECKING:
+    from messenger.kernel.context import RequestContext
+
 
 Status = Literal["pending", "accepted", "rejected"]
 
-DEFAULT_PAGE = 100
-MAX_PAGE = 500
 MAX_REQUESTS = 500  # incoming and outgoing each, on the first page
 
 
@@ -100,9 +100,10 @@ class Friendships(Protocol):
         a: uuid.UUID,
         b: uuid.UUID,
         decide: Callable[[Friendship | None], Decision],
-        event_for: Callable[[Decision], OutboundEvent | None],
+        uow: UnitOfWork,
     ) -> Decision:
-        """Under the pair's lock: read the row, decide, write the row and the event."""
+        """Under the pair's lock: read the row, decide, write the row; the events `decide`
+        recorded in `uow` commit with it."""
 
     def of_user(self, user: uuid.UUID) -> list[Friendship]:
         """Every pending or accepted row the user is part of."""
@@ -132,10 +133,6 @@ class Presence(Protocol):
     """The realtime context's public query: who holds a live connection (one batch)."""
 
     def online_among(self, user_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]: ...
-
-
-class EventOutbox(Protocol):
-    def publish_now(self, events: Sequence[OutboundEvent]) -> bool: ...
 
 
 def decide_request(
@@ -202,60 +199,51 @@ class FriendsService:
 
     def _apply(
         self,
-        caller: uuid.UUID,
+        ctx: RequestContext,
         other: uuid.UUID,
         decide: Callable[[Friendship | None], Decision],
-        correlation_id: str | None,
     ) -> Decision:
-        stored: list[OutboundEvent] = []
+        caller = ctx.caller
+        with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
 
-        def event_for(decision: Decision) -> OutboundEvent | None:
-            if decision.event_type is None:
-                return None
-            low, high = pair(caller, other)
-            data = FriendshipChanged(from_user_id=caller, to_user_id=other, at=utcnow())
-            event = new_event(decision.event_type, f"{low}:{high}", data, correlation_id)
-            stored.append(event)
-            return event
+            def decided(row: Friendship | None) -> Decision:
+                decision = decide(row)
+                if decision.event_type is not None:
+                    event = EVENT_TYPES[decision.event_type]
+                    uow.record(event(from_user_id=caller, to_user_id=other, at=utcnow()))
+                return decision
 
-        decision = self.friendships.transition(caller, other, decide, event_for)
-        self.friendships.forget(caller, other)
-        self.outbox.publish_now(stored)
+            decision = self.friendships.transition(caller, other, decided, uow)
+            # Before the events go out: whoever reacts to them reads the new relations.
+            self.friendships.forget(caller, other)
         return decision
 
-    def request(
-        self, caller: uuid.UUID, nickname: str, correlation_id: str | None = None
-    ) -> Decision:
+    def request(self, ctx: RequestContext, nickname: str) -> Decision:
+        caller = ctx.caller
         self.limiter.acquire(FRIEND_REQUEST, str(caller))
         other = self._other(nickname, "user_not_found", "No user has this nickname")
         if other.user_id == caller:
             raise InvalidInput("cannot_befriend_self", "You cannot send yourself a friend request")
         now = utcnow()
         return self._apply(
-            caller,
+            ctx,
             other.user_id,
             lambda row: decide_request(row, caller, other.user_id, now, self.cooldown),
-            correlation_id,
         )
 
-    def answer(
-        self, caller: uuid.UUID, nickname: str, accept: bool, correlation_id: str | None = None
-    ) -> Decision:
+    def answer(self, ctx: RequestContext, nickname: str, accept: bool) -> Decision:
+        caller = ctx.caller
         other = self._other(nickname, "request_not_found", "No pending request from this user")
         now = utcnow()
-        return self._apply(
-            caller,
-            other.user_id,
-            lambda row: decide_answer(row, caller, accept, now),
-            correlation_id,
-        )
+        return self._apply(ctx, other.user_id, lambda row: decide_answer(row, caller, accept, now))
 
-    def remove(self, caller: uuid.UUID, nickname: str, correlation_id: str | None = None) -> None:
+    def remove(self, ctx: RequestContext, nickname: str) -> None:
+        caller = ctx.caller
         other = self._other(nickname, "not_friends", "You are not friends with this user")
-        self._apply(caller, other.user_id, lambda row: decide_removal(row, caller), correlation_id)
+        self._apply(ctx, other.user_id, lambda row: decide_removal(row, caller))
 
     def overview(
-        self, user: uuid.UUID, limit: int = DEFAULT_PAGE, cursor: str | None = None
+        self, ctx: RequestContext, limit: int = DEFAULT_PAGE, cursor: str | None = None
     ) -> FriendsOverview:
         """A page of friends in (lower(nickname), user_id) order; requests on the first page.
 
@@ -263,6 +251,7 @@ class FriendsService:
         (the users context's), presence from one batch per 100 friends of the page (concurrent),
         so the work per page does not grow with the number of friends.
         """
+        user = ctx.caller
         after = parse_cursor(cursor) if cursor else None
         relations = self.friendships.relations(user)
         found = self.users.profiles_ordered_among(list(relations.friends), after, limit + 1)

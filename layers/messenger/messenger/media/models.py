@@ -11,10 +11,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
+from messenger.kernel.events import Event
 from messenger.kernel.fields import TEXT_RULE, StrippedText, Timestamp
 
 MiB = 1024 * 1024
@@ -191,3 +192,16 @@ class ObjectInfo:
     size: int
     content_type: str
     etag: str
+
+
+class DeletedMessage(Event):
+    """What RemoveMessageAttachments reads of the chats context's `message.deleted` (a tolerant
+    reader: the chat and the message name the prefix of its files; other fields are ignored)."""
+
+    event_type: ClassVar[str] = "message.deleted"
+
+    chat_id: uuid.UUID
+    message_id: uuid.UUID
+
+    def key(self) -> str:
+        return str(self.chat_id)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from messenger.kernel.clock import utcnow
 from messenger.kernel.errors import Conflict, InvalidInput, NotFound
@@ -34,6 +34,9 @@ from messenger.media.models import (
 )
 from messenger.platform.observability import logger
 from messenger.platform.ratelimit import UPLOAD, RateLimiter
+
+if TYPE_CHECKING:
+    from messenger.kernel.context import RequestContext
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -213,7 +216,8 @@ class MediaService:
     upload_window: timedelta = timedelta(minutes=15)
 
     # -- uploads ------------------------------------------------------------------------------
-    def create_upload(self, caller: uuid.UUID, request: CreateUploadRequest) -> CreatedUpload:
+    def create_upload(self, ctx: RequestContext, request: CreateUploadRequest) -> CreatedUpload:
+        caller = ctx.caller
         if self.limiter is not None:
             self.limiter.acquire(UPLOAD, str(caller))
         upload_id = uuid.uuid4()

@@ -82,6 +82,11 @@ def active() -> bool:
     return _deadline is not None
 
 
+def current() -> float | None:
+    """The invocation's deadline as a time.monotonic() value (None outside an invocation)."""
+    return _deadline
+
+
 def has_time(seconds: float = MIN_CALL_SECONDS) -> bool:
     """Whether another call of about `seconds` fits (always, outside an invocation)."""
     return _deadline is None or _deadline - time.monotonic() >= seconds

@@ -1,30 +1,31 @@
-"""The event envelope of API.md and the record that carries it to Kafka.
+"""The record that carries an event to Kafka: its topic, its key, API.md's envelope.
 
 Every event is keyed by its aggregate (user id, chat id, ordered user pair) so that one
-aggregate's events land on one partition, in order. The correlation id rides in a header.
+aggregate's events land on one partition, in order. The correlation id rides in a header. The
+envelope and the schemas are the kernel's (messenger.kernel.events); the topics are settings.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from pydantic import BaseModel
 
 from messenger.kernel.clock import utcnow
-from messenger.kernel.fields import Timestamp
+from messenger.kernel.events import Event, EventEnvelope
 from messenger.platform.settings import get_settings
 
+__all__ = [
+    "CORRELATION_HEADER",
+    "EventEnvelope",
+    "OutboundEvent",
+    "new_event",
+    "outbound",
+    "topic_for",
+]
+
 CORRELATION_HEADER = "correlation_id"
-
-
-class EventEnvelope(BaseModel):
-    id: uuid.UUID
-    type: str
-    version: int = 1
-    occurred_at: Timestamp
-    data: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -60,3 +61,8 @@ def new_event(
         id=uuid.uuid4(), type=event_type, occurred_at=utcnow(), data=data.model_dump(mode="json")
     )
     return OutboundEvent(topic_for(event_type), key, envelope, correlation_id)
+
+
+def outbound(event: Event, correlation_id: str | None = None) -> OutboundEvent:
+    """The record of a schema'd event: its type name and aggregate key come with it."""
+    return new_event(event.event_type, event.key(), event, correlation_id)

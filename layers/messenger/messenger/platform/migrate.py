@@ -6,7 +6,9 @@ hook), always before new code takes traffic. yoyo takes a lock, so concurrent ru
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from yoyo import get_backend, read_migrations
 
@@ -30,18 +32,18 @@ def apply_migrations(database_url: str) -> list[str]:
     return [m.id for m in pending]
 
 
-def apply_mongo_indexes(mongodb_uri: str, database: str = "messenger") -> None:
-    """MongoDB has no schema to migrate; its indexes are created idempotently instead."""
+def apply_mongo_indexes(
+    mongodb_uri: str, database: str, index_setups: Sequence[Callable[[Any], None]]
+) -> None:
+    """MongoDB has no schema to migrate; its indexes are created idempotently instead, by each
+    setup (a Mongo-backed context's `ensure_indexes(db)`, handed over by messenger.bootstrap)."""
     import pymongo
-
-    from messenger.chats.adapters.store import ensure_indexes
-    from messenger.media.adapters.uploads import ensure_indexes as ensure_upload_indexes
 
     client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
         mongodb_uri, retryWrites=False, serverSelectionTimeoutMS=5000
     )
     try:
-        ensure_indexes(client[database])
-        ensure_upload_indexes(client[database])
+        for setup in index_setups:
+            setup(client[database])
     finally:
         client.close()

@@ -1,8 +1,8 @@
 """The execution environment's MongoDB client (DocumentDB or Atlas in AWS), made on first use.
 
-DocumentDB has no retryable writes, so they are off everywhere (locally too, so the code paths
-match); a transaction's own retry (TransientTransactionError) is handled by pymongo's
-`with_transaction`.
+DocumentDB has no retryable writes, so they are off (MONGODB_RETRY_WRITES, false by default and
+in the template; locally too, so the code paths match); a transaction's own retry
+(TransientTransactionError) is handled by pymongo's `with_transaction`.
 
 Every operation of an invocation runs under `pymongo.timeout(<time the invocation has left>)`
 (messenger.platform.deadline): pymongo's client-side operation timeout covers server selection, the
@@ -45,7 +45,7 @@ def client() -> pymongo.MongoClient[Any]:
     if _client is None:
         _client = pymongo.MongoClient(
             mongodb_uri(),
-            retryWrites=False,
+            retryWrites=get_settings().mongodb_retry_writes,
             serverSelectionTimeoutMS=2000,
             connectTimeoutMS=2000,
             socketTimeoutMS=5000,

@@ -1,17 +1,18 @@
 """The transactional outbox: events are written with the state change, then published.
 
-`enqueue` runs inside the caller's transaction, so an event exists exactly when its change
-committed. `publish_now` is the fast path right after the commit; `relay` (the scheduled
-OutboxRelay function) publishes whatever the fast path could not. Rows are locked with SKIP
-LOCKED while published, so the two paths never publish the same row at the same time, and a row
-is marked published only after the broker acknowledged it.
+`transact(uow, work)` runs a store's change in one Postgres transaction and writes the unit of
+work's events (messenger.platform.unit_of_work) into `messaging.outbox` inside it (`enqueue`),
+so an event exists exactly when its change committed. `publish_now` is the fast path right after
+the commit; `relay` (the scheduled OutboxRelay function) publishes whatever the fast path could
+not. Rows are locked with SKIP LOCKED while published, so the two paths never publish the same
+row at the same time, and a row is marked published only after the broker acknowledged it.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from psycopg.types.json import Jsonb
 
@@ -20,14 +21,39 @@ from messenger.platform.observability import logger
 from messenger.platform.publishing import EventPublisher, OutboxRecord, RelayReport
 from messenger.platform.settings import get_settings
 
-__all__ = ["EventPublisher", "OutboxPublisher", "OutboxRecord", "RelayReport", "enqueue", "relay"]
+__all__ = [
+    "EventPublisher",
+    "OutboxPublisher",
+    "OutboxRecord",
+    "RelayReport",
+    "enqueue",
+    "relay",
+    "transact",
+]
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     import psycopg
 
     from messenger.platform.events import OutboundEvent
+    from messenger.platform.unit_of_work import UnitOfWork
+
+T = TypeVar("T")
+
+
+def _always(result: object) -> bool:
+    return True
+
+
+def transact(
+    uow: UnitOfWork,
+    work: Callable[[psycopg.Connection[Any]], T],
+    changed: Callable[[T], bool] = _always,
+) -> T:
+    """`postgres.transact(work)`, with the events `uow` recorded written in the same transaction
+    (none when `changed(result)` is False: nothing changed, nothing happened)."""
+    return uow.transaction(postgres.transact, enqueue, work, changed)
 
 
 def enqueue(conn: psycopg.Connection, events: Sequence[OutboundEvent]) -> None:

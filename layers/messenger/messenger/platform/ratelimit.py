@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from messenger.kernel.errors import RateLimited
 
 if TYPE_CHECKING:
-    import redis as redis_driver
     from redis.commands.core import Script
 
+    from messenger.platform.redis import RedisClient
     from messenger.platform.settings import Settings
 
 LimitName = Literal["send_message", "create_chat", "friend_request", "upload", "report"]
@@ -129,31 +129,26 @@ class RedisRateLimiter:
     The driver is imported on first use, so the use-cases that import this module for the port
     load no Redis code through it."""
 
-    def __init__(
-        self, limits: Mapping[LimitName, Limit], client: redis_driver.Redis | None = None
-    ) -> None:
+    def __init__(self, limits: Mapping[LimitName, Limit], redis: RedisClient) -> None:
         self.limits = dict(limits)
-        self._client = client  # None: the execution environment's client (messenger.platform.cache)
+        self.redis = redis
         self._script: Script | None = None
 
     def _gcra(self) -> Script:
         if self._script is None:
-            from messenger.platform.cache import redis
-
-            client = self._client if self._client is not None else redis()
-            self._script = client.register_script(GCRA_LUA)
+            self._script = self.redis().register_script(GCRA_LUA)
         return self._script
 
     def wait_ms(self, name: LimitName, subject: str) -> int:
         """Record one action if allowed (0), else the milliseconds until it would be; fails
         open (0) when Redis cannot be reached."""
-        import redis as redis_driver
+        from messenger.platform.redis import REDIS_DOWN
 
         limit = self.limits[name]
         try:
             key = limit_key(name, subject)
             wait = self._gcra()(keys=[key], args=[limit.interval_ms, limit.burst])
-        except (redis_driver.exceptions.ConnectionError, redis_driver.exceptions.TimeoutError):
+        except REDIS_DOWN:
             from messenger.platform.observability import logger
 
             logger.warning("rate limiter unavailable: allowing the action", extra={"limit": name})

@@ -49,6 +49,8 @@ class Settings(BaseModel):
     mongodb_secret_arn: str | None = None
     mongodb_database: str = "messenger"
     mongodb_tls_ca_file: str | None = None
+    # DocumentDB has no retryable writes: off unless a deployment on MongoDB proper turns them on.
+    mongodb_retry_writes: bool = False
     redis_ssl_ca_certs: str | None = None  # used for rediss:// URLs only
     kafka_bootstrap_servers: str | None = None
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL"] = "PLAINTEXT"

@@ -21,11 +21,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from messenger.kernel.errors import is_unavailable
-from messenger.platform.events import EventEnvelope
 from messenger.platform.observability import logger
+
+if TYPE_CHECKING:
+    from messenger.chats.events import ChatRead, MessageSent
+    from messenger.kernel.events import EventEnvelope
 
 
 @dataclass(frozen=True)
@@ -116,27 +119,40 @@ class Push:
     skip_connections: frozenset[str] = frozenset()
 
 
-def _ids(values: Any) -> list[uuid.UUID]:
-    return [uuid.UUID(str(v)) for v in values or ()]
+def _participants(data: MessageSent | ChatRead, chats: ChatDirectory | None) -> list[uuid.UUID]:
+    """The chat's participants as the event carries them, else (none carried) looked up."""
+    if data.participants or chats is None:
+        return data.participants
+    return chats.participants_of(data.chat_id) or []
 
 
 def push_for(event: EventEnvelope, chats: ChatDirectory | None = None) -> Push | None:
-    """What a chat or friendship event pushes, to whom (API.md, Realtime); None: nothing."""
-    data = dict(event.data)
-    if event.type == "message.sent":
-        users = _ids(data.pop("participants", None))
-        if not users and chats is not None:
-            users = chats.participants_of(uuid.UUID(str(data["chat_id"]))) or []
-        return Push(frozenset(users), frame(event.type, data))
-    if event.type == "chat.read":
-        users = _ids(data.pop("participants", None))
-        if not users and chats is not None:
-            users = chats.participants_of(uuid.UUID(str(data["chat_id"]))) or []
-        reader = uuid.UUID(str(data["user_id"]))
-        return Push(frozenset(u for u in users if u != reader), frame(event.type, data))
-    if event.type in ("friendship.requested", "friendship.accepted"):
+    """What a chat or friendship event pushes, to whom (API.md, Realtime); None: nothing.
+
+    Raises MalformedEvent (messenger.kernel.events) when a pushed type's data breaks its schema.
+    """
+    # The publishers' schemas, loaded by the push consumer only (connect, typing and logout
+    # never push an event).
+    from messenger.chats.events import ChatRead, MessageSent
+    from messenger.friends.events import (
+        FriendshipAccepted,
+        FriendshipChanged,
+        FriendshipRequested,
+    )
+
+    data = event.parse(MessageSent, ChatRead, FriendshipRequested, FriendshipAccepted)
+    if data is None:
+        return None
+    # The frame is the event's data as published, less the recipients.
+    payload = frame(event.type, data.model_dump(mode="json", exclude={"participants"}))
+    if isinstance(data, MessageSent):
+        return Push(frozenset(_participants(data, chats)), payload)
+    if isinstance(data, ChatRead):
+        users = _participants(data, chats)
+        return Push(frozenset(u for u in users if u != data.user_id), payload)
+    if isinstance(data, FriendshipChanged):
         # from_user_id is whoever acted (asked, or accepted): the other one hears about it.
-        return Push(frozenset(_ids([data["to_user_id"]])), frame(event.type, data))
+        return Push(frozenset([data.to_user_id]), payload)
     return None
 
 

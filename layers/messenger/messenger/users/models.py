@@ -1,4 +1,4 @@
-"""Profile views, the profile PATCH body and the users context's events."""
+"""Profile views and the profile PATCH body (the users context's events: messenger.users.events)."""
 
 from __future__ import annotations
 
@@ -87,13 +87,3 @@ class ProfilePatch(BaseModel):
             for name in self.model_fields_set
             if name != "avatar_upload_id"
         }
-
-
-class ProfileUpdated(BaseModel):
-    """Data of the `user.profile_updated` event."""
-
-    user_id: uuid.UUID
-    nickname: str
-    description: str | None
-    avatar_url: str | None
-    updated_at: Timestamp

@@ -10,15 +10,17 @@ from messenger.kernel.clock import utcnow
 from messenger.kernel.errors import Conflict, NotFound
 from messenger.kernel.fields import nickname_variants
 from messenger.kernel.pagination import TEXT_KEY, Page, decode_cursor, encode_cursor
-from messenger.platform.events import new_event
 from messenger.platform.publishing import NoOutbox
-from messenger.users.models import OwnProfile, Profile, ProfilePatch, ProfileUpdated
+from messenger.platform.unit_of_work import EventOutbox, UnitOfWork
+from messenger.users.events import ProfileUpdated
+from messenger.users.models import OwnProfile, Profile, ProfilePatch
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
-    from datetime import datetime
 
-    from messenger.platform.events import EventEnvelope, OutboundEvent
+    from messenger.auth.events import UserRegistered
+    from messenger.kernel.context import RequestContext
+
 
 CREATE_PROFILE_CONSUMER = "users.create-profile"
 
@@ -44,9 +46,11 @@ class Profiles(Protocol):
         self,
         user_id: uuid.UUID,
         changes: dict[str, object],
-        events_for: Callable[[OwnProfile], Sequence[OutboundEvent]],
+        uow: UnitOfWork,
+        event_for: Callable[[OwnProfile], ProfileUpdated],
     ) -> tuple[OwnProfile, OwnProfile] | None:
-        """Apply the changes and store the events they cause, atomically; (before, after).
+        """Apply the changes and record `event_for(the profile after them)` in `uow`, committed
+        with them; (before, after).
 
         None if the profile does not exist; NicknameTaken if the database refuses the nickname.
         """
@@ -63,10 +67,6 @@ class Profiles(Protocol):
         """
 
 
-class EventOutbox(Protocol):
-    def publish_now(self, events: Sequence[OutboundEvent]) -> bool: ...
-
-
 class PreparedAvatar(Protocol):
     url: str
 
@@ -76,7 +76,7 @@ class PreparedAvatar(Protocol):
 
 
 class Avatars(Protocol):
-    """messenger.media.api: avatar uploads and the objects behind avatar URLs."""
+    """messenger.media.api.MediaApi: avatar uploads and the objects behind avatar URLs."""
 
     def prepare_avatar(self, owner: uuid.UUID, upload_id: uuid.UUID) -> PreparedAvatar: ...
 
@@ -89,7 +89,10 @@ class UsersService:
     outbox: EventOutbox = NoOutbox()  # noqa: RUF009 - stateless
     avatars: Avatars | None = None
 
-    def own_profile(self, user_id: uuid.UUID) -> OwnProfile:
+    def own_profile(self, ctx: RequestContext) -> OwnProfile:
+        return self._own(ctx.caller)
+
+    def _own(self, user_id: uuid.UUID) -> OwnProfile:
         profile = self.profiles.by_id(user_id)
         if profile is None:
             raise NotFound("profile_not_ready", "The profile is being created; retry in a moment")
@@ -119,9 +122,8 @@ class UsersService:
             items=items, next_cursor=encode_cursor(items[-1].nickname.lower()) if more else None
         )
 
-    def update_own_profile(
-        self, user_id: uuid.UUID, patch: ProfilePatch, correlation_id: str | None = None
-    ) -> OwnProfile:
+    def update_own_profile(self, ctx: RequestContext, patch: ProfilePatch) -> OwnProfile:
+        user_id = ctx.caller
         changes = patch.changes()
         avatar = None
         if patch.avatar_upload_id is not None:
@@ -130,27 +132,14 @@ class UsersService:
             avatar = self.avatars.prepare_avatar(user_id, patch.avatar_upload_id)
             changes["avatar_url"] = avatar.url
         if not changes:
-            return self.own_profile(user_id)
-
-        stored: list[OutboundEvent] = []
-
-        def events_for(profile: OwnProfile) -> list[OutboundEvent]:
-            data = ProfileUpdated(
-                user_id=profile.user_id,
-                nickname=profile.nickname,
-                description=profile.description,
-                avatar_url=profile.avatar_url,
-                updated_at=utcnow(),
-            )
-            stored[:] = [new_event("user.profile_updated", str(user_id), data, correlation_id)]
-            return stored
-
-        try:
-            updated = self.profiles.update(user_id, changes, events_for)
-        except BaseException:
-            if avatar is not None:
-                avatar.release()  # nothing refers to the copy
-            raise
+            return self._own(user_id)
+        with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
+            try:
+                updated = self.profiles.update(user_id, changes, uow, profile_updated)
+            except BaseException:
+                if avatar is not None:
+                    avatar.release()  # nothing refers to the copy
+                raise
         if updated is None:
             if avatar is not None:
                 avatar.release()
@@ -158,23 +147,34 @@ class UsersService:
         before, after = updated
         if avatar is not None:
             avatar.commit()
-        self.outbox.publish_now(stored)
         if before.avatar_url != after.avatar_url and self.avatars is not None:
             self.avatars.discard_avatar(before.avatar_url)  # ours only; best effort
         return after
 
-    def create_profile_on_registration(self, event: EventEnvelope) -> OwnProfile | None:
-        data = event.data
-        registered_at: datetime = event.occurred_at
+    def create_profile_on_registration(
+        self, event_id: uuid.UUID, registered: UserRegistered
+    ) -> OwnProfile | None:
+        """The profile of a new account, once per `user.registered` event (`event_id`)."""
         profile = OwnProfile(
-            user_id=uuid.UUID(str(data["user_id"])),
-            email=str(data["email"]),
-            nickname=str(data["nickname"]),
+            user_id=registered.user_id,
+            email=registered.email,
+            nickname=registered.nickname,
             description=None,
             avatar_url=None,
-            created_at=data.get("registered_at", registered_at),
+            created_at=registered.registered_at,
         )
-        return self.profiles.create_once(event.id, profile, nickname_variants(profile.nickname))
+        return self.profiles.create_once(event_id, profile, nickname_variants(profile.nickname))
+
+
+def profile_updated(profile: OwnProfile) -> ProfileUpdated:
+    """The `user.profile_updated` event of the profile as an update left it."""
+    return ProfileUpdated(
+        user_id=profile.user_id,
+        nickname=profile.nickname,
+        description=profile.description,
+        avatar_url=profile.avatar_url,
+        updated_at=utcnow(),
+    )
 
 
 def public_profile(profile: OwnProfile) -> Profile:

@@ -1,8 +1,15 @@
-"""Kafka (MSK) consumer plumbing: envelope decoding and partial batch failures.
+"""Kafka (MSK) consumer plumbing: envelope decoding, typed events and partial batch failures.
 
 A record that fails is reported by topic-partition and offset (Powertools' Kafka batch
 processor); the event source mapping retries it and, when retries run out, sends it to the
-function's on-failure destination with the error. Nothing is dropped silently.
+function's on-failure destination with the error. Nothing is dropped silently. A poison record
+(not an envelope, or data that breaks its type's schema: messenger.kernel.events.MalformedEvent)
+takes the same path, and its validation error is logged with the record's event id and type.
+An event of a type the consumer does not handle is skipped (its handler's `parse` answers None).
+
+A consumer's file is its handler and one line:
+
+    lambda_handler = kafka_entrypoint(handle)
 """
 
 from __future__ import annotations
@@ -14,8 +21,10 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from pydantic import ValidationError
 
-from messenger.platform.events import CORRELATION_HEADER, EventEnvelope
+from messenger.kernel.events import EventEnvelope, MalformedEvent
+from messenger.platform.events import CORRELATION_HEADER
 from messenger.platform.observability import logger
 
 if TYPE_CHECKING:
@@ -25,8 +34,21 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
+class MalformedRecord(ValueError):
+    """The record's value is not an event envelope (not JSON, or not API.md's shape)."""
+
+
 def envelope_of(record: KafkaEventRecord) -> EventEnvelope:
-    return EventEnvelope.model_validate_json(record.decoded_value)
+    try:
+        return EventEnvelope.model_validate_json(record.decoded_value)
+    except ValidationError as exc:
+        raise MalformedRecord(
+            "not an event envelope: "
+            + "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}"
+                for e in exc.errors(include_url=False, include_input=False)
+            )
+        ) from exc
 
 
 def correlation_id_of(record: KafkaEventRecord) -> str | None:
@@ -45,9 +67,24 @@ def process_kafka_batch(
 
     def handle_record(record: KafkaEventRecord) -> None:
         logger.set_correlation_id(correlation_id_of(record))
-        envelope = envelope_of(record)
-        logger.append_keys(event_id=str(envelope.id), event_type=envelope.type)
-        handle(envelope)
+        logger.remove_keys(["event_id", "event_type"])  # the previous record's
+        try:
+            envelope = envelope_of(record)
+            logger.append_keys(event_id=str(envelope.id), event_type=envelope.type)
+            handle(envelope)
+        except (MalformedRecord, MalformedEvent) as exc:
+            # Retrying cannot fix it: it ends in the on-failure destination, and this says why.
+            logger.error(
+                "Malformed event: reported, retried, then dead-lettered",
+                extra={
+                    "error": str(exc),
+                    "errors": getattr(exc, "errors", None),
+                    "topic": record.topic,
+                    "partition": record.partition,
+                    "offset": record.offset,
+                },
+            )
+            raise
 
     processor = BatchProcessor(event_type=EventType.Kafka)
     return dict(
@@ -55,3 +92,16 @@ def process_kafka_batch(
             event=event, record_handler=handle_record, processor=processor, context=context
         )
     )
+
+
+def kafka_entrypoint(
+    handle: Callable[[EventEnvelope], None],
+) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """A consumer function's `lambda_handler`: each record's correlation id in the logs (no
+    state carried over from the previous batch), the batch processed by `handle`."""
+
+    @logger.inject_lambda_context(clear_state=True)
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return process_kafka_batch(event, context, handle)
+
+    return lambda_handler

@@ -1,8 +1,11 @@
-"""The HTTP side every API function shares: one resolver factory, one error map, the caller.
+"""The HTTP side every API function shares: one resolver factory, one error map, the request's
+context, one entrypoint.
 
 Errors leave as RFC 9457 problem+json with a stable `code` (API.md, Conventions). This module is
 the only place that turns a domain error, a validation failure or an unreachable backing service
-into a status code.
+into a status code. A function's file is its routes and one line:
+
+    lambda_handler = entrypoint(app)
 """
 
 from __future__ import annotations
@@ -19,13 +22,19 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.logging import correlation_paths
 
 from messenger.kernel import errors
+from messenger.kernel.context import RequestContext
 from messenger.platform import deadline
-from messenger.platform.observability import logger
+from messenger.platform.observability import logger, metrics
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
+
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
 ModelT = TypeVar("ModelT")
@@ -253,10 +262,32 @@ def no_content() -> Response[str]:
 
 def caller_id(app: APIGatewayHttpResolver) -> uuid.UUID:
     """The authenticated user, from the Lambda authorizer's context (never from the request)."""
-    context = app.current_event.request_context.authorizer.get_lambda or {}
-    if context.get("unavailable"):  # refused by the resolver already; never a caller
+    return request_context(app).caller
+
+
+def request_context(app: APIGatewayHttpResolver) -> RequestContext:
+    """What the route's use-case needs of this request: the authorizer's user (None on an open
+    route, or when it named none: a use-case that needs a caller answers 401), the correlation
+    id the entrypoint's logger took from the request, and the invocation's deadline."""
+    authorizer = app.current_event.request_context.authorizer.get_lambda or {}
+    if authorizer.get("unavailable"):  # refused by the resolver already; never a caller
         raise errors.Unavailable()
     try:
-        return uuid.UUID(str(context["user_id"]))
-    except (KeyError, ValueError) as exc:
-        raise errors.Unauthenticated("unauthorized", "No authenticated caller") from exc
+        user_id: uuid.UUID | None = uuid.UUID(str(authorizer["user_id"]))
+    except (KeyError, ValueError):
+        user_id = None
+    return RequestContext(user_id, logger.get_correlation_id(), deadline.current())
+
+
+def entrypoint(app: APIGatewayHttpResolver, *, flush_metrics: bool = False) -> Handler:
+    """The function's `lambda_handler`: the logger takes the request's id as correlation id (and
+    the Lambda context), the resolver answers; with `flush_metrics`, the metrics the request
+    added leave as EMF (only functions that add some ask: an empty flush warns)."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    if flush_metrics:
+        return metrics.log_metrics(lambda_handler)
+    return lambda_handler

@@ -20,13 +20,12 @@ from messenger.platform import outbox, postgres
 
 if TYPE_CHECKING:
     import uuid
-    from collections.abc import Sequence
 
-    from messenger.platform.events import OutboundEvent
+    from messenger.platform.unit_of_work import UnitOfWork
 
 
 class NicknameReservations(Protocol):
-    """messenger.users.queries: hold a nickname for an account inside the caller's transaction."""
+    """The users context's api: hold a nickname for an account inside the caller's transaction."""
 
     def reserve_nickname(self, conn: psycopg.Connection, user_id: uuid.UUID, nickname: str) -> bool:
         """True if the nickname is now the user's; False if another account holds it."""
@@ -51,12 +50,11 @@ class PostgresAccounts:
         if not self.nicknames.reserve_nickname(conn, account.user_id, nickname):
             raise NicknameTaken()
 
-    def add(self, account: Account, events: Sequence[OutboundEvent], nickname: str) -> None:
+    def add(self, account: Account, nickname: str, uow: UnitOfWork) -> None:
         def insert(conn: psycopg.Connection) -> None:
             self._insert(conn, account, nickname)
-            outbox.enqueue(conn, events)
 
-        postgres.transact(insert)
+        outbox.transact(uow, insert)
 
     def by_email(self, email: str) -> Account | None:
         with postgres.connection().cursor(row_factory=class_row(Account)) as cur:

@@ -16,11 +16,10 @@ from messenger.platform import outbox, postgres
 
 if TYPE_CHECKING:
     import uuid
-    from collections.abc import Sequence
 
     from messenger.auth.models import Account
     from messenger.auth.oauth import OAuthIdentity
-    from messenger.platform.events import OutboundEvent
+    from messenger.platform.unit_of_work import UnitOfWork
 
 _INSERT_IDENTITY = (
     "INSERT INTO auth.oauth_identities (provider, subject, user_id, email) VALUES (%s, %s, %s, %s)"
@@ -50,11 +49,7 @@ class PostgresOAuthAccounts(PostgresAccounts):
             raise IdentityTaken() from exc
 
     def add_with_identity(
-        self,
-        account: Account,
-        identity: OAuthIdentity,
-        events: Sequence[OutboundEvent],
-        nickname: str,
+        self, account: Account, identity: OAuthIdentity, nickname: str, uow: UnitOfWork
     ) -> None:
         def insert(conn: psycopg.Connection) -> None:
             self._insert(conn, account, nickname)
@@ -62,6 +57,5 @@ class PostgresOAuthAccounts(PostgresAccounts):
                 conn.execute(_INSERT_IDENTITY, _identity_params(identity))
             except psycopg.errors.UniqueViolation as exc:
                 raise IdentityTaken() from exc
-            outbox.enqueue(conn, events)
 
-        postgres.transact(insert)
+        outbox.transact(uow, insert)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import TYPE_CHECKING
 
 from messenger.auth.oauth import PendingSignIn
-from messenger.platform.cache import redis
+
+if TYPE_CHECKING:
+    from messenger.platform.redis import RedisClient
 
 
 def _key(state: str) -> str:
@@ -19,8 +22,9 @@ def _key(state: str) -> str:
 
 
 class RedisPendingSignIns:
-    def __init__(self, ttl_seconds: int) -> None:
+    def __init__(self, ttl_seconds: int, redis: RedisClient) -> None:
         self.ttl_seconds = ttl_seconds
+        self.redis = redis
 
     def put(self, state: str, pending: PendingSignIn) -> None:
         value = json.dumps(
@@ -31,10 +35,10 @@ class RedisPendingSignIns:
                 "nonce": pending.nonce,
             }
         )
-        redis().set(_key(state), value, ex=self.ttl_seconds)
+        self.redis().set(_key(state), value, ex=self.ttl_seconds)
 
     def take(self, state: str) -> PendingSignIn | None:
-        pipe = redis().pipeline(transaction=True)
+        pipe = self.redis().pipeline(transaction=True)
         pipe.get(_key(state))
         pipe.delete(_key(state))
         value, _deleted = pipe.execute()

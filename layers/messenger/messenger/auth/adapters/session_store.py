@@ -17,14 +17,16 @@ from typing import TYPE_CHECKING
 
 from messenger.auth.session import Session
 from messenger.kernel.clock import utcnow
-from messenger.platform.cache import CACHE_DOWN, get_many, redis
 from messenger.platform.observability import logger
+from messenger.platform.redis import REDIS_DOWN, get_many
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import timedelta
 
     import psycopg
+
+    from messenger.platform.redis import RedisClient
 
 
 def _postgres() -> psycopg.Connection:
@@ -43,8 +45,9 @@ def _cache_key(token_hash: bytes) -> str:
 
 
 class CachedSessions:
-    def __init__(self, cache_ttl: timedelta) -> None:
+    def __init__(self, cache_ttl: timedelta, redis: RedisClient) -> None:
         self.cache_ttl_seconds = int(cache_ttl.total_seconds())
+        self.redis = redis
 
     def _ttl(self, expires_at: datetime) -> int:
         remaining = int((expires_at - utcnow()).total_seconds())
@@ -55,7 +58,7 @@ class CachedSessions:
             "INSERT INTO auth.sessions (token_hash, user_id, expires_at) VALUES (%s, %s, %s)",
             (token_hash, session.user_id, session.expires_at),
         )
-        redis().set(
+        self.redis().set(
             _cache_key(token_hash),
             f"{session.user_id} {session.expires_at.timestamp()}",
             ex=self._ttl(session.expires_at),
@@ -63,9 +66,9 @@ class CachedSessions:
 
     def find(self, token_hash: bytes) -> Session | None:
         try:
-            cached = redis().get(_cache_key(token_hash))
+            cached = self.redis().get(_cache_key(token_hash))
             cache_up = True
-        except CACHE_DOWN as exc:
+        except REDIS_DOWN as exc:
             logger.warning("Redis unreachable; reading the session from Postgres", exc_info=exc)
             cached, cache_up = None, False
         if cached == REVOKED:
@@ -95,13 +98,13 @@ class CachedSessions:
     def _fill(self, token_hash: bytes, session: Session) -> None:
         """Cache a session read from Postgres; a failure only costs the next lookup a query."""
         try:
-            redis().set(
+            self.redis().set(
                 _cache_key(token_hash),
                 f"{session.user_id} {session.expires_at.timestamp()}",
                 ex=self._ttl(session.expires_at),
                 nx=True,
             )
-        except CACHE_DOWN as exc:
+        except REDIS_DOWN as exc:
             logger.warning("Redis unreachable; session not cached", exc_info=exc)
 
     def revoke(self, token_hash: bytes) -> uuid.UUID | None:
@@ -117,11 +120,11 @@ class CachedSessions:
         if row is None:
             return None
         # The tombstone must outlive any cached copy of the session: the cache TTL bounds that.
-        redis().set(_cache_key(token_hash), REVOKED, ex=self._ttl(row[1]))
+        self.redis().set(_cache_key(token_hash), REVOKED, ex=self._ttl(row[1]))
         user_id: uuid.UUID = row[0]
         return user_id
 
     def known_revoked(self, token_hashes: Sequence[bytes]) -> set[bytes]:
         """Those with a revocation tombstone in the cache: one pipelined round trip."""
-        values = get_many([_cache_key(h) for h in token_hashes])
+        values = get_many(self.redis(), [_cache_key(h) for h in token_hashes])
         return {h for h, value in zip(token_hashes, values, strict=True) if value == REVOKED}

@@ -14,8 +14,10 @@ updated in one MULTI, which ElastiCache Serverless accepts (decision "No multi-k
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
-from messenger.platform.cache import redis
+if TYPE_CHECKING:
+    from messenger.platform.redis import RedisClient
 
 
 def _digest(value: str) -> str:
@@ -32,14 +34,21 @@ def client_key(email: str, client_ip: str) -> str:
 
 
 class RedisLoginThrottle:
-    def __init__(self, max_failures: int, max_failures_per_email: int, window_seconds: int) -> None:
+    def __init__(
+        self,
+        max_failures: int,
+        max_failures_per_email: int,
+        window_seconds: int,
+        redis: RedisClient,
+    ) -> None:
+        self.redis = redis
         self.max_failures = max_failures
         self.max_failures_per_email = max_failures_per_email
         self.window_seconds = window_seconds
 
     def retry_after(self, email: str, client_ip: str) -> int | None:
         keys = (client_key(email, client_ip), email_key(email))
-        pipe = redis().pipeline(transaction=False)
+        pipe = self.redis().pipeline(transaction=False)
         for key in keys:
             pipe.get(key)
             pipe.ttl(key)
@@ -52,11 +61,11 @@ class RedisLoginThrottle:
         return max(max(waits), 1) if waits else None
 
     def record_failure(self, email: str, client_ip: str) -> None:
-        pipe = redis().pipeline(transaction=True)
+        pipe = self.redis().pipeline(transaction=True)
         for key in (client_key(email, client_ip), email_key(email)):
             pipe.incr(key)
             pipe.expire(key, self.window_seconds, nx=True)
         pipe.execute()
 
     def reset(self, email: str, client_ip: str) -> None:
-        redis().delete(client_key(email, client_ip))
+        self.redis().delete(client_key(email, client_ip))

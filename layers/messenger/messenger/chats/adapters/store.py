@@ -6,9 +6,9 @@ it existed, which the first send upgrades), last_activity_at, unread: {user: n},
 {user: message_id}} and `messages` {_id (UUIDv7), chat_id, author_id, content, created_at,
 client_message_id, dedupe_key, attachments? (messenger.media's stored form: keys, no URLs)}.
 Every write that carries an event runs in a Mongo transaction
-with its outbox row; concurrent writes to one chat document conflict and pymongo's
-`with_transaction` retries them, so unread counters and the last message stay exact under
-concurrency. Ids are stored as canonical strings: UUIDv7
+with its outbox rows (mongo_outbox.transact: the unit of work's events); concurrent writes to
+one chat document conflict and pymongo's `with_transaction` retries them, so unread counters
+and the last message stay exact under concurrency. Ids are stored as canonical strings: UUIDv7
 strings sort like the ids themselves.
 """
 
@@ -19,7 +19,6 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import redis as redis_driver
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
@@ -28,14 +27,15 @@ from messenger.chats.service import ChatMembership
 from messenger.kernel.errors import NotFound
 from messenger.media import api as media
 from messenger.platform import mongo, mongo_outbox
-from messenger.platform.cache import redis
 from messenger.platform.observability import logger
+from messenger.platform.redis import REDIS_DOWN
 
 if TYPE_CHECKING:
-    from messenger.chats.service import EventsFor, PreparedAttachments
+    from messenger.chats.service import ChatStore, PreparedAttachments
+    from messenger.platform.redis import RedisClient
+    from messenger.platform.unit_of_work import UnitOfWork
 
 MEMBERSHIP_TTL = 24 * 3600
-_REDIS_DOWN = (redis_driver.exceptions.ConnectionError, redis_driver.exceptions.TimeoutError)
 
 
 def ensure_indexes(db: Any) -> None:
@@ -108,13 +108,8 @@ def _counters_only(
     db.chats.update_one({"_id": chat_id}, {"$set": upgrade}, session=session)
 
 
-def _transaction(work: Any) -> Any:
-    with mongo.client().start_session() as session:
-        return session.with_transaction(work)
-
-
 class MongoChats:
-    def create(self, chat: Chat, direct_key: str | None, events: EventsFor) -> tuple[Chat, bool]:
+    def create(self, chat: Chat, direct_key: str | None, uow: UnitOfWork) -> tuple[Chat, bool]:
         doc: dict[str, Any] = {
             "_id": str(chat.chat_id),
             "type": chat.type,
@@ -138,10 +133,9 @@ class MongoChats:
 
         def work(session: Any) -> None:
             mongo.database().chats.insert_one(doc, session=session)
-            mongo_outbox.enqueue(session, events())
 
         try:
-            _transaction(work)
+            mongo_outbox.transact(uow, work)
         except DuplicateKeyError:  # the pair's chat was created concurrently: that one wins
             existing = mongo.database().chats.find_one({"direct_key": direct_key})
             if existing is None:
@@ -180,7 +174,7 @@ class MongoChats:
         message: Message,
         membership: ChatMembership,
         dedupe_key: str,
-        events: EventsFor,
+        uow: UnitOfWork,
         attachments: PreparedAttachments | None = None,
     ) -> tuple[Message, bool]:
         doc = {**_message_doc(message), "dedupe_key": dedupe_key}
@@ -208,10 +202,9 @@ class MongoChats:
                 _counters_only(db, chat_id, counters, last, session)
             if attachments is not None:
                 attachments.claim(session)  # the uploads are used by this message, atomically
-            mongo_outbox.enqueue(session, events())
 
         try:
-            _transaction(work)
+            mongo_outbox.transact(uow, work)
         except DuplicateKeyError:
             original = mongo.database().messages.find_one(
                 {"chat_id": chat_id, "author_id": str(message.author_id), "dedupe_key": dedupe_key}
@@ -229,7 +222,7 @@ class MongoChats:
         return [_message(doc) for doc in docs]
 
     def mark_read(
-        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, events: EventsFor
+        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
     ) -> bool:
         db = mongo.database()
         chat, me, marker = str(chat_id), str(user), str(message_id)
@@ -250,14 +243,19 @@ class MongoChats:
                 {"$set": {f"read_up_to.{me}": marker, f"unread.{me}": unread}},
                 session=session,
             )
-            mongo_outbox.enqueue(session, events())
             return True
 
-        return bool(_transaction(work))
+        # An unmoved marker changed nothing: its transaction writes no event.
+        return mongo_outbox.transact(uow, work, changed=bool)
 
 
-class CachedChats(MongoChats):
-    """Membership from Redis when warm (it never changes once the chat exists)."""
+class CachedChats:
+    """Membership from Redis when warm (it never changes once the chat exists), wrapping the
+    store that holds the chats; everything else goes straight to that store."""
+
+    def __init__(self, inner: ChatStore, redis: RedisClient) -> None:
+        self.inner = inner
+        self.redis = redis
 
     @staticmethod
     def _key(chat_id: uuid.UUID) -> str:
@@ -266,24 +264,47 @@ class CachedChats(MongoChats):
     def _remember(self, membership: ChatMembership) -> None:
         value = json.dumps([membership.type, [str(p) for p in membership.participants]])
         try:
-            redis().set(self._key(membership.chat_id), value, ex=MEMBERSHIP_TTL)
-        except _REDIS_DOWN as exc:
+            self.redis().set(self._key(membership.chat_id), value, ex=MEMBERSHIP_TTL)
+        except REDIS_DOWN as exc:
             logger.warning("Chat cache unavailable", extra={"error": repr(exc)})
 
     def membership(self, chat_id: uuid.UUID) -> ChatMembership | None:
         try:
-            cached = redis().get(self._key(chat_id))
-        except _REDIS_DOWN:
+            cached = self.redis().get(self._key(chat_id))
+        except REDIS_DOWN:
             cached = None
         if cached:
             kind, participants = json.loads(cached)
             return ChatMembership(chat_id, kind, tuple(uuid.UUID(p) for p in participants))
-        found = super().membership(chat_id)
+        found = self.inner.membership(chat_id)
         if found is not None:
             self._remember(found)
         return found
 
-    def create(self, chat: Chat, direct_key: str | None, events: EventsFor) -> tuple[Chat, bool]:
-        result, created = super().create(chat, direct_key, events)
+    def create(self, chat: Chat, direct_key: str | None, uow: UnitOfWork) -> tuple[Chat, bool]:
+        result, created = self.inner.create(chat, direct_key, uow)
         self._remember(ChatMembership(result.chat_id, result.type, tuple(result.participants)))
         return result, created
+
+    def chats_of(
+        self, user: uuid.UUID, limit: int, after: tuple[datetime, str] | None
+    ) -> list[tuple[Chat, datetime]]:
+        return self.inner.chats_of(user, limit, after)
+
+    def send(
+        self,
+        message: Message,
+        membership: ChatMembership,
+        dedupe_key: str,
+        uow: UnitOfWork,
+        attachments: PreparedAttachments | None = None,
+    ) -> tuple[Message, bool]:
+        return self.inner.send(message, membership, dedupe_key, uow, attachments)
+
+    def history(self, chat_id: uuid.UUID, limit: int, before: str | None) -> list[Message]:
+        return self.inner.history(chat_id, limit, before)
+
+    def mark_read(
+        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
+    ) -> bool:
+        return self.inner.mark_read(chat_id, user, message_id, uow)

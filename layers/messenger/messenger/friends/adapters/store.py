@@ -2,11 +2,11 @@
 
 Postgres (psycopg) is imported where it is used: other contexts (chats) read the cached friend
 sets on every call and reach Postgres only on a cache miss. The friends functions load it at init
-(messenger.friends.wiring).
+(messenger.bootstrap).
 
 `transition` takes a transaction-scoped advisory lock on the pair before reading its row, so
 every transition of one pair is serialized, including the very first (when there is no row to
-lock yet). The row and its outbox event commit together.
+lock yet). The row and its outbox event commit together (outbox.transact, the unit of work).
 """
 
 from __future__ import annotations
@@ -17,20 +17,19 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import redis as redis_driver
-
 from messenger.friends.service import Decision, Friendship, Relations, pair
-from messenger.platform.cache import delete_many, redis
 from messenger.platform.observability import logger
+from messenger.platform.redis import REDIS_DOWN, delete_many
 
 if TYPE_CHECKING:
     import psycopg
 
-    from messenger.platform.events import OutboundEvent
+    from messenger.friends.service import Friendships
+    from messenger.platform.redis import RedisClient
+    from messenger.platform.unit_of_work import UnitOfWork
 
 _COLUMNS = "user_low, user_high, status, requested_by, requested_at, responded_at"
 CACHE_TTL = 3600
-_REDIS_DOWN = (redis_driver.exceptions.ConnectionError, redis_driver.exceptions.TimeoutError)
 
 
 def _row(values: tuple[object, ...]) -> Friendship:
@@ -47,9 +46,9 @@ class PostgresFriendships:
         a: uuid.UUID,
         b: uuid.UUID,
         decide: Callable[[Friendship | None], Decision],
-        event_for: Callable[[Decision], OutboundEvent | None],
+        uow: UnitOfWork,
     ) -> Decision:
-        from messenger.platform import outbox, postgres
+        from messenger.platform import outbox
 
         low, high = pair(a, b)
 
@@ -78,12 +77,9 @@ class PostgresFriendships:
                     " responded_at = excluded.responded_at",
                     (r.low, r.high, r.status, r.requested_by, r.requested_at, r.responded_at),
                 )
-            event = event_for(decision)
-            if event is not None:
-                outbox.enqueue(conn, [event])
             return decision
 
-        return postgres.transact(work)
+        return outbox.transact(uow, work)
 
     def of_user(self, user: uuid.UUID) -> list[Friendship]:
         from messenger.platform import postgres
@@ -116,22 +112,36 @@ class PostgresFriendships:
         """Nothing cached here."""
 
 
-class CachedFriendships(PostgresFriendships):
-    """Cache-aside of each user's relations; the service forgets both users after a transition."""
+class CachedFriendships:
+    """Cache-aside of each user's relations, wrapping the store that holds the friendships; the
+    service forgets both users after a transition."""
+
+    def __init__(self, inner: Friendships, redis: RedisClient) -> None:
+        self.inner = inner
+        self.redis = redis
+
+    def transition(
+        self,
+        a: uuid.UUID,
+        b: uuid.UUID,
+        decide: Callable[[Friendship | None], Decision],
+        uow: UnitOfWork,
+    ) -> Decision:
+        return self.inner.transition(a, b, decide, uow)
 
     def _raw(self, user: uuid.UUID) -> list[list[str | None]]:
         """The cached rows as stored (strings), filling the cache from Postgres on a miss."""
         try:
-            cached = redis().get(cache_key(user))
-        except _REDIS_DOWN:
+            cached = self.redis().get(cache_key(user))
+        except REDIS_DOWN:
             cached = None
         if cached:
             raw: list[list[str | None]] = json.loads(cached)
             return raw
-        raw = _encode(super().of_user(user))
+        raw = _encode(self.inner.of_user(user))
         try:
-            redis().set(cache_key(user), json.dumps(raw), ex=CACHE_TTL)
-        except _REDIS_DOWN as exc:
+            self.redis().set(cache_key(user), json.dumps(raw), ex=CACHE_TTL)
+        except REDIS_DOWN as exc:
             logger.warning("Friends cache unavailable", extra={"error": repr(exc)})
         return raw
 
@@ -154,8 +164,8 @@ class CachedFriendships(PostgresFriendships):
 
     def forget(self, *users: uuid.UUID) -> None:
         try:
-            delete_many(cache_key(u) for u in users)
-        except _REDIS_DOWN as exc:
+            delete_many(self.redis(), (cache_key(u) for u in users))
+        except REDIS_DOWN as exc:
             logger.warning("Could not invalidate friends cache", extra={"error": repr(exc)})
 
 

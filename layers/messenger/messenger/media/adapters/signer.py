@@ -119,3 +119,16 @@ class S3UrlSigner:
         ).hexdigest()
         query_string = "&".join(f"{k}={v}" for k, v in encoded)
         return f"{self.base}/{quote(key, safe='/~')}?{query_string}&X-Amz-Signature={signature}"
+
+
+def configured_signer() -> S3UrlSigner:
+    """The signer of the deployment's bucket, from the settings."""
+    from messenger.platform.settings import get_settings
+
+    settings = get_settings()
+    return S3UrlSigner(
+        settings.media_bucket,
+        settings.aws_region,
+        settings.s3_endpoint,
+        settings.download_url_ttl_seconds,
+    )

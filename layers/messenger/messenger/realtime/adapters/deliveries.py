@@ -6,15 +6,17 @@ connection twice (clients dedupe by message id); it is never lost.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import redis as redis_driver
-
-from messenger.platform.cache import redis
 from messenger.platform.observability import logger
+from messenger.platform.redis import REDIS_DOWN
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from messenger.platform.redis import RedisClient
 
 TTL_SECONDS = 3600
-_REDIS_DOWN = (redis_driver.exceptions.ConnectionError, redis_driver.exceptions.TimeoutError)
 
 
 def _key(event_id: str) -> str:
@@ -22,10 +24,13 @@ def _key(event_id: str) -> str:
 
 
 class RedisDeliveryLog:
+    def __init__(self, redis: RedisClient) -> None:
+        self.redis = redis
+
     def served(self, event_id: str) -> set[str]:
         try:
-            return {str(m) for m in redis().smembers(_key(event_id))}
-        except _REDIS_DOWN as exc:
+            return {str(m) for m in self.redis().smembers(_key(event_id))}
+        except REDIS_DOWN as exc:
             logger.warning("Delivery log unavailable", extra={"error": repr(exc)})
             return set()
 
@@ -34,9 +39,9 @@ class RedisDeliveryLog:
         if not members:
             return
         try:
-            pipe = redis().pipeline()
+            pipe = self.redis().pipeline()
             pipe.sadd(_key(event_id), *members)
             pipe.expire(_key(event_id), TTL_SECONDS)
             pipe.execute()
-        except _REDIS_DOWN as exc:
+        except REDIS_DOWN as exc:
             logger.warning("Delivery log unavailable", extra={"error": repr(exc)})

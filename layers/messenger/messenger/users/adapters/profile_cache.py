@@ -14,22 +14,21 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
-import redis as redis_driver
-
-from messenger.platform.cache import delete_many, get_many, redis
 from messenger.platform.observability import logger
+from messenger.platform.redis import REDIS_DOWN, delete_many, get_many
 from messenger.users.models import OwnProfile
 
 if TYPE_CHECKING:
     import uuid
     from collections.abc import Callable, Iterator, Sequence
 
-    from messenger.platform.events import OutboundEvent
-    from messenger.users.adapters.profiles import PostgresProfiles
+    from messenger.platform.redis import RedisClient
+    from messenger.platform.unit_of_work import UnitOfWork
+    from messenger.users.events import ProfileUpdated
+    from messenger.users.service import Profiles
 
 PROFILE_TTL = 3600
 SEARCH_TTL = 10
-_REDIS_DOWN = (redis_driver.exceptions.ConnectionError, redis_driver.exceptions.TimeoutError)
 
 
 def profile_key(user_id: uuid.UUID | str) -> str:
@@ -41,13 +40,14 @@ def nickname_key(nickname: str) -> str:
 
 
 class CachedProfiles:
-    def __init__(self, inner: PostgresProfiles) -> None:
+    def __init__(self, inner: Profiles, redis: RedisClient) -> None:
         self.inner = inner
+        self.redis = redis
 
     def _get(self, key: str) -> Any:
         try:
-            return redis().get(key)
-        except _REDIS_DOWN as exc:
+            return self.redis().get(key)
+        except REDIS_DOWN as exc:
             logger.warning(
                 "Profile cache unavailable; reading Postgres", extra={"error": repr(exc)}
             )
@@ -55,11 +55,11 @@ class CachedProfiles:
 
     def _put(self, values: dict[str, str], ttl: int) -> None:
         try:
-            pipe = redis().pipeline(transaction=False)
+            pipe = self.redis().pipeline(transaction=False)
             for key, value in values.items():
                 pipe.set(key, value, ex=ttl)
             pipe.execute()
-        except _REDIS_DOWN as exc:
+        except REDIS_DOWN as exc:
             logger.warning("Profile cache unavailable; not caching", extra={"error": repr(exc)})
 
     def _remember(self, profiles: Sequence[OwnProfile]) -> None:
@@ -78,8 +78,8 @@ class CachedProfiles:
             else:
                 keys.append(profile_key(item))
         try:
-            delete_many(keys)
-        except _REDIS_DOWN as exc:
+            delete_many(self.redis(), keys)
+        except REDIS_DOWN as exc:
             logger.warning("Could not invalidate profiles", extra={"error": repr(exc)})
 
     def by_id(self, user_id: uuid.UUID) -> OwnProfile | None:
@@ -108,8 +108,8 @@ class CachedProfiles:
         if not user_ids:
             return {}
         try:
-            cached = get_many([profile_key(u) for u in user_ids])
-        except _REDIS_DOWN:
+            cached = get_many(self.redis(), [profile_key(u) for u in user_ids])
+        except REDIS_DOWN:
             cached = [None] * len(user_ids)
         found = {
             uid: OwnProfile.model_validate_json(raw)
@@ -137,9 +137,10 @@ class CachedProfiles:
         self,
         user_id: uuid.UUID,
         changes: dict[str, Any],
-        events_for: Callable[[OwnProfile], Sequence[OutboundEvent]],
+        uow: UnitOfWork,
+        event_for: Callable[[OwnProfile], ProfileUpdated],
     ) -> tuple[OwnProfile, OwnProfile] | None:
-        updated = self.inner.update(user_id, changes, events_for)
+        updated = self.inner.update(user_id, changes, uow, event_for)
         if updated is not None:
             self.forget(*updated)
         return updated

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     import uuid
     from collections.abc import Callable, Iterator, Sequence
 
-    from messenger.platform.events import OutboundEvent
+    from messenger.platform.unit_of_work import UnitOfWork
+    from messenger.users.events import ProfileUpdated
 
 _COLUMNS = "user_id, email, nickname, description, avatar_url, created_at"
 NICKNAME_INDEX = "profiles_nickname_ci"
@@ -136,7 +137,8 @@ class PostgresProfiles:
         self,
         user_id: uuid.UUID,
         changes: dict[str, Any],
-        events_for: Callable[[OwnProfile], Sequence[OutboundEvent]],
+        uow: UnitOfWork,
+        event_for: Callable[[OwnProfile], ProfileUpdated],
     ) -> tuple[OwnProfile, OwnProfile] | None:
         def work(conn: psycopg.Connection) -> tuple[OwnProfile, OwnProfile] | None:
             if "nickname" in changes and not reserve_nickname(conn, user_id, changes["nickname"]):
@@ -162,15 +164,19 @@ class PostgresProfiles:
             assert after is not None
             if "nickname" in changes:
                 release_nicknames(conn, user_id)
-            outbox.enqueue(conn, events_for(after))
+            uow.record(event_for(after))
             return before, after
 
         try:
-            return postgres.transact(work)
+            return outbox.transact(uow, work)
         except psycopg.errors.UniqueViolation as exc:
             if exc.diag.constraint_name != NICKNAME_INDEX:
                 raise
             raise NicknameTaken() from exc
+
+    def reserve_nickname(self, conn: psycopg.Connection, user_id: uuid.UUID, nickname: str) -> bool:
+        """`reserve_nickname` inside the caller's transaction (the users context's api)."""
+        return reserve_nickname(conn, user_id, nickname)
 
     def is_nickname_taken(self, nickname: str) -> bool:
         """Held by a profile or reserved by a registration (committed ones: a fast check)."""

@@ -1,0 +1,25 @@
+"""What the users context publishes (API.md, Events), keyed by the user: topic `user-events`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import ClassVar
+
+from messenger.kernel.events import Event, registry
+from messenger.kernel.fields import Timestamp
+
+
+class ProfileUpdated(Event):
+    event_type: ClassVar[str] = "user.profile_updated"
+
+    user_id: uuid.UUID
+    nickname: str
+    description: str | None
+    avatar_url: str | None
+    updated_at: Timestamp
+
+    def key(self) -> str:
+        return str(self.user_id)
+
+
+EVENT_TYPES = registry(ProfileUpdated)
