@@ -16,10 +16,22 @@ from kafka import KafkaProducer
 from messenger.kernel.clock import rfc3339, utcnow
 from messenger_local.gateway import LocalGateway
 from tests.e2e.flows import bearer, befriend, signed_up
-from tests.e2e.test_bad_input_http import BAD_TEXT, JSON, problem, raw
 from tests.support import poll, template
 
 pytestmark = pytest.mark.e2e
+
+JSON = {"content-type": "application/json"}
+BAD_TEXT = ["a\x00b", "a\ud800b"]  # as tests/e2e/test_bad_input_http.py sends them
+
+
+def raw(value: Any) -> bytes:
+    return json.dumps(value).encode()  # ensure_ascii: \u0000 and \ud800 travel as escapes
+
+
+def problem(response: httpx.Response) -> tuple[int, str]:
+    assert response.headers["content-type"] == "application/problem+json", response.text
+    return response.status_code, response.json()["code"]
+
 
 JPEG = b"\xff\xd8\xff\xe0" + os.urandom(3000) + b"\xff\xd9"
 

@@ -14,9 +14,7 @@ import httpx
 import pytest
 
 from messenger_local.services import free_port
-from tests.integration.helpers import http_call
-from tests.integration.test_chats_functions import friends
-from tests.integration.test_profiles_friends_functions import new_profile
+from tests.integration.helpers import friends, http_call, new_profile
 from tests.support import invoke, sample_event, template
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("media_env")]

@@ -220,7 +220,12 @@ def test_s3_out_of_reach_or_overloaded_is_unavailable_a_refusal_is_not() -> None
     assert is_unavailable(_client_error(500, "InternalError"))
     assert not is_unavailable(_client_error(403, "AccessDenied"))
     assert not is_unavailable(_client_error(400, "InvalidRequest"))
-    assert not is_unavailable(NoCredentialsError())
+    # Media's own policy: missing credentials are a defect, not an outage (realtime's DynamoDB
+    # check, once its store is imported in the same process, counts every BotoCoreError).
+    from messenger.media.adapters.storage import s3_unavailable
+
+    assert not s3_unavailable(NoCredentialsError())
+    assert not isinstance(NoCredentialsError(), (EndpointConnectionError, ClientError))
 
 
 def test_local_lifecycle_rules_translate_the_template() -> None:

@@ -4,7 +4,7 @@ their wiring into sending a message and editing a profile."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,13 +14,21 @@ from pydantic import ValidationError
 from messenger.chats.models import Message, SendMessageRequest
 from messenger.chats.service import ChatMembership, ChatsService
 from messenger.kernel.clock import utcnow
+from messenger.kernel.context import RequestContext
 from messenger.kernel.errors import Conflict, InvalidInput, NotFound, RateLimited
 from messenger.media.models import CreateUploadRequest, ObjectInfo, Upload, UploadForm
 from messenger.media.service import MediaService, UploadUsed
+from messenger.platform.events import OutboundEvent
 from messenger.platform.ratelimit import UPLOAD
+from messenger.platform.unit_of_work import UnitOfWork
 from messenger.users.models import OwnProfile, ProfilePatch
 from messenger.users.service import UsersService
-from tests.unit.fakes import FakeOutbox, FakeProfiles, FakeRateLimiter
+from tests.unit.fakes import FakeOutbox, FakeProfiles, FakeRateLimiter, in_memory
+
+
+def as_user(user: uuid.UUID) -> RequestContext:
+    return RequestContext(user_id=user, correlation_id="c-1")
+
 
 pytestmark = pytest.mark.unit
 
@@ -137,7 +145,7 @@ def upload(
     request = CreateUploadRequest.model_validate(
         {"purpose": purpose, "content_type": content_type, "size": size, "filename": "f.png"}
     )
-    created = service.create_upload(owner, request)
+    created = service.create_upload(as_user(owner), request)
     if arrive:
         key = uploads_of(service).rows[created.upload_id].key
         storage_of(service).put(key, arrived_size or size, arrived_type or content_type)
@@ -153,7 +161,7 @@ def test_an_upload_is_a_post_to_a_key_of_the_server_pinned_to_type_and_size() ->
     request = CreateUploadRequest(
         purpose="attachment", content_type="application/pdf", size=1234, filename="../../etc/passwd"
     )
-    created = service.create_upload(owner, request)
+    created = service.create_upload(as_user(owner), request)
     ((key, content_type, size, expires_in),) = storage_of(service).posts
     assert key == f"uploads/{owner}/{created.upload_id}"
     assert (content_type, size, expires_in) == ("application/pdf", 1234, 900)
@@ -301,6 +309,7 @@ class FakeChatStore:
     membership_of: ChatMembership
     fail: Exception | None = None
     messages: dict[tuple[str, str], Message] = field(default_factory=dict)
+    outbox: list[OutboundEvent] = field(default_factory=list)
 
     def membership(self, chat_id: uuid.UUID) -> ChatMembership:
         return self.membership_of
@@ -310,19 +319,21 @@ class FakeChatStore:
         message: Message,
         membership: ChatMembership,
         dedupe_key: str,
-        events: Callable[[], Any],
+        uow: UnitOfWork,
         attachments: Any = None,
     ) -> tuple[Message, bool]:
-        if self.fail is not None:
-            raise self.fail
-        key = (str(message.author_id), dedupe_key)
-        if key in self.messages:
-            return self.messages[key], False
-        if attachments is not None:
-            attachments.claim("tx")
-        events()
-        self.messages[key] = message
-        return message, True
+        def work(_: None) -> tuple[Message, bool]:
+            if self.fail is not None:
+                raise self.fail
+            key = (str(message.author_id), dedupe_key)
+            if key in self.messages:
+                return self.messages[key], False
+            if attachments is not None:
+                attachments.claim("tx")
+            self.messages[key] = message
+            return message, True
+
+        return in_memory(uow, self.outbox, work, lambda result: result[1])
 
 
 class Friends:
@@ -347,7 +358,7 @@ def test_a_sent_message_carries_its_signed_attachments_and_claims_the_uploads() 
     chats, ann, chat = chats_with(service)
     upload_id = upload(service, ann)
     request = SendMessageRequest(attachment_ids=[upload_id])
-    message, created = chats.send(ann, chat, request)
+    message, created = chats.send(as_user(ann), chat, request)
     assert created
     assert message.content == ""
     assert [a.attachment_id for a in message.attachments] == [upload_id]
@@ -359,7 +370,7 @@ def test_a_store_failure_drops_the_copies() -> None:
     service = media()
     chats, ann, chat = chats_with(service, fail=ConnectionError("mongo"))
     with pytest.raises(ConnectionError):
-        chats.send(ann, chat, SendMessageRequest(attachment_ids=[upload(service, ann)]))
+        chats.send(as_user(ann), chat, SendMessageRequest(attachment_ids=[upload(service, ann)]))
     assert storage_of(service).under("attachments/") == []
 
 
@@ -367,10 +378,14 @@ def test_a_retry_with_other_files_returns_the_original_and_drops_their_copies() 
     service = media()
     chats, ann, chat = chats_with(service)
     first, created = chats.send(
-        ann, chat, SendMessageRequest(attachment_ids=[upload(service, ann)], client_message_id="c")
+        as_user(ann),
+        chat,
+        SendMessageRequest(attachment_ids=[upload(service, ann)], client_message_id="c"),
     )
     again, created_again = chats.send(
-        ann, chat, SendMessageRequest(attachment_ids=[upload(service, ann)], client_message_id="c")
+        as_user(ann),
+        chat,
+        SendMessageRequest(attachment_ids=[upload(service, ann)], client_message_id="c"),
     )
     assert (created, created_again, again.message_id) == (True, False, first.message_id)
     assert storage_of(service).under("attachments/") == [
@@ -396,17 +411,20 @@ class EditableProfiles(FakeProfiles):
     fail: Exception | None = None
 
     def update(
-        self, user_id: uuid.UUID, changes: dict[str, object], events_for: Any
+        self, user_id: uuid.UUID, changes: dict[str, object], uow: UnitOfWork, event_for: Any
     ) -> tuple[OwnProfile, OwnProfile] | None:
-        if self.fail is not None:
-            raise self.fail
-        before = self.rows.get(user_id)
-        if before is None:
-            return None
-        after = before.model_copy(update=changes)
-        self.rows[user_id] = after
-        events_for(after)
-        return before, after
+        def work(_: None) -> tuple[OwnProfile, OwnProfile] | None:
+            if self.fail is not None:
+                raise self.fail
+            before = self.rows.get(user_id)
+            if before is None:
+                return None
+            after = before.model_copy(update=changes)
+            self.rows[user_id] = after
+            uow.record(event_for(after))
+            return before, after
+
+        return in_memory(uow, [], work, lambda result: result is not None)
 
 
 @dataclass
@@ -439,7 +457,7 @@ def users_with(
 
 
 def set_avatar(users: UsersService, user: uuid.UUID, upload_id: uuid.UUID) -> str:
-    profile = users.update_own_profile(user, ProfilePatch(avatar_upload_id=upload_id))
+    profile = users.update_own_profile(as_user(user), ProfilePatch(avatar_upload_id=upload_id))
     assert profile.avatar_url is not None
     return profile.avatar_url
 
@@ -452,9 +470,11 @@ def test_an_avatar_is_a_copy_under_a_stable_url_and_the_previous_one_is_deleted(
     assert storage_of(service).under("avatars/") == ["avatars/" + first[len(AVATARS) + 1 :]]
     second = set_avatar(users, user, upload(service, user, purpose="avatar"))
     assert storage_of(service).under("avatars/") == ["avatars/" + second[len(AVATARS) + 1 :]]
-    users.update_own_profile(user, ProfilePatch(avatar_url="https://example.com/a.png"))
+    users.update_own_profile(as_user(user), ProfilePatch(avatar_url="https://example.com/a.png"))
     assert storage_of(service).under("avatars/") == []
-    users.update_own_profile(user, ProfilePatch(avatar_url=None))  # a foreign URL: nothing to do
+    users.update_own_profile(
+        as_user(user), ProfilePatch(avatar_url=None)
+    )  # a foreign URL: nothing to do
     assert storage_of(service).deletions.count("avatars/" + second[len(AVATARS) + 1 :]) == 1
 
 

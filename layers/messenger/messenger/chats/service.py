@@ -27,7 +27,7 @@ from messenger.platform.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from messenger.kernel.context import RequestContext
-    from messenger.media.models import Attachment
+    from messenger.media.api import Attachment
 
 
 @dataclass(frozen=True)
