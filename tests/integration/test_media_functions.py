@@ -29,6 +29,7 @@ def media_env(in_process_env: dict[str, str]) -> Iterator[dict[str, str]]:
     URL, dummy credentials for moto), with the media context's cached clients rebuilt."""
     import os
 
+    from messenger import bootstrap
     from messenger.media import api
     from messenger.platform.settings import get_settings
 
@@ -41,7 +42,7 @@ def media_env(in_process_env: dict[str, str]) -> Iterator[dict[str, str]]:
     }
     os.environ.update(extra)
     get_settings.cache_clear()
-    api._service.cache_clear()
+    bootstrap._media_for_others.cache_clear()
     api._signer.cache_clear()
     try:
         yield {**in_process_env, **extra}
@@ -49,7 +50,7 @@ def media_env(in_process_env: dict[str, str]) -> Iterator[dict[str, str]]:
         for name in extra:
             os.environ.pop(name, None)
         get_settings.cache_clear()
-        api._service.cache_clear()
+        bootstrap._media_for_others.cache_clear()
         api._signer.cache_clear()
 
 
@@ -295,10 +296,10 @@ def test_ten_files_in_one_message(chat: tuple[str, str, str]) -> None:
 @contextmanager
 def s3_down() -> Iterator[None]:
     """The media context's S3 client pointed at a port nothing listens on."""
-    from messenger.media import api
+    from messenger import bootstrap
     from messenger.media.adapters.storage import make_client
 
-    storage = api._service().storage
+    storage = bootstrap._media_for_others().storage
     saved = storage._client  # type: ignore[attr-defined]
     storage._client = make_client(f"http://127.0.0.1:{free_port()}", "us-east-1")  # type: ignore[attr-defined]
     try:
@@ -333,7 +334,7 @@ def test_mongo_failing_at_the_commit_is_503_and_drops_the_copies(
 ) -> None:
     from pymongo.errors import AutoReconnect
 
-    from messenger.chats.adapters import store
+    from messenger.platform import mongo_outbox
 
     ann, _, chat_id = chat
     upload_id = uploaded(ann)
@@ -342,7 +343,7 @@ def test_mongo_failing_at_the_commit_is_503_and_drops_the_copies(
         raise AutoReconnect("connection reset")
 
     with monkeypatch.context() as patch:
-        patch.setattr(store, "_transaction", broken)
+        patch.setattr(mongo_outbox, "_with_transaction", broken)
         status, problem = send(ann, chat_id, {"content": "x", "attachment_ids": [upload_id]})
     assert (status, problem["code"]) == (503, "unavailable")
     assert keys_under(media_env, f"attachments/{chat_id}/") == []
