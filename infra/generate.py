@@ -157,7 +157,7 @@ def _statements(spec: Spec) -> list[dict[str, Any]]:
 
 
 def _msk_event(consumer: Consumer) -> dict[str, Any]:
-    return {
+    event: dict[str, Any] = {
         "Type": "MSK",
         "Properties": {
             "Stream": {"Ref": "MskClusterArn"},
@@ -182,6 +182,12 @@ def _msk_event(consumer: Consumer) -> dict[str, Any]:
             },
         },
     }
+    if consumer.event_types:
+        # Only these types are invoked for (the handler skips any other as well): a filter on
+        # the record's JSON value, the envelope's `type`.
+        pattern = json.dumps({"value": {"type": list(consumer.event_types)}})
+        event["Properties"]["FilterCriteria"] = {"Filters": [{"Pattern": pattern}]}
+    return event
 
 
 def _kebab(name: str) -> str:

@@ -55,6 +55,8 @@ class Consumer:
     group: str
     batching_window: int = 1
     max_pollers: int = 2
+    # Only these event types reach the function (the mapping's FilterCriteria); () = all.
+    event_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,10 +105,12 @@ def _consumers(name: str, raw: Any) -> tuple[Consumer, ...]:
         if isinstance(value, str):
             found.append(Consumer(topic, value))
         else:
-            extra = set(value) - {"group", "batching_window", "max_pollers"}
+            extra = set(value) - {"group", "batching_window", "max_pollers", "event_types"}
             if extra:
                 _fail(name, f"consumes.{topic}: unknown {sorted(extra)}")
-            found.append(Consumer(topic, **value))
+            found.append(
+                Consumer(topic, **{**value, "event_types": tuple(value.get("event_types", ()))})
+            )
     return tuple(found)
 
 

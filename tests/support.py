@@ -124,10 +124,12 @@ def ensure_topics(bootstrap_servers: str, topics: tuple[str, ...] = TOPICS) -> N
 
 def prepare_backing(services: Any, prefix: str, redis_url: str | None = None) -> dict[str, str]:
     """A fresh migrated Postgres database and Mongo database, the topics and the template's
-    tables on `services` (a LocalServices); the environment the functions read to use them."""
+    tables and buckets on `services` (a LocalServices); the environment the functions read to
+    use them."""
     from messenger.bootstrap import apply_mongo_indexes
     from messenger.platform.migrate import apply_migrations
     from messenger_local.dynamodb import ensure_tables
+    from messenger_local.s3 import ensure_buckets
 
     database_url = services.create_database(prefix)
     apply_migrations(database_url)
@@ -135,6 +137,7 @@ def prepare_backing(services: Any, prefix: str, redis_url: str | None = None) ->
     apply_mongo_indexes(services.mongodb_uri, mongo_database)
     ensure_topics(services.kafka_bootstrap_servers)
     ensure_tables(template().tables, services.dynamodb_endpoint)
+    ensure_buckets(template().buckets, services.dynamodb_endpoint)  # moto serves S3 too
     return {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url or services.redis_url,
@@ -143,6 +146,7 @@ def prepare_backing(services: Any, prefix: str, redis_url: str | None = None) ->
         "KAFKA_SASL_MECHANISM": "",
         "DATABASE_SECRET_ARN": "",
         "DYNAMODB_ENDPOINT": services.dynamodb_endpoint,
+        "S3_ENDPOINT": services.dynamodb_endpoint,
         "MONGODB_URI": services.mongodb_uri,
         "MONGODB_DATABASE": mongo_database,
         "MONGODB_SECRET_ARN": "",

@@ -103,6 +103,7 @@ JSON_ROUTES = [
     ("PATCH", "/v1/users/me"),
     ("POST", "/v1/friends/requests"),
     ("POST", "/v1/chats"),
+    ("POST", "/v1/uploads"),
 ]
 
 

@@ -182,3 +182,13 @@ def test_an_attacker_locks_only_their_address_until_the_email_ceiling(
             assert wrong_login(accomplice, email).status_code == 401
         assert_limited(right_login(owner, email), at_most=15 * 60)
         assert_limited(wrong_login(accomplice, email), at_most=15 * 60)
+
+
+def test_uploads_are_limited_to_twenty_a_minute(api: httpx.Client) -> None:
+    ann = signed_up(api)
+    body = {"purpose": "attachment", "content_type": "text/plain", "size": 3}
+    for _ in range(20):
+        answer = api.post("/v1/uploads", json=body, headers=bearer(ann["access_token"]))
+        assert answer.status_code == 201, answer.text
+    over = api.post("/v1/uploads", json=body, headers=bearer(ann["access_token"]))
+    assert_limited(over, at_most=3)  # 20/min: one every 3 s

@@ -24,6 +24,7 @@ import pytest
 from messenger.bootstrap import apply_mongo_indexes
 from messenger_local.dynamodb import ensure_tables
 from messenger_local.gateway import LocalGateway
+from messenger_local.s3 import ensure_buckets
 from messenger_local.services import LocalServices, ManagedProcess, port_open, wait_until
 from tests.e2e.conftest import start_gateway
 from tests.support import ROOT, prepare_backing, template
@@ -37,6 +38,7 @@ PREWARMED = (
     "ListChats",
     "SendMessage",
     "GetChatHistory",
+    "CreateUpload",
     "WebSocketConnect",
     "SendFriendRequest",
     "AcceptFriendRequest",
@@ -200,7 +202,9 @@ class Stack:
         apply_mongo_indexes(self.env["MONGODB_URI"], self.env["MONGODB_DATABASE"])
 
     def restore_dynamodb_tables(self) -> None:
+        """The moto server keeps nothing across a restart: its tables, and the bucket (S3)."""
         ensure_tables(template().tables, self.env["DYNAMODB_ENDPOINT"])
+        ensure_buckets(template().buckets, self.env["S3_ENDPOINT"])
 
 
 @pytest.fixture(scope="package")

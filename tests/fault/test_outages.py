@@ -299,45 +299,79 @@ def test_mongodb_paused_then_gone(
         stack.restore_mongodb_indexes()
 
 
+def upload_file(stack: Stack, user: dict[str, Any], data: bytes = b"fault") -> str:
+    """An upload whose file is in the bucket (the moto server, S3's stand-in)."""
+    body = {"purpose": "attachment", "content_type": "text/plain", "size": len(data)}
+    created = stack.api.post("/v1/uploads", json=body, headers=bearer(user["access_token"]))
+    assert created.status_code == 201, created.text
+    form = created.json()
+    sent = httpx.post(
+        form["upload"]["url"], data=form["upload"]["fields"], files={"file": ("f", data)}
+    )
+    assert sent.status_code in (200, 201, 204), sent.text
+    return str(form["upload_id"])
+
+
+def send_file(stack: Stack, user: dict[str, Any], chat_id: str, upload_id: str) -> Any:
+    return lambda: stack.api.post(
+        f"/v1/chats/{chat_id}/messages",
+        json={"content": "file", "attachment_ids": [upload_id]},
+        headers=bearer(user["access_token"]),
+    )
+
+
+def new_upload(stack: Stack, user: dict[str, Any]) -> Any:
+    body = {"purpose": "attachment", "content_type": "text/plain", "size": 5}
+    return lambda: stack.api.post("/v1/uploads", json=body, headers=bearer(user["access_token"]))
+
+
 def test_dynamodb_stopped_and_restarted(
     stack: Stack, pair: tuple[dict[str, Any], dict[str, Any], str]
 ) -> None:
-    ann, bob, _ = pair
-    with stack.dynamodb.paused_for():
-        results = run_all(
-            stack,
-            "dynamodb",
-            "paused",
-            {
-                "websocket $connect": lambda: ws_status(stack, ann["access_token"]),
-                "protected read (friends, presence)": lambda: stack.api.get(
-                    "/v1/friends", headers=bearer(bob["access_token"])
-                ),
-            },
-        )
+    """The moto server is DynamoDB and S3 at once."""
+    ann, bob, chat_id = pair
+    upload_id = upload_file(stack, ann)
+    before = history(stack, ann, chat_id)
+
+    def calls() -> dict[str, Any]:
+        return {
+            "websocket $connect": lambda: ws_status(stack, ann["access_token"]),
+            "protected read (friends, presence)": lambda: stack.api.get(
+                "/v1/friends", headers=bearer(bob["access_token"])
+            ),
+            # Signed here: a new upload needs MongoDB, not S3.
+            "new upload": new_upload(stack, bob),
+            "send with a file (HEAD, copy)": send_file(stack, ann, chat_id, upload_id),
+        }
+
+    def check(results: dict[str, Any]) -> None:
         assert_outage_answer(*results["websocket $connect"], allowed={503})
         assert_outage_answer(*results["protected read (friends, presence)"], allowed={200})
+        assert_outage_answer(*results["new upload"], allowed={201})
+        assert_outage_answer(*results["send with a file (HEAD, copy)"], allowed={503})
+        assert history(stack, ann, chat_id) == before  # nothing half-written
+
+    with stack.dynamodb.paused_for():
+        check(run_all(stack, "dynamodb", "paused", calls()))
     stack.dynamodb.stop()
     try:
-        results = run_all(
-            stack,
-            "dynamodb",
-            "stopped",
-            {
-                "websocket $connect": lambda: ws_status(stack, ann["access_token"]),
-                "protected read (friends, presence)": lambda: stack.api.get(
-                    "/v1/friends", headers=bearer(bob["access_token"])
-                ),
-            },
-        )
-        assert_outage_answer(*results["websocket $connect"], allowed={503})
-        assert_outage_answer(*results["protected read (friends, presence)"], allowed={200})
+        check(run_all(stack, "dynamodb", "stopped", calls()))
     finally:
-        stack.dynamodb.start()  # in memory: the tables are created again
+        stack.dynamodb.start()  # in memory: the tables and the bucket are created again
         stack.restore_dynamodb_tables()
     first = ws_status(stack, ann["access_token"])
     stack.record("dynamodb", "after restart (first request)", "websocket $connect", first, 0)
     assert first.status_code == 101
+    # The file did not survive (an in-memory S3): a new one is sent at the first try.
+    answer = send_file(stack, ann, chat_id, upload_file(stack, ann))()
+    stack.record("dynamodb", "after restart (first request)", "send with a file", answer, 0)
+    assert answer.status_code == 201, answer.text
+
+
+def history(stack: Stack, user: dict[str, Any], chat_id: str) -> list[str]:
+    page = stack.api.get(f"/v1/chats/{chat_id}/messages", headers=bearer(user["access_token"]))
+    assert page.status_code == 200, page.text
+    return [m["message_id"] for m in page.json()["items"]]
 
 
 def test_the_fault_matrix_has_no_500(stack: Stack) -> None:

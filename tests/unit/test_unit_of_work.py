@@ -174,7 +174,12 @@ class FakeChats:
         raise NotImplementedError
 
     def send(
-        self, message: Message, membership: ChatMembership, dedupe_key: str, uow: UnitOfWork
+        self,
+        message: Message,
+        membership: ChatMembership,
+        dedupe_key: str,
+        uow: UnitOfWork,
+        attachments: object = None,  # messages with files: tests/unit/test_media_service.py
     ) -> tuple[Message, bool]:
         key = (message.chat_id, message.author_id, dedupe_key)
 

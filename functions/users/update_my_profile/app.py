@@ -18,7 +18,13 @@ users = profile_editing_service()
     summary="Update my profile",
     tags=["users"],
     responses=problem_responses(
-        "nickname_taken", "profile_not_ready", ok={200: "My profile, updated"}, body=True
+        "nickname_taken",
+        "profile_not_ready",
+        "upload_not_found",
+        "upload_incomplete",
+        "upload_used",
+        ok={200: "My profile, updated"},
+        body=True,
     ),
 )
 def update_my_profile(body: ProfilePatch) -> Response[OwnProfile]:

@@ -72,7 +72,7 @@ def dev(args: argparse.Namespace) -> int:
                 ("Redis", f"{services.redis_url}  ({services.origin['redis']})"),
                 ("Kafka", f"{services.kafka_bootstrap_servers}  ({services.origin['kafka']})"),
                 ("MongoDB", f"{services.mongodb_uri}  ({services.origin['mongodb']})"),
-                ("DynamoDB", f"{services.dynamodb_endpoint}  ({services.origin['dynamodb']})"),
+                ("DynamoDB, S3", f"{services.dynamodb_endpoint}  ({services.origin['dynamodb']})"),
                 ("Migrations", ", ".join(applied) if applied else "up to date"),
                 ("Gateway log", str(logs / "gateway.log")),
                 ("Function logs", str(logs / "functions") + "/<Function>.log"),

@@ -19,6 +19,7 @@ from messenger_local.dynamodb import ensure_tables
 from messenger_local.http_gateway import HttpApi
 from messenger_local.kafka_triggers import KafkaTriggers
 from messenger_local.runtime import DEFAULT_MAX_CONCURRENCY, InvokeResult, LambdaRuntime
+from messenger_local.s3 import CDN_PREFIX, ensure_buckets
 from messenger_local.schedules import Schedules
 from messenger_local.template import Template, load_template
 from messenger_local.websocket_gateway import WebSocketGateway
@@ -144,6 +145,12 @@ class LocalGateway:
                 ensure_tables(self.template.tables, endpoint)
             else:
                 log.warning("no DYNAMODB_ENDPOINT in env: the template's tables are not created")
+        s3_endpoint = self.env.get("S3_ENDPOINT")
+        if self.template.buckets:
+            if s3_endpoint:
+                ensure_buckets(self.template.buckets, s3_endpoint)
+            else:
+                log.warning("no S3_ENDPOINT in env: the template's buckets are not created")
         try:
             self._server, self._thread, self.port = self._serve(
                 self.http, self.port, "http-api", startup_timeout
@@ -155,6 +162,11 @@ class LocalGateway:
                 # The functions reach @connections here instead of execute-api in AWS.
                 self.runtime.url_rewrites[self.websocket.api.management_prefix()] = (
                     f"http://{self.host}:{self.ws_port}"
+                )
+            # CloudFront distributions are served here (`https://<Distribution>` locally).
+            for distribution in self.template.distributions:
+                self.runtime.url_rewrites[distribution.url_prefix()] = (
+                    f"{self.url}{CDN_PREFIX}{distribution.logical_id}"
                 )
         except BaseException:
             self.stop()

@@ -24,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from messenger_local import api_explorer
 from messenger_local.runtime import InvokeResult, LambdaRuntime
+from messenger_local.s3 import LocalCdn
 from messenger_local.template import ACCOUNT_ID, REGION, Authorizer, HttpRoute, Template
 
 log = logging.getLogger("messenger_local.http")
@@ -107,6 +108,8 @@ class HttpApi:
         # Local only: the OpenAPI document and its explorer (built on first request).
         self.openapi_document = template.path.parent / "docs" / "openapi.json"
         self._explorer: Any = None
+        # The template's CloudFront distributions (messenger_local.s3), on this port.
+        self.cdn = LocalCdn(template.distributions, runtime.env_overrides.get("S3_ENDPOINT"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Plain ASGI: every path and method reaches `match` (no framework redirects or 405s)."""
@@ -121,6 +124,9 @@ class HttpApi:
             if self._explorer is None:
                 self._explorer = api_explorer.explorer_app(self.openapi_document)
             await self._explorer(scope, receive, send)
+            return
+        if self.cdn.serves(scope["path"]):
+            await self.cdn(scope, receive, send)
             return
         response = await self._handle(Request(scope, receive))
         await response(scope, receive, send)

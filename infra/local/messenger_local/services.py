@@ -235,8 +235,12 @@ class LocalServices:
         return self.urls["dynamodb"]
 
     def env(self) -> dict[str, str]:
-        """The URLs under their environment variable names (what the functions read)."""
-        return {ENV_NAMES[name]: url for name, url in self.urls.items()}
+        """The URLs under their environment variable names (what the functions read); the moto
+        server is S3 too (S3_ENDPOINT)."""
+        env = {ENV_NAMES[name]: url for name, url in self.urls.items()}
+        if "dynamodb" in self.urls:
+            env["S3_ENDPOINT"] = self.urls["dynamodb"]
+        return env
 
     def create_database(self, prefix: str = "messenger") -> str:
         return create_database(self.database_url, prefix)

@@ -2,7 +2,8 @@
 
 Only the subset of CloudFormation/SAM the local gateway has to honour: Parameters, Conditions,
 Globals.Function, functions with their HttpApi/MSK/Schedule events and the HttpApi authorizers,
-WebSocket APIs (ApiGatewayV2 routes with Lambda proxy integrations) and DynamoDB tables.
+WebSocket APIs (ApiGatewayV2 routes with Lambda proxy integrations), DynamoDB tables, S3
+buckets and the CloudFront distributions in front of them.
 Intrinsics are resolved "enough": a Ref to a parameter gives its value, a Ref/GetAtt to a resource
 gives its logical id (a stable placeholder, since nothing is deployed locally).
 """
@@ -170,6 +171,26 @@ class Table:
     properties: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Bucket:
+    logical_id: str
+    name: str  # BucketName, else the logical id (what `!Ref` resolves to locally)
+    properties: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A CloudFront distribution's default S3 origin: served locally by the HTTP gateway."""
+
+    logical_id: str
+    bucket: str  # the origin bucket's local name
+    origin_path: str  # "" or "/prefix"
+
+    def url_prefix(self) -> str:
+        """`!Sub https://${Dist.DomainName}` as the local loader resolves it."""
+        return f"https://{self.logical_id}"
+
+
 @dataclass
 class Template:
     path: Path
@@ -182,6 +203,8 @@ class Template:
     schedules: list[Schedule]
     websocket_apis: list[WebSocketApi] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
+    buckets: list[Bucket] = field(default_factory=list)
+    distributions: list[Distribution] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------
@@ -442,6 +465,13 @@ def load_template(path: str | Path, parameter_overrides: dict[str, str] | None =
         if resource.get("Type") == "AWS::DynamoDB::Table"
         for props in [resolver.resolve(resource.get("Properties") or {})]
     ]
+    buckets = [
+        Bucket(logical_id, str(props.get("BucketName") or logical_id), props)
+        for logical_id, resource in resources.items()
+        if resource.get("Type") == "AWS::S3::Bucket"
+        for props in [resolver.resolve(resource.get("Properties") or {})]
+    ]
+    distributions = _distributions(resources, resolver, {b.logical_id: b.name for b in buckets})
     for auth in authorizers.values():
         if auth.function not in functions:
             raise ValueError(f"authorizer {auth.name} points at unknown function {auth.function}")
@@ -457,7 +487,29 @@ def load_template(path: str | Path, parameter_overrides: dict[str, str] | None =
         schedules=schedules,
         websocket_apis=websocket_apis,
         tables=tables,
+        buckets=buckets,
+        distributions=distributions,
     )
+
+
+def _distributions(
+    resources: dict[str, Any], resolver: _Resolver, buckets: dict[str, str]
+) -> list[Distribution]:
+    """CloudFront distributions whose default behaviour's origin is one of the template's
+    buckets (its DomainName a GetAtt of the bucket, which resolves to its logical id here)."""
+    found = []
+    for logical_id, resource in resources.items():
+        if resource.get("Type") != "AWS::CloudFront::Distribution":
+            continue
+        config = resolver.resolve(resource.get("Properties") or {}).get("DistributionConfig") or {}
+        target = (config.get("DefaultCacheBehavior") or {}).get("TargetOriginId")
+        origin = next((o for o in config.get("Origins") or [] if o.get("Id") == target), None)
+        if origin is None or str(origin.get("DomainName")) not in buckets:
+            log.warning("distribution %s: no bucket origin, not served locally", logical_id)
+            continue
+        path = str(origin.get("OriginPath") or "").rstrip("/")
+        found.append(Distribution(logical_id, buckets[str(origin["DomainName"])], path))
+    return found
 
 
 def _integration_function(uri: str) -> str | None:

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from messenger.friends.adapters.store import CachedFriendships
     from messenger.friends.api import FriendsApi
     from messenger.friends.service import FriendsService
+    from messenger.media.api import MediaApi
+    from messenger.media.service import MediaService
     from messenger.platform.kafka_publisher import KafkaPublisher
     from messenger.platform.publishing import RelayReport
     from messenger.platform.ratelimit import RedisRateLimiter
@@ -274,7 +276,9 @@ def chats_service() -> ChatsService:
     """Create, send, mark read: they publish through the Mongo outbox (Kafka client at init)."""
     from messenger.platform.mongo_outbox import MongoOutboxPublisher
 
-    return _chats(MongoOutboxPublisher(_kafka()), friends_api())
+    service = _chats(MongoOutboxPublisher(_kafka()), friends_api())
+    service.attachments = media_api()  # its S3 client is made by the first message with files
+    return service
 
 
 def chats_reader() -> ChatsService:
@@ -406,11 +410,67 @@ def users_service() -> UsersService:
 
 
 def profile_editing_service() -> UsersService:
-    """Updates publish `user.profile_updated` through the outbox right after the commit."""
+    """Updates publish `user.profile_updated` through the outbox right after the commit.
+    Avatars go through the media context, loaded (Mongo, S3) by the first call that uses one."""
     from messenger.platform.outbox import OutboxPublisher
     from messenger.users.service import UsersService
 
-    return UsersService(profiles=_profiles()[0], outbox=OutboxPublisher(_kafka()))
+    return UsersService(
+        profiles=_profiles()[0], outbox=OutboxPublisher(_kafka()), avatars=media_api()
+    )
+
+
+# -- media -------------------------------------------------------------------------------------
+
+
+def _media(*, eager: bool = False, limited: bool = False) -> MediaService:
+    """The media service: uploads in MongoDB, objects in S3 (`eager` makes the S3 client now,
+    at init: in the SnapStart snapshot), download URLs signed in-process."""
+    from datetime import timedelta
+
+    from messenger.media.adapters.signer import configured_signer
+    from messenger.media.adapters.storage import S3Storage
+    from messenger.media.adapters.uploads import MongoUploads
+    from messenger.media.service import MediaService
+    from messenger.platform.settings import get_settings
+
+    settings = get_settings()
+    storage = S3Storage(settings.media_bucket, settings.s3_endpoint, settings.aws_region)
+    if eager:
+        _ = storage.client
+    return MediaService(
+        uploads=MongoUploads(),
+        storage=storage,
+        limiter=_limiter() if limited else None,
+        signer=configured_signer(),
+        avatars_base_url=settings.avatars_base_url,
+        upload_window=timedelta(seconds=settings.upload_window_seconds),
+    )
+
+
+def upload_service() -> MediaService:
+    """CreateUpload: its one use-case signs a POST with the S3 client, so the client is made at
+    init; the rate limiter counts uploads per user."""
+    return _media(eager=True, limited=True)
+
+
+def media_service() -> MediaService:
+    """RemoveMessageAttachments: deleting a message's objects (S3 client on the first event)."""
+    return _media()
+
+
+@cache
+def _media_for_others() -> MediaService:
+    return _media(eager=True)
+
+
+@cache
+def media_api() -> MediaApi:
+    """Attachments (chats) and avatars (users): the media service, with its S3 client, is made
+    by the first call that needs it, so a send without files never loads it."""
+    from messenger.media.api import MediaApi
+
+    return MediaApi(_on_first_use(_media_for_others))
 
 
 # -- platform functions ------------------------------------------------------------------------
@@ -445,6 +505,7 @@ def apply_mongo_indexes(mongodb_uri: str, database: str = "messenger") -> None:
     """MongoDB has no schema to migrate: each Mongo-backed context's indexes (and the Mongo
     outbox's), created idempotently. Run by MigrateDatabase, `make dev` and the tests."""
     from messenger.chats.adapters.store import ensure_indexes as chats_indexes
+    from messenger.media.adapters.uploads import ensure_indexes as uploads_indexes
     from messenger.platform import migrate
 
-    migrate.apply_mongo_indexes(mongodb_uri, database, [chats_indexes])
+    migrate.apply_mongo_indexes(mongodb_uri, database, [chats_indexes, uploads_indexes])

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import unquote_to_bytes
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from messenger.kernel.fields import TEXT_RULE, StrippedText, Text, Timestamp, check_text
+from messenger.media.api import MAX_ATTACHMENTS, Attachment
 
 MAX_OTHER_PARTICIPANTS = 100
 MAX_CONTENT = 4096
@@ -22,6 +31,12 @@ MessageStatus = Literal["sent", "delivered", "read"]
 def _no_duplicates(ids: list[uuid.UUID]) -> list[uuid.UUID]:
     if len(set(ids)) != len(ids):
         raise ValueError("participants must not repeat")
+    return ids
+
+
+def _distinct_uploads(ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    if len(set(ids)) != len(ids):
+        raise ValueError("attachment_ids must not repeat")
     return ids
 
 
@@ -68,8 +83,7 @@ class Message(BaseModel):
     deleted: bool = False
     reply_to: uuid.UUID | None = None
     reactions: list[Reaction] = Field(default_factory=list)
-    # The media context's attachment objects (API.md "Media uploads"); empty until it fills them.
-    attachments: list[dict[str, Any]] = Field(default_factory=list)
+    attachments: list[Attachment] = Field(default_factory=list)
     status: MessageStatus | None = Field(
         default=None,
         exclude_if=lambda status: status is None,
@@ -92,14 +106,26 @@ class Chat(BaseModel):
 class SendMessageRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    # Before `content`: content's rule reads it.
+    attachment_ids: Annotated[
+        list[uuid.UUID],
+        Field(
+            max_length=MAX_ATTACHMENTS,
+            description=f"Up to {MAX_ATTACHMENTS} distinct uploads of purpose attachment "
+            "(POST /v1/uploads), each used once.",
+            default_factory=list,
+        ),
+        AfterValidator(_distinct_uploads),
+    ]
     content: Annotated[
         StrippedText,
         Field(
-            min_length=1,
             max_length=MAX_CONTENT,
-            description=f"1 to {MAX_CONTENT} characters once trimmed. {TEXT_RULE}",
+            description=f"1 to {MAX_CONTENT} characters once trimmed; may be empty (or absent) "
+            f"when the message has attachments. {TEXT_RULE}",
+            validate_default=True,
         ),
-    ]
+    ] = ""
     client_message_id: (
         Annotated[
             Text,
@@ -114,6 +140,13 @@ class SendMessageRequest(BaseModel):
     reply_to: uuid.UUID | None = Field(
         default=None, description="A message of the same chat (else 422 invalid_reply)"
     )
+
+    @field_validator("content")
+    @classmethod
+    def _content_or_attachments(cls, content: str, info: ValidationInfo) -> str:
+        if not content and not info.data.get("attachment_ids"):
+            raise ValueError("a message has content (1 to 4096 characters) or attachments")
+        return content
 
 
 class MarkReadRequest(BaseModel):

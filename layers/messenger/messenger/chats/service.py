@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from uuid6 import uuid7
 
@@ -52,6 +52,7 @@ from messenger.platform.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from messenger.kernel.context import RequestContext
+    from messenger.media.api import Attachment
 
 # Events decided inside the store's transaction (recorded into the use-case's unit of work there):
 # a reaction's, given that emoji's count once the change is made; a deletion's, given the ids of
@@ -88,10 +89,16 @@ class ChatStore(Protocol):
         """The user's chats, most recent activity first, each with its activity time."""
 
     def send(
-        self, message: Message, membership: ChatMembership, dedupe_key: str, uow: UnitOfWork
+        self,
+        message: Message,
+        membership: ChatMembership,
+        dedupe_key: str,
+        uow: UnitOfWork,
+        attachments: PreparedAttachments | None = None,
     ) -> tuple[Message, bool]:
         """Store the message and update the chat (last message, unread counts), atomically; if
-        (chat, author, dedupe_key) exists, return the original (False)."""
+        (chat, author, dedupe_key) exists, return the original (False). The message embeds
+        `attachments.documents` and claims their uploads in that transaction."""
 
     def history(
         self, chat_id: uuid.UUID, limit: int, before: str | None, reader: uuid.UUID | None = None
@@ -181,6 +188,35 @@ class FriendDirectory(Protocol):
     ) -> list[uuid.UUID]: ...
 
 
+class PreparedAttachments(Protocol):
+    """A message's files, checked and copied into place by the media context."""
+
+    @property
+    def documents(self) -> list[dict[str, Any]]: ...
+
+    @property
+    def attachments(self) -> list[Attachment]: ...
+
+    def claim(self, session: Any) -> None:
+        """Inside the message's transaction: mark the uploads used (raises if one was)."""
+
+    def release(self) -> None:
+        """The message was not stored: drop what was copied for it."""
+
+
+class AttachmentClaims(Protocol):
+    """messenger.media.api: uploads become a message's attachments."""
+
+    def prepare_attachments(
+        self,
+        owner: uuid.UUID,
+        upload_ids: Sequence[uuid.UUID],
+        chat_id: uuid.UUID,
+        message_id: uuid.UUID,
+        dedupe_key: str,
+    ) -> PreparedAttachments: ...
+
+
 def new_message_id() -> uuid.UUID:
     """UUIDv7: ids sort by creation time, so history pages by id (RFC 9562, via uuid6)."""
     return uuid.UUID(int=uuid7().int)
@@ -208,6 +244,7 @@ class ChatsService:
     friends: FriendDirectory
     outbox: EventOutbox
     limiter: RateLimiter
+    attachments: AttachmentClaims | None = None
 
     def _member_of(self, chat_id: uuid.UUID, caller: uuid.UUID) -> ChatMembership:
         membership = self.store.membership(chat_id)
@@ -282,21 +319,48 @@ class ChatsService:
         ensure_may_send(membership, caller, self.friends)
         if request.reply_to is not None:
             self._ensure_reply_target(chat_id, request.reply_to, caller)
+        message_id = new_message_id()
+        dedupe_key = request.client_message_id or str(message_id)
+        prepared = self._prepare_attachments(caller, request, chat_id, message_id, dedupe_key)
         message = Message(
-            message_id=new_message_id(),
+            message_id=message_id,
             chat_id=chat_id,
             author_id=caller,
             content=request.content,
             created_at=utcnow(),
             client_message_id=request.client_message_id,
             reply_to=request.reply_to,
+            attachments=prepared.attachments if prepared else [],
         )
-        dedupe_key = request.client_message_id or str(message.message_id)
         with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
             uow.record(
                 MessageSent(**message.model_dump(), participants=list(membership.participants))
             )
-            return self.store.send(message, membership, dedupe_key, uow)
+            try:
+                result, created = self.store.send(message, membership, dedupe_key, uow, prepared)
+            except BaseException:
+                if prepared:
+                    prepared.release()
+                raise
+        if not created and prepared:
+            prepared.release()  # a retry: the original message keeps its own files
+        return result, created
+
+    def _prepare_attachments(
+        self,
+        caller: uuid.UUID,
+        request: SendMessageRequest,
+        chat_id: uuid.UUID,
+        message_id: uuid.UUID,
+        dedupe_key: str,
+    ) -> PreparedAttachments | None:
+        if not request.attachment_ids:
+            return None
+        if self.attachments is None:
+            raise RuntimeError("this chats service takes no attachments")
+        return self.attachments.prepare_attachments(
+            caller, request.attachment_ids, chat_id, message_id, dedupe_key
+        )
 
     def history(
         self, ctx: RequestContext, chat_id: uuid.UUID, limit: int, cursor: str | None

@@ -113,6 +113,15 @@ class Settings(BaseModel):
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     outbox_retention_days: int = Field(default=7, ge=1)
 
+    # Media (messenger.media): the bucket, S3's endpoint (S3_ENDPOINT only locally: the moto
+    # server), the CDN in front of the bucket's avatars/ prefix, how long a presigned POST
+    # and a download URL stay valid (API.md: a download URL at least 1 hour).
+    media_bucket: str | None = None
+    s3_endpoint: str | None = None
+    avatars_base_url: str | None = None
+    upload_window_seconds: int = Field(default=900, ge=60, le=3600)
+    download_url_ttl_seconds: int = Field(default=2 * 3600, ge=3600, le=7 * 24 * 3600)
+
     def require(self, name: str) -> str:
         value = getattr(self, name)
         if not value:

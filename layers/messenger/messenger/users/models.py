@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from messenger.kernel.fields import TEXT_RULE, Nickname, Text, Timestamp
 
@@ -60,13 +60,30 @@ class ProfilePatch(BaseModel):
     nickname: Nickname | None = Field(default=None, json_schema_extra=_string_only)
     description: Description | None = None
     avatar_url: AvatarUrl | None = None
+    avatar_upload_id: uuid.UUID | None = Field(
+        default=None,
+        json_schema_extra=_string_only,
+        description="An upload of purpose avatar (POST /v1/uploads, an image of at most 5 MiB):"
+        " avatar_url becomes a stable URL of it. Not together with avatar_url.",
+    )
 
-    @field_validator("nickname", mode="before")
+    @field_validator("nickname", "avatar_upload_id", mode="before")
     @classmethod
-    def _nickname_not_null(cls, value: object) -> object:
+    def _not_null(cls, value: object) -> object:
         if value is None:
-            raise ValueError("nickname cannot be null")
+            raise ValueError("cannot be null")
         return value
 
+    @model_validator(mode="after")
+    def _one_avatar(self) -> ProfilePatch:
+        if {"avatar_url", "avatar_upload_id"} <= self.model_fields_set:
+            raise ValueError("give avatar_url or avatar_upload_id, not both")
+        return self
+
     def changes(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.model_fields_set}
+        """The profile's columns to set (an avatar upload becomes avatar_url in the service)."""
+        return {
+            name: getattr(self, name)
+            for name in self.model_fields_set
+            if name != "avatar_upload_id"
+        }

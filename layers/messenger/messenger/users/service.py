@@ -67,10 +67,27 @@ class Profiles(Protocol):
         """
 
 
+class PreparedAvatar(Protocol):
+    url: str
+
+    def commit(self) -> None: ...
+
+    def release(self) -> None: ...
+
+
+class Avatars(Protocol):
+    """messenger.media.api.MediaApi: avatar uploads and the objects behind avatar URLs."""
+
+    def prepare_avatar(self, owner: uuid.UUID, upload_id: uuid.UUID) -> PreparedAvatar: ...
+
+    def discard_avatar(self, url: str | None) -> None: ...
+
+
 @dataclass
 class UsersService:
     profiles: Profiles
     outbox: EventOutbox = NoOutbox()  # noqa: RUF009 - stateless
+    avatars: Avatars | None = None
 
     def own_profile(self, ctx: RequestContext) -> OwnProfile:
         return self._own(ctx.caller)
@@ -108,13 +125,31 @@ class UsersService:
     def update_own_profile(self, ctx: RequestContext, patch: ProfilePatch) -> OwnProfile:
         user_id = ctx.caller
         changes = patch.changes()
+        avatar = None
+        if patch.avatar_upload_id is not None:
+            if self.avatars is None:
+                raise RuntimeError("this users service takes no avatar uploads")
+            avatar = self.avatars.prepare_avatar(user_id, patch.avatar_upload_id)
+            changes["avatar_url"] = avatar.url
         if not changes:
             return self._own(user_id)
         with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
-            updated = self.profiles.update(user_id, changes, uow, profile_updated)
+            try:
+                updated = self.profiles.update(user_id, changes, uow, profile_updated)
+            except BaseException:
+                if avatar is not None:
+                    avatar.release()  # nothing refers to the copy
+                raise
         if updated is None:
+            if avatar is not None:
+                avatar.release()
             raise NotFound("profile_not_ready", "The profile is being created; retry in a moment")
-        return updated[1]
+        before, after = updated
+        if avatar is not None:
+            avatar.commit()
+        if before.avatar_url != after.avatar_url and self.avatars is not None:
+            self.avatars.discard_avatar(before.avatar_url)  # ours only; best effort
+        return after
 
     def create_profile_on_registration(
         self, event_id: uuid.UUID, registered: UserRegistered

@@ -5,7 +5,8 @@ last_message, last_message_id ("" until the first message; absent in documents w
 it existed, which the first send upgrades), last_activity_at, unread: {user: n}, read_up_to:
 {user: message_id}, delivered_up_to?: {user: message_id}} and `messages` {_id (UUIDv7), chat_id,
 author_id, content, created_at, client_message_id, dedupe_key, kind?, reply_to?, edited_at?,
-deleted?, reactions?: [{emoji, users: [user...]}] (first reaction first), hidden_for?: [user...]}.
+deleted?, reactions?: [{emoji, users: [user...]}] (first reaction first), hidden_for?: [user...],
+attachments? (messenger.media's stored form: keys, no URLs)}.
 The fields marked `?` are absent from documents written before they existed and read as their
 defaults, so no migration has to run first. Every write that carries an event runs in a Mongo
 transaction with its outbox rows (mongo_outbox.transact: the unit of work's events); concurrent
@@ -31,6 +32,7 @@ from pymongo.errors import DuplicateKeyError
 from messenger.chats.models import MAX_DISTINCT_REACTIONS, Chat, Message
 from messenger.chats.service import ChatMembership, Markers
 from messenger.kernel.errors import NotFound
+from messenger.media import api as media
 from messenger.platform import mongo, mongo_outbox
 from messenger.platform.observability import logger
 from messenger.platform.redis import REDIS_DOWN
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from messenger.chats.service import (
         ChatStore,
         DeletionRecorder,
+        PreparedAttachments,
         ReactionOutcome,
         ReactionRecorder,
     )
@@ -100,6 +103,8 @@ def _message(doc: dict[str, Any], reader: uuid.UUID | None = None) -> Message:
         deleted=bool(doc.get("deleted")),
         reply_to=doc.get("reply_to"),
         reactions=_reactions(doc.get("reactions"), str(reader) if reader else None),
+        # Stored as keys; the URLs are signed now, on every read (local work, no I/O).
+        attachments=media.signed(doc.get("attachments")),
     )
 
 
@@ -209,9 +214,16 @@ class MongoChats:
         return [(_chat(doc, user), doc["last_activity_at"]) for doc in docs]
 
     def send(
-        self, message: Message, membership: ChatMembership, dedupe_key: str, uow: UnitOfWork
+        self,
+        message: Message,
+        membership: ChatMembership,
+        dedupe_key: str,
+        uow: UnitOfWork,
+        attachments: PreparedAttachments | None = None,
     ) -> tuple[Message, bool]:
         doc = {**_message_doc(message), "dedupe_key": dedupe_key}
+        if attachments is not None:
+            doc["attachments"] = attachments.documents
         chat_id = str(message.chat_id)
         others = [str(p) for p in membership.participants if p != message.author_id]
 
@@ -232,6 +244,8 @@ class MongoChats:
             )
             if newest.matched_count == 0:
                 _counters_only(db, chat_id, counters, last, session)
+            if attachments is not None:
+                attachments.claim(session)  # the uploads are used by this message, atomically
 
         try:
             mongo_outbox.transact(uow, work)
@@ -558,9 +572,14 @@ class CachedChats:
         return self.inner.chats_of(user, limit, after)
 
     def send(
-        self, message: Message, membership: ChatMembership, dedupe_key: str, uow: UnitOfWork
+        self,
+        message: Message,
+        membership: ChatMembership,
+        dedupe_key: str,
+        uow: UnitOfWork,
+        attachments: PreparedAttachments | None = None,
     ) -> tuple[Message, bool]:
-        return self.inner.send(message, membership, dedupe_key, uow)
+        return self.inner.send(message, membership, dedupe_key, uow, attachments)
 
     def history(
         self, chat_id: uuid.UUID, limit: int, before: str | None, reader: uuid.UUID | None = None

@@ -1,0 +1,1 @@
+"""The media context: uploads straight to object storage (S3), attachments and avatars."""
