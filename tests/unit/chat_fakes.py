@@ -78,7 +78,12 @@ class FakeChatStore:
         return [(c, c.created_at) for c in self.chats.values() if user in c.participants][:limit]
 
     def send(
-        self, message: Message, membership: ChatMembership, dedupe_key: str, uow: UnitOfWork
+        self,
+        message: Message,
+        membership: ChatMembership,
+        dedupe_key: str,
+        uow: UnitOfWork,
+        attachments: object = None,  # messages with files: tests/unit/test_media_service.py
     ) -> tuple[Message, bool]:
         def work(_: None) -> tuple[Message, bool]:
             self.messages[message.chat_id][message.message_id] = StoredMessage(message)
