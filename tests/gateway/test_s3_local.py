@@ -38,7 +38,15 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield running.env()["S3_ENDPOINT"]
 
 
-def test_buckets_are_created_once_with_their_configuration(s3_endpoint: str) -> None:
+@pytest.fixture
+def fresh_s3(tmp_path: Path) -> Iterator[str]:
+    """A moto server of this test's own: no other test (nor a gateway) made its buckets."""
+    with LocalServices(state_dir=tmp_path, services=["dynamodb"]) as running:
+        yield running.env()["S3_ENDPOINT"]
+
+
+def test_buckets_are_created_once_with_their_configuration(fresh_s3: str) -> None:
+    s3_endpoint = fresh_s3
     buckets = load_template(REAL_TEMPLATE).buckets
     assert ensure_buckets(buckets, s3_endpoint) == ["MediaBucket"]
     assert ensure_buckets(buckets, s3_endpoint) == []
