@@ -380,11 +380,22 @@ class ChatsService:
 
     def mark_read(self, ctx: RequestContext, chat_id: uuid.UUID, message_id: uuid.UUID) -> None:
         """A marker that does not move (already there or later) publishes nothing."""
+        self._move_marker(ctx, chat_id, message_id, ChatRead, self.store.mark_read)
+
+    def _move_marker(
+        self,
+        ctx: RequestContext,
+        chat_id: uuid.UUID,
+        message_id: uuid.UUID,
+        event: type[ChatRead] | type[ChatDelivered],
+        move: Callable[[uuid.UUID, uuid.UUID, uuid.UUID, UnitOfWork], bool],
+    ) -> None:
+        """Read and delivered markers: the event is committed only if `move` moved the marker."""
         caller = ctx.caller
         membership = self._member_of(chat_id, caller)
         with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
             uow.record(
-                ChatRead(
+                event(
                     chat_id=chat_id,
                     user_id=caller,
                     message_id=message_id,
@@ -392,7 +403,7 @@ class ChatsService:
                     participants=list(membership.participants),
                 )
             )
-            self.store.mark_read(chat_id, caller, message_id, uow)
+            move(chat_id, caller, message_id, uow)
 
     # -- edit, delete, reactions, receipts, one chat ----------------------------------------------
     def _ensure_reply_target(
@@ -511,19 +522,7 @@ class ChatsService:
         self, ctx: RequestContext, chat_id: uuid.UUID, message_id: uuid.UUID
     ) -> None:
         """A marker that does not move (already there, or read up to there) publishes nothing."""
-        caller = ctx.caller
-        membership = self._member_of(chat_id, caller)
-        with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
-            uow.record(
-                ChatDelivered(
-                    chat_id=chat_id,
-                    user_id=caller,
-                    message_id=message_id,
-                    at=utcnow(),
-                    participants=list(membership.participants),
-                )
-            )
-            self.store.mark_delivered(chat_id, caller, message_id, uow)
+        self._move_marker(ctx, chat_id, message_id, ChatDelivered, self.store.mark_delivered)
 
     def chat(self, ctx: RequestContext, chat_id: uuid.UUID) -> ChatDetails:
         """One chat with its members and their markers: one read of the chat document (its
