@@ -22,6 +22,7 @@ def http_call(
     path_parameters: dict[str, str] | None = None,
     raw_body: str | None = None,
     source_ip: str | None = None,
+    session_id: str | None = None,
 ) -> tuple[int, Any, dict[str, str]]:
     """Invoke an HTTP function with its sample event, changing only what the test says."""
     event = sample_event(logical_id)
@@ -46,6 +47,8 @@ def http_call(
     if user_id is not None:
         authorizer = event["requestContext"].setdefault("authorizer", {})
         authorizer["lambda"] = {"user_id": user_id}
+        if session_id is not None:  # what the authorizer adds beside the user
+            authorizer["lambda"]["session_id"] = session_id
     result = invoke(logical_id, event)
     text = result.get("body") or ""
     payload = json.loads(text) if text else None
@@ -54,6 +57,12 @@ def http_call(
 
 def authorize(token: str | None) -> str | None:
     """Run the authorizer with its sample event; the user id, or None when it refuses."""
+    identity = authorize_identity(token)
+    return identity[0] if identity else None
+
+
+def authorize_identity(token: str | None) -> tuple[str, str] | None:
+    """Run the authorizer with its sample event; (user id, session id), or None when it refuses."""
     event = sample_event("Authorizer")
     headers = event.setdefault("headers", {})
     headers.pop("authorization", None)
@@ -66,7 +75,7 @@ def authorize(token: str | None) -> str | None:
             raise
         return None
     assert result["isAuthorized"] is True
-    return str(result["context"]["user_id"])
+    return str(result["context"]["user_id"]), str(result["context"]["session_id"])
 
 
 def registered_envelope(nickname: str, user_id: str | None = None) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import redis
 
-from tests.integration.helpers import authorize, http_call
+from tests.integration.helpers import authorize, authorize_identity, http_call
 from tests.support import invoke, unique
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("in_process_env")]
@@ -163,6 +163,14 @@ def test_login_logout_and_the_authorizer(realtime_env: dict[str, str]) -> None:
     assert session["user_id"] == registered["user_id"]
     assert session["expires_in"] > 0
     assert authorize(session["access_token"]) == registered["user_id"]
+    # The session travels beside the user, named as other contexts name it: not the token.
+    second = http_call("Login", {"email": account["email"], "password": account["password"]})[1]
+    first_identity = authorize_identity(session["access_token"])
+    second_identity = authorize_identity(second["access_token"])
+    assert first_identity
+    assert second_identity
+    assert first_identity[1] != second_identity[1]
+    assert session["access_token"] not in first_identity[1]
 
     status, _, _ = http_call("Logout", token=session["access_token"], user_id=session["user_id"])
     assert status == 204

@@ -1,7 +1,8 @@
 """The HTTP API's Lambda REQUEST authorizer (payload 2.0, simple responses, no API Gateway cache).
 
-A valid token yields `{"isAuthorized": true, "context": {"user_id": ...}}`. Anything else raises
-"Unauthorized", which API Gateway turns into a 401 (returning isAuthorized=false would be a 403).
+A valid token yields `{"isAuthorized": true, "context": {"user_id": ..., "session_id": ...}}`
+(the session as other contexts name it, never the token). Anything else raises "Unauthorized",
+which API Gateway turns into a 401 (returning isAuthorized=false would be a 403).
 Warm, it costs one Redis GET; with Redis down, one Postgres query. When neither can be reached
 the token cannot be checked, and an authorizer can only say 401, 403 or 500: it allows with
 `{"unavailable": true}` and no user, and the function answers 503 before running any route
@@ -40,12 +41,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         raise UnauthorizedError()
     try:
         with deadline.invocation(context):
-            user_id = sessions.authenticate(token)
+            identity = sessions.identify(token)
     except Exception as exc:
         if not is_unavailable(exc):
             raise
         logger.warning("Session store unreachable", extra={"error": repr(exc)})
         return UNAVAILABLE
-    if user_id is None:
+    if identity is None:
         raise UnauthorizedError()
-    return {"isAuthorized": True, "context": {"user_id": str(user_id)}}
+    user_id, session_id = identity
+    return {"isAuthorized": True, "context": {"user_id": str(user_id), "session_id": session_id}}

@@ -21,6 +21,8 @@ class RequestContext:
     """Stamped on every event the request causes (the `correlation_id` record header)."""
     deadline: float | None = None
     """When the invocation must have answered, as a time.monotonic() value; None: no limit."""
+    session_id: str | None = None
+    """The caller's session as other contexts name it (not a credential); None on open routes."""
 
     @property
     def caller(self) -> uuid.UUID:

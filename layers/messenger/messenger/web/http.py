@@ -276,7 +276,13 @@ def request_context(app: APIGatewayHttpResolver) -> RequestContext:
         user_id: uuid.UUID | None = uuid.UUID(str(authorizer["user_id"]))
     except (KeyError, ValueError):
         user_id = None
-    return RequestContext(user_id, logger.get_correlation_id(), deadline.current())
+    session = authorizer.get("session_id")
+    return RequestContext(
+        user_id,
+        logger.get_correlation_id(),
+        deadline.current(),
+        session_id=str(session) if session and user_id is not None else None,
+    )
 
 
 def entrypoint(
