@@ -533,10 +533,10 @@ class Seeder:
             " AND status = 'accepted'",
             {"u": uuid.UUID(user)},
         ).fetchall()
-        ids = [r[0] for r in cached]
+        ids = [str(r[0]) for r in cached]
         row = self.pg.execute(
             "EXPLAIN (FORMAT JSON) " + floors.page_query(),
-            {"ids": ids, "nick": None, "id": None, "limit": limit + 1},
+            {"ids": floors.uuid_array(ids), "nick": None, "id": None, "limit": limit + 1},
         ).fetchone()
         assert row is not None
         plan = row[0] if isinstance(row[0], list) else json.loads(row[0])

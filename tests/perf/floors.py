@@ -45,6 +45,12 @@ def _timed(n: int, call: Callable[[int], object]) -> Samples:
     return samples
 
 
+def uuid_array(ids: list[str]) -> str:
+    from messenger.users.adapters.profiles import uuid_array as literal
+
+    return literal(ids)
+
+
 def page_query() -> str:
     """The friends page: the very statement of the users context's `ordered_among`."""
     from messenger.users.adapters.profiles import ORDERED_AMONG
@@ -241,7 +247,8 @@ class Floors(MediaFloors):
             rows = json.loads(self.redis.get(f"friends:v1:{user}") or "[]")
             ids = [r[1] if r[0] == user else r[0] for r in rows if r[2] == "accepted"]
             page = self.pg.execute(
-                page_query(), {"ids": ids, "nick": None, "id": None, "limit": limit + 1}
+                page_query(),
+                {"ids": uuid_array(ids), "nick": None, "id": None, "limit": limit + 1},
             ).fetchall()[:limit]
             keys = [{"user_id": {"S": str(r[0])}} for r in page]
             for start in range(0, len(keys), 100):

@@ -38,6 +38,14 @@ ORDERED_AMONG = (
 MAX_NICKNAME_ATTEMPTS = 20
 
 
+def uuid_array(ids: Sequence[str]) -> str:
+    """The ids as one array literal, a single text parameter: psycopg dumps a Python list
+    element by element (6 ms for 1,000 ids here, 2.5 ms as a literal), and a friends page
+    passes every friend. The ids are our own `str(UUID)`s, and a literal is still a
+    parameter: a malformed one fails the `::uuid[]` cast, it cannot change the statement."""
+    return "{" + ",".join(ids) + "}"
+
+
 _RESERVE = (
     "INSERT INTO users.nickname_reservations (nickname_ci, user_id)"
     " VALUES (lower(%(nick)s), %(uid)s)"
@@ -110,7 +118,7 @@ class PostgresProfiles:
             return cur.execute(
                 ORDERED_AMONG,
                 {
-                    "ids": list(user_ids),
+                    "ids": uuid_array(user_ids),
                     "nick": after[0] if after else None,
                     "id": after[1] if after else None,
                     "limit": limit,
