@@ -59,7 +59,7 @@ def test_preflight_is_answered_by_the_gateway_without_the_authorizer(
     assert ok.content == b""
     assert cors_headers(ok) == {
         "access-control-allow-origin": "http://127.0.0.1:45123",
-        "access-control-allow-methods": "get,post,delete",
+        "access-control-allow-methods": "GET,POST,DELETE",
         "access-control-allow-headers": "authorization,content-type",
         "access-control-max-age": "300",
     }
@@ -152,6 +152,8 @@ def test_the_real_template_allows_local_origins_on_any_port(origin: str, allowed
         assert response.headers["access-control-allow-origin"] == origin
         assert "authorization" in response.headers["access-control-allow-headers"]
         assert "content-type" in response.headers["access-control-allow-headers"]
-        assert "patch" in response.headers["access-control-allow-methods"]
+        # Browsers compare methods case-sensitively: PUT must be spelled PUT.
+        assert "PUT" in response.headers["access-control-allow-methods"].split(",")
+        assert "PATCH" in response.headers["access-control-allow-methods"].split(",")
     else:
         assert cors_headers(response) == {}

@@ -8,7 +8,7 @@ import { type Config, loadConfig } from "./config";
 import { byId, guarded, h, replace } from "./dom";
 import { logout } from "./features/auth";
 import * as chats from "./features/chats";
-import { Directory, me as ownProfile, setAvatar, updateProfile } from "./features/profile";
+import { Directory, me as ownProfile, meWhenReady, setAvatar, updateProfile } from "./features/profile";
 import { rereadCatchUp } from "./features/sync";
 import { type Frame, Realtime } from "./realtime";
 import { authView } from "./ui/auth";
@@ -162,7 +162,10 @@ async function showSignedIn(api: Api, config: Config): Promise<void> {
   );
   realtime.connect();
   await Promise.all([people.reload(), reloadChats()]);
-  if (!profile) void ownProfile(api).then((p) => (who.textContent = p.nickname)).catch(() => undefined);
+  if (!profile) {
+    const ready = await meWhenReady(api).catch(() => null);
+    if (ready) who.textContent = ready.nickname;
+  }
 }
 
 void start();

@@ -61,7 +61,8 @@ class CorsPolicy:
             return {}
         headers = {"access-control-allow-origin": self._allow_origin(origin)}
         if self.cors.allow_methods:
-            headers["access-control-allow-methods"] = ",".join(self.cors.allow_methods).lower()
+            # As configured: browsers compare methods case-sensitively ("put" is not PUT).
+            headers["access-control-allow-methods"] = ",".join(self.cors.allow_methods)
         if self.cors.allow_headers:
             headers["access-control-allow-headers"] = ",".join(self.cors.allow_headers).lower()
         if self.cors.max_age is not None:

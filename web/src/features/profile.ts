@@ -1,9 +1,26 @@
 /** The own profile and other users' (API.md "Users"). */
-import { type Api, ok } from "../api/client";
+import { type Api, ApiError, ok } from "../api/client";
 import { upload } from "./uploads";
 
 export async function me(api: Api) {
   return ok(await api.GET("/v1/users/me"));
+}
+
+/**
+ * The own profile, waiting for it just after registering: it is created from the
+ * `user.registered` event (eventually consistent), so GET /v1/users/me answers
+ * 404 profile_not_ready for a moment, and others cannot find the nickname until then.
+ */
+export async function meWhenReady(api: Api, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 250; ; wait = Math.min(wait * 2, 2000)) {
+    try {
+      return await me(api);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.code === "profile_not_ready") || Date.now() > deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
 }
 
 export async function user(api: Api, userId: string) {
