@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import re
 import uuid
 from collections.abc import Callable
 
@@ -14,6 +16,10 @@ from messenger_local.web_client import WebClient
 pytestmark = pytest.mark.browser
 
 PASSWORD = "correct horse battery"
+# A 1x1 PNG: small enough for any avatar limit, real enough for the browser to draw.
+PIXEL = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 
 
 def sign_up(page: Page, web: WebClient, nickname: str) -> None:
@@ -88,8 +94,19 @@ def test_reply_react_edit_delete_and_attach_in_the_browser(
     c, d = new_page(), new_page()
     sign_up(c, web_client, carol)
     sign_up(d, web_client, dave)
-    c.get_by_test_id("friend-nickname").fill(dave)
-    c.get_by_test_id("friend-request").click()
+
+    # An avatar through the presigned upload; the profile's stable URL is drawn.
+    c.get_by_test_id("avatar-file").set_input_files(
+        files=[{"name": "me.png", "mimeType": "image/png", "buffer": PIXEL}]
+    )
+    avatar = c.get_by_test_id("avatar")
+    expect(avatar).to_have_attribute("src", re.compile(r"/_cdn/"))
+    c.wait_for_function("() => document.querySelector('img.avatar').naturalWidth === 1")
+
+    # Carol finds dave by a prefix of his nickname and asks him from the results.
+    c.get_by_test_id("search").fill(dave[:9])
+    c.get_by_test_id(f"result-{dave}").get_by_role("button", name="Add").click()
+    expect(c.get_by_test_id(f"outgoing-{dave}")).to_be_visible()
     d.get_by_test_id(f"accept-{carol}").click()
     expect(c.get_by_test_id(f"friend-{dave}")).to_be_visible()
     c.get_by_test_id(f"chat-with-{dave}").click()

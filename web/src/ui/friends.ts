@@ -36,7 +36,7 @@ export function friendsPanel(
     replace(
       results,
       ...found.map((p) =>
-        h("li", {}, p.nickname, " ", h("button", { onclick: () => ((nickname.value = p.nickname), sendRequest()) }, "Add")),
+        h("li", { "data-testid": `result-${p.nickname}` }, p.nickname, " ", h("button", { onclick: () => ((nickname.value = p.nickname), sendRequest()) }, "Add")),
       ),
     );
   });
