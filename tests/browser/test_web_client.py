@@ -53,6 +53,8 @@ def test_two_users_befriend_chat_live_and_catch_up_after_going_offline(
     b.get_by_test_id(f"accept-{alice}").click()
     expect(b.get_by_test_id(f"friend-{alice}")).to_be_visible()
     expect(a.get_by_test_id(f"friend-{bob}")).to_be_visible()  # friendship.accepted, live
+    bob_presence = a.get_by_test_id(f"presence-{bob}")
+    expect(bob_presence).to_have_attribute("data-online", "true")
 
     # Alice opens the direct chat and writes; bob's chat list shows it unread, live.
     a.get_by_test_id(f"chat-with-{bob}").click()
@@ -76,12 +78,14 @@ def test_two_users_befriend_chat_live_and_catch_up_after_going_offline(
     # Bob goes offline; what alice sends meanwhile reaches him when he is back (catch-up).
     b.context.set_offline(True)
     expect(b.get_by_test_id("connection")).to_have_text("offline")
+    expect(bob_presence).to_have_attribute("data-online", "false")  # presence.changed, live
     a.get_by_test_id("composer").fill("while you were away")
     a.get_by_test_id("composer").press("Enter")
     expect(a.get_by_test_id("messages")).to_contain_text("while you were away")
     assert "while you were away" not in messages(b)
     b.context.set_offline(False)
     expect(b.get_by_test_id("connection")).to_have_text("online")
+    expect(bob_presence).to_have_attribute("data-online", "true")
     expect(b.get_by_test_id("messages")).to_contain_text("while you were away")
     assert messages(b)[-3:] == [f"hello {bob}", "hi alice", "while you were away"]
 
@@ -148,6 +152,38 @@ def test_reply_react_edit_delete_and_attach_in_the_browser(
     d.get_by_test_id("chat-item").filter(has_text=carol).click()
     expect(d.get_by_test_id("messages")).to_contain_text("first, edited")
     expect(d.get_by_test_id("messages")).to_contain_text("message deleted")
+
+
+def befriend(asker: Page, asked: Page, asker_nickname: str, asked_nickname: str) -> None:
+    asker.get_by_test_id("friend-nickname").fill(asked_nickname)
+    asker.get_by_test_id("friend-request").click()
+    asked.get_by_test_id(f"accept-{asker_nickname}").click()
+    expect(asker.get_by_test_id(f"friend-{asked_nickname}")).to_be_visible()
+
+
+def test_a_group_chat_of_three_friends(new_page: Callable[[], Page], web_client: WebClient) -> None:
+    tag = uuid.uuid4().hex[:8]
+    owner, m1, m2 = f"gina_{tag}", f"hank_{tag}", f"ivy_{tag}"
+    g, h, i = new_page(), new_page(), new_page()
+    for page, nickname in ((g, owner), (h, m1), (i, m2)):
+        sign_up(page, web_client, nickname)
+    befriend(g, h, owner, m1)
+    befriend(g, i, owner, m2)
+
+    for nickname in (m1, m2):
+        g.get_by_test_id(f"friend-{nickname}").locator("input.pick").check()
+    g.get_by_test_id("group-title").fill(f"trio {tag}")
+    g.get_by_test_id("create-group").click()
+    expect(g.get_by_test_id("chat-title")).to_have_text(f"trio {tag}")
+    g.get_by_test_id("composer").fill("hello both")
+    g.get_by_test_id("composer").press("Enter")
+    for member in (h, i):
+        group = member.get_by_test_id("chat-item").filter(has_text=f"trio {tag}")
+        expect(group.get_by_test_id("unread")).to_have_text("1")
+        group.click()
+        expect(member.get_by_test_id("messages")).to_contain_text("hello both")
+    # Every other member read it: the owner's receipt says so.
+    expect(g.get_by_test_id("receipt")).to_have_text("read")
 
 
 def test_the_api_explorer_loads_offline_with_no_failed_request(
