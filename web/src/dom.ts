@@ -18,12 +18,19 @@ export function h<K extends keyof HTMLElementTagNameMap>(
       element.setAttribute(key, value === true ? "" : String(value));
     }
   }
-  element.append(...children.filter((c): c is Node | string | number => c !== null && c !== undefined && c !== false).map((c) => (typeof c === "number" ? String(c) : c)));
+  element.append(...nodes(children));
   return element;
 }
 
 export function replace(target: Element, ...children: Child[]): void {
-  target.replaceChildren(...children.filter((c): c is Node | string => c !== null && c !== undefined && c !== false && typeof c !== "number"));
+  target.replaceChildren(...nodes(children));
+}
+
+/** Children as append() takes them: null/undefined/false skipped, numbers as text. */
+function nodes(children: Child[]): (Node | string)[] {
+  return children
+    .filter((c): c is Node | string | number => c !== null && c !== undefined && c !== false)
+    .map((c) => (typeof c === "number" ? String(c) : c));
 }
 
 export function byId<T extends HTMLElement = HTMLElement>(id: string): T {

@@ -50,9 +50,11 @@ export function chatView(
     );
   };
 
+  let marked: string | null = null; // the newest message already marked read
   const markRead = async () => {
     const newest = messages[messages.length - 1];
-    if (newest && newest.author_id !== me) {
+    if (newest && newest.author_id !== me && newest.message_id !== marked) {
+      marked = newest.message_id;
       await chats.markRead(api, chat.chat_id, newest.message_id);
       onRead();
     }
