@@ -40,12 +40,35 @@ install: $(VENV)/.installed ## Create .venv with the project (editable) and its 
 .PHONY: tools
 tools: $(SAM_VENV)/.installed ## Install aws-sam-cli in its own venv (.tools/sam)
 
+# The reference web client (web/): npm packages from the committed lock, API types generated
+# from docs/openapi.json, `tsc --noEmit`, then the Vite build into web/dist.
+WEB_SOURCES := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json -type f -not -name schema.d.ts 2>/dev/null)
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web/dist/index.html: web/node_modules/.package-lock.json docs/openapi.json $(WEB_SOURCES)
+	cd web && npm run build
+
+.PHONY: web
+web: web/dist/index.html ## Build the reference web client (web/dist): types from docs/openapi.json, tsc, Vite
+
+# Debian's Chromium for the browser tier (Playwright drives it; no browser is downloaded).
+.PHONY: browser
+browser: ## Install Debian's chromium for the browser tests when /usr/bin/chromium is missing
+	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+.PHONY: test-browser
+test-browser: install web browser ## Browser tier only: the web client and the explorer in Chromium
+	$(PY) -m pytest tests/browser
+
 .PHONY: dev
-dev: install ## Start every backing service and the local gateway (HTTP :3000), print URLs
+dev: install web ## Start every backing service, the local gateway (HTTP :3000, WS :3001), the web client (:3002), print URLs
 	$(PY) -m messenger_local dev
 
 .PHONY: test
-test: install tools lint typecheck validate build ## Lint, types, template checks, sam build, all tests
+test: install tools lint typecheck validate build web browser ## Lint, types, template checks, sam build, web client, all tests (browser tier too)
 	$(PY) -m pytest
 
 .PHONY: test-unit
@@ -135,4 +158,4 @@ openapi: install ## Regenerate docs/openapi.json from the handlers' resolvers
 
 .PHONY: clean
 clean: ## Remove build output and local state
-	rm -rf .aws-sam .local
+	rm -rf .aws-sam .local web/dist

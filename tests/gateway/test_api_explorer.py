@@ -42,6 +42,7 @@ def test_docs_is_a_swagger_ui_of_that_document_with_local_assets(api: httpx.Clie
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert 'url: "/openapi.json"' in page.text
+    assert "validatorUrl: null" in page.text  # nothing is fetched from swagger.io
     assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
     assert any(a.endswith("swagger-ui-bundle.js") for a in assets)
     for asset in assets:

@@ -152,6 +152,28 @@ def test_every_route_is_authorized_except_the_public_ones() -> None:
         assert props["ApiId"] == {"Ref": "HttpApi"}
 
 
+def test_cors_lets_browsers_call_the_api_from_the_configured_origins() -> None:
+    """API.md "Browsers": origins a parameter per environment, the two request headers a
+    client sends allowed, Retry-After readable by scripts, preflights cached a while."""
+    cors = _http_api()["CorsConfiguration"]
+    assert cors["AllowOrigins"] == {"Ref": "CorsAllowOrigins"}
+    assert template()["Parameters"]["CorsAllowOrigins"]["Type"] == "CommaDelimitedList"
+    # The default is the local development value: any port of 127.0.0.1 and localhost.
+    assert parameter_default("CorsAllowOrigins").split(",") == [
+        "http://127.0.0.1:*",
+        "http://localhost:*",
+    ]
+    assert {h.lower() for h in cors["AllowHeaders"]} == {"authorization", "content-type"}
+    assert set(cors["AllowMethods"]) >= {"GET", "POST", "PUT", "PATCH", "DELETE"}
+    assert [h.lower() for h in cors["ExposeHeaders"]] == ["retry-after"]
+    assert 60 <= cors["MaxAge"] <= 86400  # API Gateway's ceiling is a day
+    assert not cors.get("AllowCredentials")  # bearer tokens, no cookies
+    for env in ("staging", "prod"):
+        overrides = samconfig()[env]["deploy"]["parameters"]["parameter_overrides"]
+        origins = dict(i.split("=", 1) for i in shlex.split(overrides))["CorsAllowOrigins"]
+        assert all(o.startswith("https://") and "*" not in o for o in origins.split(","))
+
+
 def test_routes_are_unique() -> None:
     keys = [(m, p) for found in http_routes().values() for m, p, _ in found]
     assert len(keys) == len(set(keys))

@@ -14,6 +14,7 @@ from typing import Any
 
 from messenger_local.gateway import LocalGateway
 from messenger_local.services import ENV_NAMES, LocalServices
+from messenger_local.web_client import WebClient
 
 ROOT = Path.cwd()
 
@@ -65,9 +66,19 @@ def dev(args: argparse.Namespace) -> int:
             function_log_dir=logs / "functions",
         )
         with gateway:
+            web: WebClient | None = None
+            try:
+                web = WebClient(gateway.url, gateway.ws_url or "", args.host, args.web_port).start()
+                web_row = f"{web.url}  (open it in two windows: each tab is its own session)"
+            except FileNotFoundError as missing:
+                web_row = str(missing)
             rows = [
                 ("HTTP API", gateway.url),
                 ("WebSocket API", f"{gateway.ws_url}/?token=<access_token>  (@connections too)"),
+                ("Web client", web_row),
+                ("API explorer", f"{gateway.url}/docs  (document: {gateway.url}/openapi.json)"),
+                ("Mailbox", f"{gateway.url}/_local/mail?to=<address>"),
+                ("Notifications", f"{gateway.url}/_local/notifications?user_id=<id>"),
                 ("Postgres", f"{services.database_url}  ({services.origin['postgres']})"),
                 ("Redis", f"{services.redis_url}  ({services.origin['redis']})"),
                 ("Kafka", f"{services.kafka_bootstrap_servers}  ({services.origin['kafka']})"),
@@ -100,6 +111,8 @@ def dev(args: argparse.Namespace) -> int:
             except KeyboardInterrupt:
                 pass
             print("\nStopping...", flush=True)
+            if web is not None:
+                web.stop()
     return 0
 
 
@@ -156,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     p_dev.add_argument("--host", default="127.0.0.1")
     p_dev.add_argument("--port", type=int, default=3000)
     p_dev.add_argument("--ws-port", type=int, default=3001, help="WebSocket API port")
+    p_dev.add_argument("--web-port", type=int, default=3002, help="the web client's port")
     p_dev.add_argument("--state-dir", default=".local")
     p_dev.set_defaults(func=dev)
     p_inv = sub.add_parser("invoke", parents=[common], help="invoke one function once")

@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from messenger_local import api_explorer
+from messenger_local.cors import CorsPolicy
 from messenger_local.runtime import InvokeResult, LambdaRuntime
 from messenger_local.s3 import LocalCdn
 from messenger_local.template import ACCOUNT_ID, REGION, Authorizer, HttpRoute, Template
@@ -108,6 +109,7 @@ class HttpApi:
         # Local only: the OpenAPI document and its explorer (built on first request).
         self.openapi_document = template.path.parent / "docs" / "openapi.json"
         self._explorer: Any = None
+        self.cors = CorsPolicy(template.cors) if template.cors else None
         # The template's CloudFront distributions (messenger_local.s3), on this port.
         self.cdn = LocalCdn(template.distributions, runtime.env_overrides.get("S3_ENDPOINT"))
 
@@ -275,7 +277,14 @@ class HttpApi:
     async def _handle(self, request: Request) -> Response:
         started = time.monotonic()
         request_id = base64.b64encode(secrets.token_bytes(12)).decode()
-        response = await self._respond(request, request_id)
+        origin = request.headers.get("origin")
+        if self.cors and self._gateway_answers_preflight(request):
+            response = Response(status_code=204, headers=self.cors.preflight_headers(origin))
+            response.headers["apigw-requestid"] = request_id
+        else:
+            response = await self._respond(request, request_id)
+            if self.cors:
+                self.cors.apply(origin, response.headers)
         log.info(
             "%s %s -> %s (%.0f ms)",
             request.method,
@@ -284,6 +293,16 @@ class HttpApi:
             (time.monotonic() - started) * 1000,
         )
         return response
+
+    def _gateway_answers_preflight(self, request: Request) -> bool:
+        """A preflight is API Gateway's to answer unless an OPTIONS or $default route takes it."""
+        if not CorsPolicy.is_preflight(request.method, request.headers):
+            return False
+        matched = self.match("OPTIONS", request.url.path)
+        if matched is None:
+            return True
+        route = matched[0]
+        return route.method != "OPTIONS" and route.path != "$default"
 
     async def _respond(self, request: Request, request_id: str) -> Response:
         raw_path = request.scope.get("raw_path") or request.url.path.encode()

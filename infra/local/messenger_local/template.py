@@ -110,6 +110,43 @@ class Authorizer:
 
 
 @dataclass(frozen=True)
+class Cors:
+    """The HttpApi's CorsConfiguration, which API Gateway applies before any route (decision 52)."""
+
+    allow_origins: tuple[str, ...]
+    allow_headers: tuple[str, ...] = ()
+    allow_methods: tuple[str, ...] = ()
+    expose_headers: tuple[str, ...] = ()
+    max_age: int | None = None
+    allow_credentials: bool = False
+
+
+def _cors(config: Any) -> Cors | None:
+    """SAM's CorsConfiguration: true (every origin), an origin string, or the object."""
+    if config is None or config is False:
+        return None
+    if config is True:
+        return Cors(allow_origins=("*",), allow_headers=("*",), allow_methods=("*",))
+    if isinstance(config, str):
+        return Cors(allow_origins=(config.strip("'"),))
+
+    def names(key: str) -> tuple[str, ...]:
+        value = config.get(key) or ()
+        items = value.split(",") if isinstance(value, str) else value
+        return tuple(str(v).strip() for v in items if str(v).strip())
+
+    max_age = config.get("MaxAge")
+    return Cors(
+        allow_origins=names("AllowOrigins"),
+        allow_headers=names("AllowHeaders"),
+        allow_methods=names("AllowMethods"),
+        expose_headers=names("ExposeHeaders"),
+        max_age=int(max_age) if max_age is not None else None,
+        allow_credentials=bool(config.get("AllowCredentials", False)),
+    )
+
+
+@dataclass(frozen=True)
 class HttpRoute:
     method: str  # upper case, or ANY
     path: str  # /v1/users/{user_id}, or $default
@@ -205,6 +242,7 @@ class Template:
     tables: list[Table] = field(default_factory=list)
     buckets: list[Bucket] = field(default_factory=list)
     distributions: list[Distribution] = field(default_factory=list)
+    cors: Cors | None = None  # the HttpApi's CorsConfiguration
 
 
 # --------------------------------------------------------------------------------------------
@@ -476,6 +514,7 @@ def load_template(path: str | Path, parameter_overrides: dict[str, str] | None =
         if auth.function not in functions:
             raise ValueError(f"authorizer {auth.name} points at unknown function {auth.function}")
     default_auth = next((authorizers[d] for d in api_default.values() if d in authorizers), None)
+    cors = next((c for p in apis.values() if (c := _cors(p.get("CorsConfiguration")))), None)
     return Template(
         path=path,
         parameters=parameters,
@@ -489,6 +528,7 @@ def load_template(path: str | Path, parameter_overrides: dict[str, str] | None =
         tables=tables,
         buckets=buckets,
         distributions=distributions,
+        cors=cors,
     )
 
 
