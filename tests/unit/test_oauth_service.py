@@ -150,7 +150,9 @@ class OAuth:
         self.openid = FakeOpenID()
         self.pending = FakePending()
         self.accounts = FakeOAuthAccounts()
-        self.sessions = SessionService(FakeSessions(), session_ttl=timedelta(hours=1))
+        self.sessions = SessionService(
+            FakeSessions(), access_ttl=timedelta(hours=1), refresh_ttl=timedelta(days=60)
+        )
         self.nicknames = FakeNicknames(taken={"taken"})
         self.outbox = FakeOutbox()
         self.start = OAuthStartService(self.providers, self.openid, self.pending)

@@ -18,13 +18,20 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, cast
 
 if TYPE_CHECKING:
+    import uuid
     from collections.abc import Callable
 
     from messenger.auth.adapters.oidc import IdTokenVerifier, OpenIDConnect
     from messenger.auth.adapters.session_store import CachedSessions
+    from messenger.auth.adapters.throttle import RedisLoginThrottle
     from messenger.auth.api import AuthApi
     from messenger.auth.oauth import OAuthCallbackService, OAuthStartService
-    from messenger.auth.service import LoginService, RegistrationService
+    from messenger.auth.service import (
+        LoginService,
+        PasswordService,
+        RegistrationService,
+        SessionListing,
+    )
     from messenger.auth.session import SessionService
     from messenger.chats.adapters.store import CachedChats
     from messenger.chats.api import ChatsApi
@@ -113,10 +120,15 @@ def chats_api() -> ChatsApi:
 
 @cache
 def auth_api() -> AuthApi:
-    """Revoked sessions, for the push path: the session store is built on the first push."""
+    """Revoked sessions, for the push path: the session store is built on the first push;
+    ending sessions and checking passwords (account deletion) are built on their first use."""
     from messenger.auth.api import AuthApi
 
-    return AuthApi(_on_first_use(_sessions))
+    return AuthApi(
+        _on_first_use(_sessions),
+        ender=_on_first_use(logout_service),
+        passwords=_on_first_use(password_service),
+    )
 
 
 def presence() -> Presence:
@@ -160,22 +172,74 @@ def session_service() -> SessionService:
     from messenger.auth.session import SessionService
     from messenger.platform.settings import get_settings
 
+    settings = get_settings()
     return SessionService(
         sessions=_sessions(),
-        session_ttl=timedelta(seconds=get_settings().session_ttl_seconds),
+        access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+        refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
     )
 
 
+def _session_ended_hooks() -> list[Callable[[uuid.UUID, str], object]]:
+    """What else ends with a session, in order, for every way one ends (logout, revocation,
+    password change or reset, account deletion): its WebSocket connections are closed. (Its push
+    devices join here.)"""
+    connections = _on_first_use(session_connections)
+
+    def close_connections(user_id: uuid.UUID, session_id: str) -> object:
+        return connections.close_session_connections(user_id, session_id)
+
+    return [close_connections]
+
+
 def logout_service() -> SessionService:
-    """Sessions, plus the realtime context's operation that closes their connections. Every
-    logout writes Postgres and closes connections (boto3, pynamodb): loaded here, at init."""
+    """Sessions, plus what ends with one (the hooks). Ending a session writes Postgres and
+    closes connections (boto3, pynamodb): loaded here, at init."""
     import messenger.platform.postgres
     import messenger.realtime.adapters.pusher
     import messenger.realtime.adapters.store  # noqa: F401
 
     service = session_service()
-    service.connections = _on_first_use(session_connections)
+    service.ended = _session_ended_hooks()
     return service
+
+
+def refresh_service() -> SessionService:
+    """Refreshing rotates tokens in Postgres; a reused token ends the session (the hooks)."""
+    return logout_service()
+
+
+def session_listing() -> SessionListing:
+    from messenger.auth.service import SessionListing
+
+    return SessionListing(_sessions())
+
+
+def password_service() -> PasswordService:
+    from messenger.auth.adapters.accounts import PostgresAccounts
+    from messenger.auth.adapters.passwords import Argon2Passwords
+    from messenger.auth.service import PasswordService
+
+    return PasswordService(
+        accounts=PostgresAccounts(),
+        sessions=logout_service(),
+        throttle=_login_throttle(),
+        passwords=Argon2Passwords(),
+    )
+
+
+def _login_throttle() -> RedisLoginThrottle:
+    from messenger.auth.adapters.throttle import RedisLoginThrottle
+    from messenger.platform import redis
+    from messenger.platform.settings import get_settings
+
+    settings = get_settings()
+    return RedisLoginThrottle(
+        settings.login_max_failures,
+        settings.login_max_failures_per_email,
+        settings.login_failure_window_seconds,
+        redis.client,
+    )
 
 
 def registration_service() -> RegistrationService:
@@ -198,21 +262,12 @@ def registration_service() -> RegistrationService:
 def login_service() -> LoginService:
     from messenger.auth.adapters.accounts import PostgresAccounts
     from messenger.auth.adapters.passwords import Argon2Passwords
-    from messenger.auth.adapters.throttle import RedisLoginThrottle
     from messenger.auth.service import LoginService
-    from messenger.platform import redis
-    from messenger.platform.settings import get_settings
 
-    settings = get_settings()
     return LoginService(
         accounts=PostgresAccounts(),
         sessions=session_service(),
-        throttle=RedisLoginThrottle(
-            settings.login_max_failures,
-            settings.login_max_failures_per_email,
-            settings.login_failure_window_seconds,
-            redis.client,
-        ),
+        throttle=_login_throttle(),
         passwords=Argon2Passwords(),
     )
 

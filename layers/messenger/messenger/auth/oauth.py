@@ -248,7 +248,12 @@ class OAuthCallbackService:
     outbox: EventOutbox
 
     def callback(
-        self, ctx: RequestContext, provider_name: str, code: str, state: str
+        self,
+        ctx: RequestContext,
+        provider_name: str,
+        code: str,
+        state: str,
+        user_agent: str | None = None,
     ) -> LoginResponse:
         provider = _provider(self.providers, provider_name)
         pending = self.pending.take(state)
@@ -263,13 +268,7 @@ class OAuthCallbackService:
         )
         with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
             user_id = self._account_for(provider, identity, uow)
-        token, session = self.sessions.open_session(user_id)
-        return LoginResponse(
-            access_token=token,
-            expires_in=int(self.sessions.session_ttl.total_seconds()),
-            expires_at=session.expires_at,
-            user_id=session.user_id,
-        )
+        return LoginResponse.of(self.sessions.open_session(user_id, user_agent))
 
     def _account_for(
         self, provider: Provider, identity: VerifiedIdentity, uow: UnitOfWork

@@ -71,7 +71,10 @@ class Settings(BaseModel):
     # Sessions and login throttling (API.md, Auth): login_max_failures per (email, client IP)
     # within the window, and login_max_failures_per_email across every IP (a ceiling against
     # guessing from many addresses, high enough that one attacker cannot lock the owner out).
-    session_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    # Access tokens live an hour, refresh tokens 60 days from their issue (each refresh issues a
+    # new one: an active client stays signed in; decision 48).
+    access_token_ttl_seconds: int = Field(default=3600, ge=60)
+    refresh_token_ttl_seconds: int = Field(default=60 * 24 * 3600, ge=60)
     session_cache_ttl_seconds: int = Field(default=3600, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_max_failures_per_email: int = Field(default=100, ge=1)

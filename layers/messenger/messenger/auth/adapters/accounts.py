@@ -69,3 +69,11 @@ class PostgresAccounts:
             "UPDATE auth.accounts SET password_hash = %s WHERE user_id = %s",
             (password_hash, user_id),
         )
+
+    def by_id(self, user_id: uuid.UUID) -> Account | None:
+        with postgres.connection().cursor(row_factory=class_row(Account)) as cur:
+            return cur.execute(
+                "SELECT user_id, email, password_hash, created_at FROM auth.accounts"
+                " WHERE user_id = %s",
+                (user_id,),
+            ).fetchone()

@@ -1,0 +1,4 @@
+DROP INDEX IF EXISTS auth.sessions_by_session;
+ALTER TABLE auth.sessions DROP COLUMN IF EXISTS session_id;
+DROP TABLE IF EXISTS auth.refresh_tokens;
+DROP TABLE IF EXISTS auth.logins;
