@@ -189,6 +189,10 @@ class FakeThrottle:
     def reset(self, email: str, client_ip: str) -> None:
         self.failures.pop((email, client_ip), None)
 
+    def clear(self, email: str, client_ip: str) -> None:
+        self.failures.pop((email, client_ip), None)
+        self.per_email.pop(email, None)
+
 
 @dataclass
 class FakeRateLimiter:

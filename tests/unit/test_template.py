@@ -40,6 +40,9 @@ PUBLIC_ROUTES = {
     ("POST", "/v1/auth/register"),
     ("POST", "/v1/auth/login"),
     ("POST", "/v1/auth/refresh"),
+    ("POST", "/v1/auth/email/verify"),
+    ("POST", "/v1/auth/password/reset"),
+    ("POST", "/v1/auth/password/reset/confirm"),
 }
 PUBLIC_PREFIXES = ("/v1/auth/oauth/",)
 RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer"}

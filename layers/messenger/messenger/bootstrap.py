@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from messenger.auth.adapters.session_store import CachedSessions
     from messenger.auth.adapters.throttle import RedisLoginThrottle
     from messenger.auth.api import AuthApi
+    from messenger.auth.email import EmailService
     from messenger.auth.oauth import OAuthCallbackService, OAuthStartService
     from messenger.auth.service import (
         LoginService,
@@ -122,12 +123,14 @@ def chats_api() -> ChatsApi:
 def auth_api() -> AuthApi:
     """Revoked sessions, for the push path: the session store is built on the first push;
     ending sessions and checking passwords (account deletion) are built on their first use."""
+    from messenger.auth.adapters.accounts import PostgresAccounts
     from messenger.auth.api import AuthApi
 
     return AuthApi(
         _on_first_use(_sessions),
         ender=_on_first_use(logout_service),
         passwords=_on_first_use(password_service),
+        accounts=_on_first_use(PostgresAccounts),
     )
 
 
@@ -270,6 +273,49 @@ def login_service() -> LoginService:
         throttle=_login_throttle(),
         passwords=Argon2Passwords(),
     )
+
+
+def email_service() -> EmailService:
+    """Verification and reset mails (SES v2); confirming a reset also ends every session and
+    clears the login throttle, so that function gets the hooks, argon2 and the throttle."""
+    from datetime import timedelta
+
+    from messenger.auth.adapters.accounts import PostgresAccounts
+    from messenger.auth.adapters.email_tokens import PostgresEmailTokens
+    from messenger.auth.adapters.mail_quota import RedisMailQuota
+    from messenger.auth.adapters.ses_mail import SesMailer
+    from messenger.auth.email import EmailService
+    from messenger.platform import redis
+    from messenger.platform.settings import get_settings
+
+    settings = get_settings()
+    return EmailService(
+        accounts=PostgresAccounts(),
+        tokens=PostgresEmailTokens(),
+        mailer=SesMailer(
+            settings.mail_from_address,
+            settings.mail_configuration_set,
+            settings.ses_endpoint,
+            settings.aws_region,
+        ),
+        quota=RedisMailQuota(redis.client),
+        link_base_url=settings.mail_link_base_url,
+        verify_ttl=timedelta(seconds=settings.email_verification_ttl_seconds),
+        reset_ttl=timedelta(seconds=settings.password_reset_ttl_seconds),
+        reset_max_mails=settings.password_reset_max_mails,
+        reset_window_seconds=settings.password_reset_window_seconds,
+        reset_min_seconds=settings.password_reset_min_seconds,
+    )
+
+
+def reset_confirm_service() -> EmailService:
+    from messenger.auth.adapters.passwords import Argon2Passwords
+
+    service = email_service()
+    service.passwords = Argon2Passwords()
+    service.sessions = logout_service()
+    service.throttle = _login_throttle()
+    return service
 
 
 def _openid(verifier: IdTokenVerifier | None) -> OpenIDConnect:
@@ -461,7 +507,7 @@ def users_service() -> UsersService:
     """Reads (cached) and profile creation: no Kafka client."""
     from messenger.users.service import UsersService
 
-    return UsersService(profiles=_profiles()[0])
+    return UsersService(profiles=_profiles()[0], verified_emails=auth_api())
 
 
 def profile_editing_service() -> UsersService:
@@ -471,7 +517,10 @@ def profile_editing_service() -> UsersService:
     from messenger.users.service import UsersService
 
     return UsersService(
-        profiles=_profiles()[0], outbox=OutboxPublisher(_kafka()), avatars=media_api()
+        profiles=_profiles()[0],
+        outbox=OutboxPublisher(_kafka()),
+        avatars=media_api(),
+        verified_emails=auth_api(),
     )
 
 

@@ -13,6 +13,8 @@ from messenger.platform.redis import REDIS_DOWN
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
+    from messenger.auth.models import Account
+
 
 class Revocations(Protocol):
     def known_revoked(self, session_ids: Sequence[str]) -> set[str]:
@@ -29,11 +31,23 @@ class PasswordCheck(Protocol):
     def verify_password(self, user_id: uuid.UUID, password: str, client_ip: str) -> bool: ...
 
 
+class AccountReader(Protocol):
+    def by_id(self, user_id: uuid.UUID) -> Account | None: ...
+
+
 @dataclass(frozen=True)
 class AuthApi:
     sessions: Revocations
     ender: SessionEnder | None = None
     passwords: PasswordCheck | None = None
+    accounts: AccountReader | None = None
+
+    def is_email_verified(self, user_id: uuid.UUID) -> bool:
+        """Whether the account confirmed its address (one primary-key read)."""
+        if self.accounts is None:
+            raise RuntimeError("reading accounts needs the account store")
+        account = self.accounts.by_id(user_id)
+        return account is not None and account.email_verified
 
     def known_revoked(self, session_ids: Iterable[str]) -> set[str]:
         """Those of these sessions (ids as `SessionService.identify` gives them) known revoked.

@@ -110,6 +110,27 @@ class Account(BaseModel):
     email: str
     password_hash: str | None
     created_at: datetime
+    email_verified: bool = False
+
+
+class TokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: OpaqueToken
+
+
+class ResetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Any string: a malformed address simply has no account (the same 202 as an unknown one).
+    email: Annotated[Text, Field(min_length=1, max_length=254, description=TEXT_RULE)]
+
+
+class ResetConfirmRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: OpaqueToken
+    new_password: Password
 
 
 class OAuthStartResponse(BaseModel):

@@ -58,6 +58,10 @@ class LoginThrottle(Protocol):
     def reset(self, email: str, client_ip: str) -> None:
         """Forget this client's failures for the email (its password was right)."""
 
+    def clear(self, email: str, client_ip: str) -> None:
+        """Forget the email's failures (a password reset proved the owner): the per-email count
+        and this client's."""
+
 
 class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...

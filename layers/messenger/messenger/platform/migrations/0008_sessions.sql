@@ -36,3 +36,17 @@ ALTER TABLE auth.sessions ADD COLUMN session_id text REFERENCES auth.logins (ses
 UPDATE auth.sessions SET session_id = encode(token_hash, 'hex');
 ALTER TABLE auth.sessions ALTER COLUMN session_id SET NOT NULL;
 CREATE INDEX sessions_by_session ON auth.sessions (session_id);
+
+-- Email verification and password reset (decision 49): single-use tokens, stored hashed.
+ALTER TABLE auth.accounts ADD COLUMN email_verified_at timestamptz;
+CREATE TABLE auth.email_tokens (
+    token_hash bytea PRIMARY KEY,
+    user_id    uuid NOT NULL REFERENCES auth.accounts (user_id) ON DELETE CASCADE,
+    purpose    text NOT NULL CHECK (purpose IN ('verify_email', 'reset_password')),
+    -- The address the mail went to: a token for an address the account no longer has is void.
+    email      text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL,
+    used_at    timestamptz
+);
+CREATE INDEX email_tokens_by_user ON auth.email_tokens (user_id, purpose);
