@@ -23,8 +23,8 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from messenger_local import api_explorer
-from messenger_local.runtime import InvokeResult, LambdaRuntime
 from messenger_local.mail import LocalMailbox
+from messenger_local.runtime import InvokeResult, LambdaRuntime
 from messenger_local.s3 import LocalCdn
 from messenger_local.template import ACCOUNT_ID, REGION, Authorizer, HttpRoute, Template
 
