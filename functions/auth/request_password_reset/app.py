@@ -8,7 +8,6 @@ from http import HTTPStatus
 from aws_lambda_powertools.event_handler import Response
 
 from messenger.auth.models import ResetRequest
-from messenger.auth.service import normalize_email
 from messenger.bootstrap import email_service
 from messenger.web.api_docs import problem_responses
 from messenger.web.http import create_resolver, entrypoint
@@ -32,7 +31,7 @@ mails = email_service()
     },
 )
 def request_password_reset(body: ResetRequest) -> Response[str]:
-    mails.request_reset(normalize_email(body.email))
+    mails.request_reset(body.email)
     return Response(status_code=int(HTTPStatus.ACCEPTED), body="")
 
 

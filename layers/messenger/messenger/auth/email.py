@@ -176,7 +176,7 @@ class EmailService:
         the call either way, so the time does not tell whether the address has an account."""
         started = time.monotonic()
         try:
-            self._request_reset(email)
+            self._request_reset(email.strip().lower())
         finally:
             left = self.reset_min_seconds - (time.monotonic() - started)
             if left > 0:
