@@ -16,7 +16,7 @@ import pytest
 
 from messenger_local.gateway import LocalGateway
 from tests.e2e.conftest import start_gateway
-from tests.e2e.flows import register, wait_for_profile
+from tests.e2e.flows import register, verified, wait_for_profile
 from tests.oidc_provider import PROVIDER, REDIRECT_URI, MockProvider, running_provider
 from tests.support import unique
 
@@ -105,6 +105,11 @@ def test_a_verified_email_links_the_password_account(
 ) -> None:
     account = register(api)
     subject = person(provider, email=account["email"].upper(), email_verified=True)
+    # Both sides verified (API.md): first the account's own address is not.
+    refused = sign_in(api, provider, subject)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "email_unverified"
+    verified(api, account)
     response = sign_in(api, provider, subject)
     assert response.status_code == 200, response.text
     assert response.json()["user_id"] == account["user_id"]
