@@ -80,13 +80,22 @@ def test_a_new_user_gets_an_account_a_profile_and_a_session(
     response = sign_in(api, provider, subject)
     assert response.status_code == 200, response.text
     session = response.json()
-    assert set(session) == {"access_token", "token_type", "expires_in", "expires_at", "user_id"}
+    assert set(session) == {
+        "access_token",
+        "token_type",
+        "expires_in",
+        "expires_at",
+        "user_id",
+        "refresh_token",
+        "refresh_expires_in",
+    }
     assert session["token_type"] == "Bearer"
 
     profile = wait_for_profile(api, session["access_token"], timeout=45)
     assert profile["user_id"] == session["user_id"]
     assert profile["nickname"] == name
     assert profile["email"] == f"{subject}@example.com"
+    assert profile["email_verified"] is True  # the provider vouched for it
 
 
 def test_a_returning_user_gets_their_account_back(
