@@ -18,6 +18,8 @@ from tests.e2e.flows import (
     device,
     login,
     mail_token,
+    next_frame,
+    of_type,
     register,
     verified,
     wait_for_profile,
@@ -104,6 +106,8 @@ def test_sessions_listed_revoked_one_by_one_and_all_others(
     with device(gateway, {**account, **laptop}) as ws:
         gone = api.delete(f"/v1/auth/sessions/{laptop_id}", headers=bearer(phone["access_token"]))
         assert gone.status_code == 204
+        told = next_frame(ws, of_type("session.revoked", session_id=laptop_id))
+        assert told["data"] == {"session_id": laptop_id}
         assert closed_by_server(ws)
     assert me(api, laptop["access_token"]).status_code == 401
     again = api.delete(f"/v1/auth/sessions/{laptop_id}", headers=bearer(phone["access_token"]))
