@@ -129,6 +129,7 @@ def prepare_backing(services: Any, prefix: str, redis_url: str | None = None) ->
     from messenger.bootstrap import apply_mongo_indexes
     from messenger.platform.migrate import apply_migrations
     from messenger_local.dynamodb import ensure_tables
+    from messenger_local.mail import ensure_identity
     from messenger_local.s3 import ensure_buckets
 
     database_url = services.create_database(prefix)
@@ -138,6 +139,11 @@ def prepare_backing(services: Any, prefix: str, redis_url: str | None = None) ->
     ensure_topics(services.kafka_bootstrap_servers)
     ensure_tables(template().tables, services.dynamodb_endpoint)
     ensure_buckets(template().buckets, services.dynamodb_endpoint)  # moto serves S3 too
+    ensure_identity(  # and SES: mail from the template's identity (messenger_local.mail)
+        services.dynamodb_endpoint,
+        str(template().parameters["MailIdentity"]),
+        str(template().parameters["MailConfigurationSet"]),
+    )
     return {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url or services.redis_url,
@@ -147,6 +153,7 @@ def prepare_backing(services: Any, prefix: str, redis_url: str | None = None) ->
         "DATABASE_SECRET_ARN": "",
         "DYNAMODB_ENDPOINT": services.dynamodb_endpoint,
         "S3_ENDPOINT": services.dynamodb_endpoint,
+        "SES_ENDPOINT": services.dynamodb_endpoint,
         "MONGODB_URI": services.mongodb_uri,
         "MONGODB_DATABASE": mongo_database,
         "MONGODB_SECRET_ARN": "",

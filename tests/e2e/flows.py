@@ -134,3 +134,30 @@ def of_type(kind: str, **data: Any) -> Callable[[Frame], bool]:
         return frame.get("type") == kind and all(frame["data"].get(k) == v for k, v in data.items())
 
     return check
+
+
+def mail_token(
+    api: httpx.Client, to: str, subject: str, count: int = 1, timeout: float = 30
+) -> str:
+    """The token in the newest of at least `count` mails to `to` with `subject`, from the local
+    mailbox (`GET /_local/mail`), polled within `timeout` (a consumer may still be sending)."""
+    import re
+
+    def arrived() -> str | None:
+        response = api.get("/_local/mail", params={"to": to})
+        assert response.status_code == 200, response.text
+        mails = [m for m in response.json()["items"] if m["subject"] == subject]
+        if len(mails) < count:
+            return None
+        found = re.search(r"token=([A-Za-z0-9_\-]+)", mails[0]["text"])
+        assert found, mails[0]["text"]
+        return found.group(1)
+
+    return poll(arrived, timeout=timeout, interval=0.25)
+
+
+def verified(api: httpx.Client, account: dict[str, Any]) -> None:
+    """Follow the verification mail the registration sent."""
+    token = mail_token(api, account["email"], "Confirm your email address")
+    response = api.post("/v1/auth/email/verify", json={"token": token})
+    assert response.status_code == 204, response.text

@@ -16,7 +16,7 @@ import pytest
 
 from messenger_local.gateway import LocalGateway
 from tests.e2e.conftest import start_gateway
-from tests.e2e.flows import register, wait_for_profile
+from tests.e2e.flows import register, verified, wait_for_profile
 from tests.oidc_provider import PROVIDER, REDIRECT_URI, MockProvider, running_provider
 from tests.support import unique
 
@@ -80,13 +80,22 @@ def test_a_new_user_gets_an_account_a_profile_and_a_session(
     response = sign_in(api, provider, subject)
     assert response.status_code == 200, response.text
     session = response.json()
-    assert set(session) == {"access_token", "token_type", "expires_in", "expires_at", "user_id"}
+    assert set(session) == {
+        "access_token",
+        "token_type",
+        "expires_in",
+        "expires_at",
+        "user_id",
+        "refresh_token",
+        "refresh_expires_in",
+    }
     assert session["token_type"] == "Bearer"
 
     profile = wait_for_profile(api, session["access_token"], timeout=45)
     assert profile["user_id"] == session["user_id"]
     assert profile["nickname"] == name
     assert profile["email"] == f"{subject}@example.com"
+    assert profile["email_verified"] is True  # the provider vouched for it
 
 
 def test_a_returning_user_gets_their_account_back(
@@ -105,6 +114,11 @@ def test_a_verified_email_links_the_password_account(
 ) -> None:
     account = register(api)
     subject = person(provider, email=account["email"].upper(), email_verified=True)
+    # Both sides verified (API.md): first the account's own address is not.
+    refused = sign_in(api, provider, subject)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "email_unverified"
+    verified(api, account)
     response = sign_in(api, provider, subject)
     assert response.status_code == 200, response.text
     assert response.json()["user_id"] == account["user_id"]

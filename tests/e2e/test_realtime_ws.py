@@ -297,12 +297,17 @@ def test_a_socket_whose_session_ended_unseen_is_refused_pushes_and_closed(
     with device(gateway, bob) as phone, device(gateway, raced) as ghost:
         token_hash = hashlib.sha256(raced["access_token"].encode()).digest()
         with psycopg.connect(backing_env["DATABASE_URL"], autocommit=True) as db:
+            (session_id,) = db.execute(
+                "UPDATE auth.sessions SET revoked_at = now() WHERE token_hash = %s"
+                " RETURNING session_id",
+                (token_hash,),
+            ).fetchone()
             db.execute(
-                "UPDATE auth.sessions SET revoked_at = now() WHERE token_hash = %s", (token_hash,)
+                "UPDATE auth.logins SET revoked_at = now() WHERE session_id = %s", (session_id,)
             )
-        redis.Redis.from_url(backing_env["REDIS_URL"]).set(
-            f"session:{token_hash.hex()}", "revoked", ex=600
-        )
+        cache = redis.Redis.from_url(backing_env["REDIS_URL"])
+        cache.set(f"session:{token_hash.hex()}", "revoked", ex=600)  # the authorizer's tombstone
+        cache.set(f"revoked-session:{session_id}", "revoked", ex=600)  # the push path's
         sent = send(api, ann, chat_id, "for live sessions only")
         next_frame(phone, of_type("message.sent", message_id=sent["message_id"]))
         assert _closed_by_server(ghost), "a revoked session's socket was kept"

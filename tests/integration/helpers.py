@@ -23,9 +23,19 @@ def http_call(
     raw_body: str | None = None,
     source_ip: str | None = None,
     session_id: str | None = None,
+    query: dict[str, str] | None = None,
+    user_agent: str | None = None,
 ) -> tuple[int, Any, dict[str, str]]:
     """Invoke an HTTP function with its sample event, changing only what the test says."""
     event = sample_event(logical_id)
+    if query is not None:  # replaces the sample's query string
+        from urllib.parse import urlencode
+
+        event["queryStringParameters"] = query or None
+        event["rawQueryString"] = urlencode(query)
+    if user_agent is not None:
+        event.setdefault("headers", {})["user-agent"] = user_agent
+        event["requestContext"]["http"]["userAgent"] = user_agent
     if raw_body is not None:
         event["body"] = raw_body
     elif body is not None:

@@ -31,6 +31,7 @@ from kafka import KafkaProducer
 
 from messenger.platform.ratelimit import GCRA_LUA
 from tests.perf.media_floors import MediaFloors
+from tests.perf.session_floors import SessionFloors
 from tests.support import ROOT
 
 Samples = list[float]
@@ -71,7 +72,7 @@ SEARCH_SQL = (
 )
 
 
-class Floors(MediaFloors):
+class Floors(MediaFloors, SessionFloors):
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
         self.pg = psycopg.connect(env["DATABASE_URL"], autocommit=True, prepare_threshold=None)
@@ -203,12 +204,25 @@ class Floors(MediaFloors):
             assert row is not None
             self.hasher.verify(row[2], "correct horse")
             token_hash = hashlib.sha256(secrets.token_bytes(32)).digest()
-            self.pg.execute(
-                "INSERT INTO auth.sessions (token_hash, user_id, expires_at)"
-                " VALUES (%s, %s, now() + interval '7 days')",
-                (token_hash, row[0]),
-            )
-            self.redis.set(f"session:{token_hash.hex()}", f"{row[0]} 0", ex=3600)
+            refresh_hash = hashlib.sha256(secrets.token_bytes(32)).digest()
+            session_id = str(uuid.uuid4())
+            with self.pg.transaction():  # the login, its access token, its refresh token
+                self.pg.execute(
+                    "INSERT INTO auth.logins (session_id, user_id, expires_at, user_agent)"
+                    " VALUES (%s, %s, now() + interval '60 days', 'bench')",
+                    (session_id, row[0]),
+                )
+                self.pg.execute(
+                    "INSERT INTO auth.sessions (token_hash, user_id, expires_at, session_id)"
+                    " VALUES (%s, %s, now() + interval '1 hour', %s)",
+                    (token_hash, row[0], session_id),
+                )
+                self.pg.execute(
+                    "INSERT INTO auth.refresh_tokens (token_hash, session_id, expires_at)"
+                    " VALUES (%s, %s, now() + interval '60 days')",
+                    (refresh_hash, session_id),
+                )
+            self.redis.set(f"session:{token_hash.hex()}", f"{row[0]} 0 {session_id}", ex=3600)
             self.redis.delete("login-failures:{x}:ip")
 
         return _timed(n, once)
@@ -283,6 +297,7 @@ class Floors(MediaFloors):
                 )
             self.redis.delete(self.profile_key + "-x", "nickname:v1:x")
             self._publish(event_id, payload)
+            self._email_verified()  # the own profile's `email_verified`, asked of auth
 
         return _timed(n, once)
 

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from messenger.auth.models import Account
 from messenger.auth.service import EmailTaken, NicknameTaken
-from messenger.auth.session import Session
+from messenger.auth.session import NewTokens, Rotation, Session
 from messenger.chats.models import Chat, Message
 from messenger.chats.service import ChatMembership, Markers
 from messenger.kernel.clock import utcnow
@@ -67,6 +67,9 @@ class FakeAccounts:
     def by_email(self, email: str) -> Account | None:
         return self.by_mail.get(email)
 
+    def by_id(self, user_id: uuid.UUID) -> Account | None:
+        return next((a for a in self.by_mail.values() if a.user_id == user_id), None)
+
     def replace_password_hash(self, user_id: uuid.UUID, password_hash: str) -> None:
         for email, account in self.by_mail.items():
             if account.user_id == user_id:
@@ -74,19 +77,95 @@ class FakeAccounts:
 
 
 @dataclass
-class FakeSessions:
-    live: dict[bytes, Session] = field(default_factory=dict)
+class FakeLogin:
+    user_id: uuid.UUID
+    session_id: str
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    user_agent: str | None
+    revoked: bool = False
 
-    def create(self, token_hash: bytes, session: Session) -> None:
-        self.live[token_hash] = session
+
+@dataclass
+class FakeSessions:
+    """Like CachedSessions: logins, access tokens and refresh tokens (retired, not deleted)."""
+
+    live: dict[bytes, Session] = field(default_factory=dict)  # access tokens not revoked
+    logins: dict[str, FakeLogin] = field(default_factory=dict)
+    refresh: dict[bytes, tuple[str, datetime, bool]] = field(default_factory=dict)
+    owners: dict[bytes, tuple[uuid.UUID, str]] = field(default_factory=dict)
+
+    def _pair(self, user_id: uuid.UUID, session_id: str, tokens: NewTokens) -> None:
+        self.live[tokens.access_hash] = Session(user_id, tokens.access_expires_at, session_id)
+        self.owners[tokens.access_hash] = (user_id, session_id)
+        self.refresh[tokens.refresh_hash] = (session_id, tokens.refresh_expires_at, False)
+
+    def open(self, user_id: uuid.UUID, tokens: NewTokens, user_agent: str | None) -> None:
+        now = utcnow()
+        self.logins[tokens.session_id] = FakeLogin(
+            user_id, tokens.session_id, now, now, tokens.refresh_expires_at, user_agent
+        )
+        self._pair(user_id, tokens.session_id, tokens)
 
     def find(self, token_hash: bytes) -> Session | None:
         session = self.live.get(token_hash)
         return session if session and session.expires_at > utcnow() else None
 
-    def revoke(self, token_hash: bytes) -> uuid.UUID | None:
-        session = self.live.pop(token_hash, None)
-        return session.user_id if session else None
+    def rotate(self, refresh_hash: bytes, tokens: NewTokens) -> Rotation:
+        found = self.refresh.get(refresh_hash)
+        if found is None:
+            return Rotation("invalid")
+        session_id, expires_at, used = found
+        login = self.logins[session_id]
+        if login.revoked or expires_at <= utcnow():
+            return Rotation("invalid")
+        if used:
+            return Rotation("reused", login.user_id, session_id)
+        self.refresh[refresh_hash] = (session_id, expires_at, True)
+        self._pair(login.user_id, session_id, tokens)
+        login.last_used_at = utcnow()
+        login.expires_at = tokens.refresh_expires_at
+        return Rotation("rotated", login.user_id, session_id)
+
+    def session_of(self, token_hash: bytes) -> tuple[uuid.UUID, str] | None:
+        return self.owners.get(token_hash)
+
+    def revoke(
+        self, user_id: uuid.UUID, session_ids: Sequence[str] | None, keep: str | None
+    ) -> list[str]:
+        ids = [
+            login.session_id
+            for login in self.logins.values()
+            if login.user_id == user_id
+            and not login.revoked
+            and (session_ids is None or login.session_id in session_ids)
+            and login.session_id != keep
+        ]
+        for sid in ids:
+            self.logins[sid].revoked = True
+        for token_hash in [h for h, s in self.live.items() if s.session_id in ids]:
+            del self.live[token_hash]
+        return ids
+
+    def list_live(
+        self, user_id: uuid.UUID, limit: int, after: tuple[datetime, str] | None
+    ) -> list[tuple[str, datetime, datetime, str | None]]:
+        rows = sorted(
+            (
+                (x.created_at, x.session_id)
+                for x in self.logins.values()
+                if x.user_id == user_id and not x.revoked and x.expires_at > utcnow()
+            ),
+            reverse=True,
+        )
+        if after is not None:
+            rows = [r for r in rows if r < after]
+        out = []
+        for _, sid in rows[:limit]:
+            x = self.logins[sid]
+            out.append((sid, x.created_at, x.last_used_at, x.user_agent))
+        return out
 
 
 @dataclass
@@ -109,6 +188,10 @@ class FakeThrottle:
 
     def reset(self, email: str, client_ip: str) -> None:
         self.failures.pop((email, client_ip), None)
+
+    def clear(self, email: str, client_ip: str) -> None:
+        self.failures.pop((email, client_ip), None)
+        self.per_email.pop(email, None)
 
 
 @dataclass

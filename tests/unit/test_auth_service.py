@@ -38,7 +38,10 @@ class AuthService:
         self.throttle = FakeThrottle()
         self.closed: list[tuple[uuid.UUID, str]] = []
         self.sessions = SessionService(
-            FakeSessions(), session_ttl=timedelta(hours=1), connections=self
+            FakeSessions(),
+            access_ttl=timedelta(hours=1),
+            refresh_ttl=timedelta(days=60),
+            ended=[self.close_session_connections],
         )
         self.registration = RegistrationService(
             self.accounts, self.passwords, self.nicknames, self.outbox

@@ -150,7 +150,9 @@ class OAuth:
         self.openid = FakeOpenID()
         self.pending = FakePending()
         self.accounts = FakeOAuthAccounts()
-        self.sessions = SessionService(FakeSessions(), session_ttl=timedelta(hours=1))
+        self.sessions = SessionService(
+            FakeSessions(), access_ttl=timedelta(hours=1), refresh_ttl=timedelta(days=60)
+        )
         self.nicknames = FakeNicknames(taken={"taken"})
         self.outbox = FakeOutbox()
         self.start = OAuthStartService(self.providers, self.openid, self.pending)
@@ -175,9 +177,13 @@ class OAuth:
         assert self.sessions.authenticate(session.access_token) == session.user_id
         return session.user_id
 
-    def password_account(self, email: str) -> Account:
+    def password_account(self, email: str, verified: bool = True) -> Account:
         account = Account(
-            user_id=uuid.uuid4(), email=email, password_hash="v2:secret", created_at=utcnow()
+            user_id=uuid.uuid4(),
+            email=email,
+            password_hash="v2:secret",
+            created_at=utcnow(),
+            email_verified=verified,
         )
         self.accounts.accounts[email] = account
         return account
@@ -259,6 +265,22 @@ def test_unverified_email_is_never_linked(oauth: OAuth) -> None:
         oauth.sign_in(ada(email_verified=False))
     assert refused.value.code == "email_unverified"
     assert not oauth.accounts.identities
+
+
+def test_a_password_account_with_an_unverified_address_is_never_linked(oauth: OAuth) -> None:
+    """API.md: linking needs both sides verified, else whoever registered the address first
+    (without owning it) would get the provider's sign-ins."""
+    oauth.password_account("ada@example.com", verified=False)
+    with pytest.raises(EmailUnverified) as refused:
+        oauth.sign_in(ada())  # the provider vouches for the address; the account does not
+    assert refused.value.code == "email_unverified"
+    assert not oauth.accounts.identities
+
+
+def test_an_account_registered_by_a_provider_that_vouches_is_verified(oauth: OAuth) -> None:
+    user_id = oauth.sign_in(ada())
+    assert oauth.accounts.accounts["ada@example.com"].user_id == user_id
+    assert oauth.accounts.accounts["ada@example.com"].email_verified is True
 
 
 def test_state_is_good_once_and_only_for_its_provider(oauth: OAuth) -> None:

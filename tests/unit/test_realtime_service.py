@@ -301,10 +301,13 @@ def test_closing_a_session_closes_its_connections_only(world: Any) -> None:
     assert service.close_session(ANN, "s-ann", NOW) == 1
     assert pusher.closed == ["a1"]
     assert set(connections.by_id) == {"a2", "b1"}
-    assert pusher.frames == []  # Ann is still online on her other device
+    # Told, then closed; no presence change: Ann is still online on her other device.
+    assert pusher.frames == [("a1", {"type": "session.revoked", "data": {"session_id": "s-ann"}})]
+    pusher.frames.clear()
     assert service.close_session(ANN, "s-ann-2", NOW) == 1
     assert pusher.frames == [
-        ("b1", {"type": "presence.changed", "data": {"user_id": str(ANN), "online": False}})
+        ("a2", {"type": "session.revoked", "data": {"session_id": "s-ann-2"}}),
+        ("b1", {"type": "presence.changed", "data": {"user_id": str(ANN), "online": False}}),
     ]
     assert service.close_session(ANN, "s-ann", NOW) == 0
 

@@ -35,7 +35,15 @@ pytestmark = pytest.mark.unit
 
 HOOK = "MigrateDatabase"
 # Routes reachable without a session. OAuth callbacks will join them (prefix below).
-PUBLIC_ROUTES = {("POST", "/v1/auth/register"), ("POST", "/v1/auth/login")}
+# API.md, Conventions: the open routes.
+PUBLIC_ROUTES = {
+    ("POST", "/v1/auth/register"),
+    ("POST", "/v1/auth/login"),
+    ("POST", "/v1/auth/refresh"),
+    ("POST", "/v1/auth/email/verify"),
+    ("POST", "/v1/auth/password/reset"),
+    ("POST", "/v1/auth/password/reset/confirm"),
+}
 PUBLIC_PREFIXES = ("/v1/auth/oauth/",)
 RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer"}
 

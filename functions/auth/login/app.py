@@ -1,4 +1,4 @@
-"""POST /v1/auth/login: exchange email and password for a bearer session token."""
+"""POST /v1/auth/login: exchange email and password for an access and a refresh token."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ logins = login_service()
 def login(body: LoginRequest) -> Response[LoginResponse]:
     # API Gateway's own view of the peer (not X-Forwarded-For, which the client writes).
     client_ip = app.current_event.request_context.http.source_ip
-    session = logins.login(body, client_ip)
+    user_agent = app.current_event.request_context.http.user_agent
+    session = logins.login(body, client_ip, user_agent)
     metrics.add_metric(name="Logins", unit=MetricUnit.Count, value=1)
     return respond(session)
 

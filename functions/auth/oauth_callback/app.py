@@ -35,7 +35,8 @@ oauth = oauth_callback_service()
     ),
 )
 def oauth_callback(provider: str, body: OAuthCallbackRequest) -> Response[LoginResponse]:
-    session = oauth.callback(request_context(app), provider, body.code, body.state)
+    user_agent = app.current_event.request_context.http.user_agent
+    session = oauth.callback(request_context(app), provider, body.code, body.state, user_agent)
     logger.info(
         "Signed in with OAuth", extra={"provider": provider, "user_id": str(session.user_id)}
     )

@@ -18,6 +18,7 @@ import uvicorn
 from messenger_local.dynamodb import ensure_tables
 from messenger_local.http_gateway import HttpApi
 from messenger_local.kafka_triggers import KafkaTriggers
+from messenger_local.mail import ensure_identity
 from messenger_local.runtime import DEFAULT_MAX_CONCURRENCY, InvokeResult, LambdaRuntime
 from messenger_local.s3 import CDN_PREFIX, ensure_buckets
 from messenger_local.schedules import Schedules
@@ -151,6 +152,12 @@ class LocalGateway:
                 ensure_buckets(self.template.buckets, s3_endpoint)
             else:
                 log.warning("no S3_ENDPOINT in env: the template's buckets are not created")
+        ses_endpoint = self.env.get("SES_ENDPOINT")
+        identity = self.template.parameters.get("MailIdentity")
+        if ses_endpoint and identity:
+            ensure_identity(
+                ses_endpoint, str(identity), self.template.parameters.get("MailConfigurationSet")
+            )
         try:
             self._server, self._thread, self.port = self._serve(
                 self.http, self.port, "http-api", startup_timeout

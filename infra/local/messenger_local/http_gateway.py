@@ -24,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from messenger_local import api_explorer
 from messenger_local.cors import CorsPolicy
+from messenger_local.mail import LocalMailbox
 from messenger_local.runtime import InvokeResult, LambdaRuntime
 from messenger_local.s3 import LocalCdn
 from messenger_local.template import ACCOUNT_ID, REGION, Authorizer, HttpRoute, Template
@@ -112,6 +113,8 @@ class HttpApi:
         self.cors = CorsPolicy(template.cors) if template.cors else None
         # The template's CloudFront distributions (messenger_local.s3), on this port.
         self.cdn = LocalCdn(template.distributions, runtime.env_overrides.get("S3_ENDPOINT"))
+        # Every mail sent through SES locally (messenger_local.mail).
+        self.mailbox = LocalMailbox(runtime.env_overrides.get("SES_ENDPOINT"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Plain ASGI: every path and method reaches `match` (no framework redirects or 405s)."""
@@ -129,6 +132,9 @@ class HttpApi:
             return
         if self.cdn.serves(scope["path"]):
             await self.cdn(scope, receive, send)
+            return
+        if self.mailbox.serves(scope["method"], scope["path"]):
+            await self.mailbox(scope, receive, send)
             return
         response = await self._handle(Request(scope, receive))
         await response(scope, receive, send)

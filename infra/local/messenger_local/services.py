@@ -236,10 +236,11 @@ class LocalServices:
 
     def env(self) -> dict[str, str]:
         """The URLs under their environment variable names (what the functions read); the moto
-        server is S3 too (S3_ENDPOINT)."""
+        server is S3 and SES too (S3_ENDPOINT, SES_ENDPOINT)."""
         env = {ENV_NAMES[name]: url for name, url in self.urls.items()}
         if "dynamodb" in self.urls:
             env["S3_ENDPOINT"] = self.urls["dynamodb"]
+            env["SES_ENDPOINT"] = self.urls["dynamodb"]  # and SES (its sent mail: /_local/mail)
         return env
 
     def create_database(self, prefix: str = "messenger") -> str:

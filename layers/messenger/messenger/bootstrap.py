@@ -18,13 +18,21 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, cast
 
 if TYPE_CHECKING:
+    import uuid
     from collections.abc import Callable
 
     from messenger.auth.adapters.oidc import IdTokenVerifier, OpenIDConnect
     from messenger.auth.adapters.session_store import CachedSessions
+    from messenger.auth.adapters.throttle import RedisLoginThrottle
     from messenger.auth.api import AuthApi
+    from messenger.auth.email import EmailService
     from messenger.auth.oauth import OAuthCallbackService, OAuthStartService
-    from messenger.auth.service import LoginService, RegistrationService
+    from messenger.auth.service import (
+        LoginService,
+        PasswordService,
+        RegistrationService,
+        SessionListing,
+    )
     from messenger.auth.session import SessionService
     from messenger.chats.adapters.store import CachedChats
     from messenger.chats.api import ChatsApi
@@ -113,10 +121,17 @@ def chats_api() -> ChatsApi:
 
 @cache
 def auth_api() -> AuthApi:
-    """Revoked sessions, for the push path: the session store is built on the first push."""
+    """Revoked sessions, for the push path: the session store is built on the first push;
+    ending sessions and checking passwords (account deletion) are built on their first use."""
+    from messenger.auth.adapters.accounts import PostgresAccounts
     from messenger.auth.api import AuthApi
 
-    return AuthApi(_on_first_use(_sessions))
+    return AuthApi(
+        _on_first_use(_sessions),
+        ender=_on_first_use(logout_service),
+        passwords=_on_first_use(password_service),
+        accounts=_on_first_use(PostgresAccounts),
+    )
 
 
 def presence() -> Presence:
@@ -160,22 +175,74 @@ def session_service() -> SessionService:
     from messenger.auth.session import SessionService
     from messenger.platform.settings import get_settings
 
+    settings = get_settings()
     return SessionService(
         sessions=_sessions(),
-        session_ttl=timedelta(seconds=get_settings().session_ttl_seconds),
+        access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+        refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
     )
 
 
+def _session_ended_hooks() -> list[Callable[[uuid.UUID, str], object]]:
+    """What else ends with a session, in order, for every way one ends (logout, revocation,
+    password change or reset, account deletion): its WebSocket connections are closed. (Its push
+    devices join here.)"""
+    connections = _on_first_use(session_connections)
+
+    def close_connections(user_id: uuid.UUID, session_id: str) -> object:
+        return connections.close_session_connections(user_id, session_id)
+
+    return [close_connections]
+
+
 def logout_service() -> SessionService:
-    """Sessions, plus the realtime context's operation that closes their connections. Every
-    logout writes Postgres and closes connections (boto3, pynamodb): loaded here, at init."""
+    """Sessions, plus what ends with one (the hooks). Ending a session writes Postgres and
+    closes connections (boto3, pynamodb): loaded here, at init."""
     import messenger.platform.postgres
     import messenger.realtime.adapters.pusher
     import messenger.realtime.adapters.store  # noqa: F401
 
     service = session_service()
-    service.connections = _on_first_use(session_connections)
+    service.ended = _session_ended_hooks()
     return service
+
+
+def refresh_service() -> SessionService:
+    """Refreshing rotates tokens in Postgres; a reused token ends the session (the hooks)."""
+    return logout_service()
+
+
+def session_listing() -> SessionListing:
+    from messenger.auth.service import SessionListing
+
+    return SessionListing(_sessions())
+
+
+def password_service() -> PasswordService:
+    from messenger.auth.adapters.accounts import PostgresAccounts
+    from messenger.auth.adapters.passwords import Argon2Passwords
+    from messenger.auth.service import PasswordService
+
+    return PasswordService(
+        accounts=PostgresAccounts(),
+        sessions=logout_service(),
+        throttle=_login_throttle(),
+        passwords=Argon2Passwords(),
+    )
+
+
+def _login_throttle() -> RedisLoginThrottle:
+    from messenger.auth.adapters.throttle import RedisLoginThrottle
+    from messenger.platform import redis
+    from messenger.platform.settings import get_settings
+
+    settings = get_settings()
+    return RedisLoginThrottle(
+        settings.login_max_failures,
+        settings.login_max_failures_per_email,
+        settings.login_failure_window_seconds,
+        redis.client,
+    )
 
 
 def registration_service() -> RegistrationService:
@@ -198,23 +265,57 @@ def registration_service() -> RegistrationService:
 def login_service() -> LoginService:
     from messenger.auth.adapters.accounts import PostgresAccounts
     from messenger.auth.adapters.passwords import Argon2Passwords
-    from messenger.auth.adapters.throttle import RedisLoginThrottle
     from messenger.auth.service import LoginService
+
+    return LoginService(
+        accounts=PostgresAccounts(),
+        sessions=session_service(),
+        throttle=_login_throttle(),
+        passwords=Argon2Passwords(),
+    )
+
+
+def email_service() -> EmailService:
+    """Verification and reset mails (SES v2); confirming a reset also ends every session and
+    clears the login throttle, so that function gets the hooks, argon2 and the throttle."""
+    from datetime import timedelta
+
+    from messenger.auth.adapters.accounts import PostgresAccounts
+    from messenger.auth.adapters.email_tokens import PostgresEmailTokens
+    from messenger.auth.adapters.mail_quota import RedisMailQuota
+    from messenger.auth.adapters.ses_mail import SesMailer
+    from messenger.auth.email import EmailService
     from messenger.platform import redis
     from messenger.platform.settings import get_settings
 
     settings = get_settings()
-    return LoginService(
+    return EmailService(
         accounts=PostgresAccounts(),
-        sessions=session_service(),
-        throttle=RedisLoginThrottle(
-            settings.login_max_failures,
-            settings.login_max_failures_per_email,
-            settings.login_failure_window_seconds,
-            redis.client,
+        tokens=PostgresEmailTokens(),
+        mailer=SesMailer(
+            settings.mail_from_address,
+            settings.mail_configuration_set,
+            settings.ses_endpoint,
+            settings.aws_region,
         ),
-        passwords=Argon2Passwords(),
+        quota=RedisMailQuota(redis.client),
+        link_base_url=settings.mail_link_base_url,
+        verify_ttl=timedelta(seconds=settings.email_verification_ttl_seconds),
+        reset_ttl=timedelta(seconds=settings.password_reset_ttl_seconds),
+        reset_max_mails=settings.password_reset_max_mails,
+        reset_window_seconds=settings.password_reset_window_seconds,
+        reset_min_seconds=settings.password_reset_min_seconds,
     )
+
+
+def reset_confirm_service() -> EmailService:
+    from messenger.auth.adapters.passwords import Argon2Passwords
+
+    service = email_service()
+    service.passwords = Argon2Passwords()
+    service.sessions = logout_service()
+    service.throttle = _login_throttle()
+    return service
 
 
 def _openid(verifier: IdTokenVerifier | None) -> OpenIDConnect:
@@ -406,7 +507,7 @@ def users_service() -> UsersService:
     """Reads (cached) and profile creation: no Kafka client."""
     from messenger.users.service import UsersService
 
-    return UsersService(profiles=_profiles()[0])
+    return UsersService(profiles=_profiles()[0], verified_emails=auth_api())
 
 
 def profile_editing_service() -> UsersService:
@@ -416,7 +517,10 @@ def profile_editing_service() -> UsersService:
     from messenger.users.service import UsersService
 
     return UsersService(
-        profiles=_profiles()[0], outbox=OutboxPublisher(_kafka()), avatars=media_api()
+        profiles=_profiles()[0],
+        outbox=OutboxPublisher(_kafka()),
+        avatars=media_api(),
+        verified_emails=auth_api(),
     )
 
 

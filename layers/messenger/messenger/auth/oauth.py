@@ -144,8 +144,9 @@ class EmailUnverified(Conflict):
     def __init__(self) -> None:
         super().__init__(
             "email_unverified",
-            "An account with this email exists, but the provider does not say the email is"
-            " verified, so the sign-in cannot be linked to it; log in with the password",
+            "An account with this email exists, but its address or the provider's is not"
+            " verified, so the sign-in cannot be linked to it; log in with the password (and"
+            " verify the address first)",
         )
 
 
@@ -248,7 +249,12 @@ class OAuthCallbackService:
     outbox: EventOutbox
 
     def callback(
-        self, ctx: RequestContext, provider_name: str, code: str, state: str
+        self,
+        ctx: RequestContext,
+        provider_name: str,
+        code: str,
+        state: str,
+        user_agent: str | None = None,
     ) -> LoginResponse:
         provider = _provider(self.providers, provider_name)
         pending = self.pending.take(state)
@@ -263,13 +269,7 @@ class OAuthCallbackService:
         )
         with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
             user_id = self._account_for(provider, identity, uow)
-        token, session = self.sessions.open_session(user_id)
-        return LoginResponse(
-            access_token=token,
-            expires_in=int(self.sessions.session_ttl.total_seconds()),
-            expires_at=session.expires_at,
-            user_id=session.user_id,
-        )
+        return LoginResponse.of(self.sessions.open_session(user_id, user_agent))
 
     def _account_for(
         self, provider: Provider, identity: VerifiedIdentity, uow: UnitOfWork
@@ -292,7 +292,9 @@ class OAuthCallbackService:
         email = normalize_email(identity.email)
         existing = self.accounts.by_email(email)
         if existing is not None:
-            if not identity.email_verified:
+            # Both sides (API.md): the provider vouches for the address, and the account proved it
+            # holds it; else whoever registered the address first could be signed in to.
+            if not identity.email_verified or not existing.email_verified:
                 raise EmailUnverified()
             self.accounts.link(
                 OAuthIdentity(provider.name, identity.subject, existing.user_id, email)
@@ -304,7 +306,13 @@ class OAuthCallbackService:
         self, provider: Provider, identity: VerifiedIdentity, email: str, uow: UnitOfWork
     ) -> uuid.UUID:
         now = utcnow()
-        account = Account(user_id=uuid.uuid4(), email=email, password_hash=None, created_at=now)
+        account = Account(
+            user_id=uuid.uuid4(),
+            email=email,
+            password_hash=None,
+            created_at=now,
+            email_verified=identity.email_verified,  # the provider vouches for it
+        )
         oauth_identity = OAuthIdentity(provider.name, identity.subject, account.user_id, email)
         candidates = free_nicknames(derive_nickname(identity.claims, email), self.nicknames)
         # Nobody chose this nickname: one reserved by a sign-up a moment ago means the next one.

@@ -1,4 +1,5 @@
-"""Auth use-cases: register, log in, log out, authenticate a bearer token.
+"""Auth use-cases: register, log in, change a password, list sessions (SessionService: the
+rest of a session's life).
 
 Pure logic over ports; the adapters live in adapters/ and are put together in messenger.bootstrap.
 """
@@ -7,19 +8,26 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NoReturn, Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, NoReturn, Protocol
+
+from pydantic import ConfigDict, Field, TypeAdapter
 
 from messenger.auth.events import UserRegistered
 from messenger.auth.models import (
     Account,
+    ChangePasswordRequest,
     LoginRequest,
     LoginResponse,
     RegisteredAccount,
     RegisterRequest,
+    SessionItem,
+    SessionPage,
 )
 from messenger.auth.session import SessionService
 from messenger.kernel.clock import utcnow
 from messenger.kernel.errors import Conflict, RateLimited, Unauthenticated
+from messenger.kernel.pagination import UtcDatetime, decode_cursor, encode_cursor
 from messenger.platform.unit_of_work import EventOutbox, UnitOfWork
 
 if TYPE_CHECKING:
@@ -34,6 +42,8 @@ class Accounts(Protocol):
 
     def by_email(self, email: str) -> Account | None: ...
 
+    def by_id(self, user_id: uuid.UUID) -> Account | None: ...
+
     def replace_password_hash(self, user_id: uuid.UUID, password_hash: str) -> None: ...
 
 
@@ -47,6 +57,10 @@ class LoginThrottle(Protocol):
 
     def reset(self, email: str, client_ip: str) -> None:
         """Forget this client's failures for the email (its password was right)."""
+
+    def clear(self, email: str, client_ip: str) -> None:
+        """Forget the email's failures (a password reset proved the owner): the per-email count
+        and this client's."""
 
 
 class PasswordHasher(Protocol):
@@ -68,6 +82,13 @@ class NicknameDirectory(Protocol):
         the account's transaction decides)."""
 
 
+class SessionDirectory(Protocol):
+    def list_live(
+        self, user_id: uuid.UUID, limit: int, after: tuple[datetime, str] | None
+    ) -> list[tuple[str, datetime, datetime, str | None]]:
+        """The user's live sessions, newest first: (id, created, last used, user agent)."""
+
+
 class EmailTaken(Conflict):
     def __init__(self) -> None:
         super().__init__("email_taken", "An account with this email already exists")
@@ -78,7 +99,15 @@ class NicknameTaken(Conflict):
         super().__init__("nickname_taken", "This nickname is already taken")
 
 
+class NoPassword(Conflict):
+    def __init__(self) -> None:
+        super().__init__(
+            "no_password", "This account signs in with a provider only; reset sets a password"
+        )
+
+
 INVALID_CREDENTIALS = "Email or password is incorrect"
+WRONG_PASSWORD = "The password is incorrect"
 
 
 def normalize_email(email: str) -> str:
@@ -128,7 +157,9 @@ class LoginService:
     throttle: LoginThrottle
     passwords: PasswordHasher
 
-    def login(self, request: LoginRequest, client_ip: str) -> LoginResponse:
+    def login(
+        self, request: LoginRequest, client_ip: str, user_agent: str | None = None
+    ) -> LoginResponse:
         email = normalize_email(request.email)
         wait = self.throttle.retry_after(email, client_ip)
         if wait is not None:
@@ -144,14 +175,78 @@ class LoginService:
                 account.user_id, self.passwords.hash(request.password)
             )
         self.throttle.reset(email, client_ip)
-        token, session = self.sessions.open_session(account.user_id)
-        return LoginResponse(
-            access_token=token,
-            expires_in=int(self.sessions.session_ttl.total_seconds()),
-            expires_at=session.expires_at,
-            user_id=session.user_id,
-        )
+        return LoginResponse.of(self.sessions.open_session(account.user_id, user_agent))
 
     def _refuse(self, email: str, client_ip: str) -> NoReturn:
         self.throttle.record_failure(email, client_ip)
         raise Unauthenticated("invalid_credentials", INVALID_CREDENTIALS)
+
+
+@dataclass
+class PasswordService:
+    """The password of an account someone is signed in to: check it, change it."""
+
+    accounts: Accounts
+    sessions: SessionService
+    throttle: LoginThrottle
+    passwords: PasswordHasher
+
+    def has_password(self, user_id: uuid.UUID) -> bool:
+        account = self.accounts.by_id(user_id)
+        return account is not None and account.password_hash is not None
+
+    def verify_password(self, user_id: uuid.UUID, password: str, client_ip: str) -> bool:
+        """Like a login's check, throttled alike (per the account's email and this client):
+        RateLimited once over; a failure counts."""
+        account = self.accounts.by_id(user_id)
+        if account is None or account.password_hash is None:
+            self.passwords.waste_time(password)
+            return False
+        wait = self.throttle.retry_after(account.email, client_ip)
+        if wait is not None:
+            raise RateLimited("Too many wrong passwords for this account; try again later", wait)
+        if not self.passwords.verify(account.password_hash, password):
+            self.throttle.record_failure(account.email, client_ip)
+            return False
+        self.throttle.reset(account.email, client_ip)
+        return True
+
+    def change_password(
+        self, ctx: RequestContext, request: ChangePasswordRequest, client_ip: str
+    ) -> None:
+        """The new password, then every other session ends (the caller's stays)."""
+        user_id = ctx.caller
+        if not self.has_password(user_id):
+            raise NoPassword()
+        if not self.verify_password(user_id, request.current_password, client_ip):
+            raise Unauthenticated("invalid_credentials", WRONG_PASSWORD)
+        self.accounts.replace_password_hash(user_id, self.passwords.hash(request.new_password))
+        self.sessions.revoke_other_sessions(user_id, ctx.session_id)
+
+
+SESSION_KEY: TypeAdapter[tuple[datetime, str]] = TypeAdapter(
+    tuple[UtcDatetime, Annotated[str, Field(max_length=64)]], config=ConfigDict(defer_build=True)
+)
+
+
+@dataclass
+class SessionListing:
+    directory: SessionDirectory
+
+    def list_sessions(self, ctx: RequestContext, limit: int, cursor: str | None) -> SessionPage:
+        after = decode_cursor(cursor, SESSION_KEY) if cursor else None
+        rows = self.directory.list_live(ctx.caller, limit + 1, after)
+        page, more = rows[:limit], len(rows) > limit
+        items = [
+            SessionItem(
+                session_id=sid,
+                created_at=created,
+                last_used_at=last_used,
+                user_agent=agent,
+                current=sid == ctx.session_id,
+            )
+            for sid, created, last_used, agent in page
+        ]
+        last = page[-1] if more else None
+        next_cursor = encode_cursor([last[1].isoformat(), last[0]]) if last else None
+        return SessionPage(items=items, next_cursor=next_cursor)

@@ -71,8 +71,24 @@ class Settings(BaseModel):
     # Sessions and login throttling (API.md, Auth): login_max_failures per (email, client IP)
     # within the window, and login_max_failures_per_email across every IP (a ceiling against
     # guessing from many addresses, high enough that one attacker cannot lock the owner out).
-    session_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    # Access tokens live an hour, refresh tokens 60 days from their issue (each refresh issues a
+    # new one: an active client stays signed in; decision 48).
+    access_token_ttl_seconds: int = Field(default=3600, ge=60)
+    refresh_token_ttl_seconds: int = Field(default=60 * 24 * 3600, ge=60)
     session_cache_ttl_seconds: int = Field(default=3600, ge=1)
+    # Mail (messenger.auth.email, decision 49): SES v2 from the verified identity's address, in
+    # the configuration set (SES_ENDPOINT only locally: the moto server); links in mails start
+    # with mail_link_base_url (the client app's page that posts the token).
+    mail_from_address: str = "no-reply@messenger.example"
+    mail_configuration_set: str | None = None
+    mail_link_base_url: str = "http://127.0.0.1:3000"
+    ses_endpoint: str | None = None
+    email_verification_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    password_reset_ttl_seconds: int = Field(default=30 * 60, ge=60)
+    password_reset_max_mails: int = Field(default=3, ge=1)
+    password_reset_window_seconds: int = Field(default=15 * 60, ge=1)
+    # A reset request answers no sooner than this, so its time tells nothing about the address.
+    password_reset_min_seconds: float = Field(default=0.3, ge=0, le=5)
     login_max_failures: int = Field(default=5, ge=1)
     login_max_failures_per_email: int = Field(default=100, ge=1)
     login_failure_window_seconds: int = Field(default=15 * 60, ge=1)

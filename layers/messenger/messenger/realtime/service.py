@@ -335,6 +335,9 @@ class RealtimeService:
         doomed = [
             c for c in self.connections.of_users([user], epoch(now)) if c.session == session_id
         ]
+        if doomed:  # told first (API.md: `session.revoked` to its own connections), then closed
+            payload = frame("session.revoked", {"session_id": session_id})
+            self.pusher.post_many([(c.connection_id, payload) for c in doomed])
         for last in self._fan_out.close(doomed, epoch(now)):
             self._announce(last.user_id, False, epoch(now))
         return len(doomed)

@@ -20,9 +20,12 @@ class Profile(BaseModel):
 
 
 class OwnProfile(Profile):
-    """The owner's view adds the email."""
+    """The owner's view adds the email and whether it is verified."""
 
     email: str
+    email_verified: bool = Field(
+        default=False, description="Whether the account confirmed its address (the mail's link)."
+    )
 
 
 def _https_url(value: str) -> str:

@@ -83,14 +83,29 @@ class Avatars(Protocol):
     def discard_avatar(self, url: str | None) -> None: ...
 
 
+class VerifiedEmails(Protocol):
+    """messenger.auth.api.AuthApi: whether the account proved it holds its address."""
+
+    def is_email_verified(self, user_id: uuid.UUID) -> bool: ...
+
+
 @dataclass
 class UsersService:
     profiles: Profiles
     outbox: EventOutbox = NoOutbox()  # noqa: RUF009 - stateless
     avatars: Avatars | None = None
+    verified_emails: VerifiedEmails | None = None
+
+    def _verified(self, profile: OwnProfile) -> OwnProfile:
+        """The own profile with `email_verified`, asked of auth on every read (never cached
+        with the profile: verifying must show at once)."""
+        if self.verified_emails is None:
+            return profile
+        verified = self.verified_emails.is_email_verified(profile.user_id)
+        return profile.model_copy(update={"email_verified": verified})
 
     def own_profile(self, ctx: RequestContext) -> OwnProfile:
-        return self._own(ctx.caller)
+        return self._verified(self._own(ctx.caller))
 
     def _own(self, user_id: uuid.UUID) -> OwnProfile:
         profile = self.profiles.by_id(user_id)
@@ -132,7 +147,7 @@ class UsersService:
             avatar = self.avatars.prepare_avatar(user_id, patch.avatar_upload_id)
             changes["avatar_url"] = avatar.url
         if not changes:
-            return self._own(user_id)
+            return self._verified(self._own(user_id))
         with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
             try:
                 updated = self.profiles.update(user_id, changes, uow, profile_updated)
@@ -149,7 +164,7 @@ class UsersService:
             avatar.commit()
         if before.avatar_url != after.avatar_url and self.avatars is not None:
             self.avatars.discard_avatar(before.avatar_url)  # ours only; best effort
-        return after
+        return self._verified(after)
 
     def create_profile_on_registration(
         self, event_id: uuid.UUID, registered: UserRegistered

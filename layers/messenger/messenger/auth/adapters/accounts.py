@@ -31,6 +31,12 @@ class NicknameReservations(Protocol):
         """True if the nickname is now the user's; False if another account holds it."""
 
 
+_SELECT = (
+    "SELECT user_id, email, password_hash, created_at, email_verified_at IS NOT NULL"
+    " AS email_verified FROM auth.accounts"
+)
+
+
 class PostgresAccounts:
     def __init__(self, nicknames: NicknameReservations | None = None) -> None:
         self.nicknames = nicknames
@@ -41,9 +47,16 @@ class PostgresAccounts:
             raise RuntimeError("creating accounts needs the nickname reservations")
         try:
             conn.execute(
-                "INSERT INTO auth.accounts (user_id, email, password_hash, created_at)"
-                " VALUES (%s, %s, %s, %s)",
-                (account.user_id, account.email, account.password_hash, account.created_at),
+                "INSERT INTO auth.accounts"
+                " (user_id, email, password_hash, created_at, email_verified_at)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                (
+                    account.user_id,
+                    account.email,
+                    account.password_hash,
+                    account.created_at,
+                    account.created_at if account.email_verified else None,
+                ),
             )
         except psycopg.errors.UniqueViolation as exc:
             raise EmailTaken() from exc
@@ -59,8 +72,7 @@ class PostgresAccounts:
     def by_email(self, email: str) -> Account | None:
         with postgres.connection().cursor(row_factory=class_row(Account)) as cur:
             return cur.execute(
-                "SELECT user_id, email, password_hash, created_at FROM auth.accounts"
-                " WHERE email = %s",
+                _SELECT + " WHERE email = %s",
                 (email,),
             ).fetchone()
 
@@ -69,3 +81,10 @@ class PostgresAccounts:
             "UPDATE auth.accounts SET password_hash = %s WHERE user_id = %s",
             (password_hash, user_id),
         )
+
+    def by_id(self, user_id: uuid.UUID) -> Account | None:
+        with postgres.connection().cursor(row_factory=class_row(Account)) as cur:
+            return cur.execute(
+                _SELECT + " WHERE user_id = %s",
+                (user_id,),
+            ).fetchone()

@@ -69,3 +69,8 @@ class RedisLoginThrottle:
 
     def reset(self, email: str, client_ip: str) -> None:
         self.redis().delete(client_key(email, client_ip))
+
+    def clear(self, email: str, client_ip: str) -> None:
+        # One slot (the hash tag): one DEL of both keys. Other clients' own counts run out with
+        # their window: their keys are not enumerable without a SCAN.
+        self.redis().delete(email_key(email), client_key(email, client_ip))
