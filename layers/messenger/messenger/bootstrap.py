@@ -28,9 +28,10 @@ if TYPE_CHECKING:
     from messenger.auth.session import SessionService
     from messenger.chats.adapters.store import CachedChats
     from messenger.chats.api import ChatsApi
-    from messenger.chats.service import ChatsService, EventOutbox, FriendDirectory
+    from messenger.chats.service import ChatsErasure, ChatsService, EventOutbox, FriendDirectory
     from messenger.friends.adapters.store import CachedFriendships
     from messenger.friends.api import FriendsApi
+    from messenger.friends.erasure import FriendsErasure
     from messenger.friends.service import FriendsService
     from messenger.media.api import MediaApi
     from messenger.media.service import MediaService
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
     from messenger.users.adapters.profile_cache import CachedProfiles
     from messenger.users.adapters.profiles import PostgresProfiles
     from messenger.users.api import UsersApi
+    from messenger.users.deletion import AccountDeletionService
+    from messenger.users.erasure import ErasureService
     from messenger.users.service import UsersService
 
 T = TypeVar("T")
@@ -289,6 +292,14 @@ def chats_reader() -> ChatsService:
     return _chats(NoOutbox(), _on_first_use(friends_api))
 
 
+def chats_erasure() -> ChatsErasure:
+    """EraseMessagesOnUserDeleted: tombstones publish `message.deleted` (Mongo outbox, Kafka)."""
+    from messenger.chats.service import ChatsErasure
+    from messenger.platform.mongo_outbox import MongoOutboxPublisher
+
+    return ChatsErasure(_chats_store(), MongoOutboxPublisher(_kafka()))
+
+
 def _chats_store() -> CachedChats:
     """Chats in MongoDB, their membership cached in Redis."""
     from messenger.chats.adapters.store import CachedChats, MongoChats
@@ -360,6 +371,15 @@ def _friendships() -> CachedFriendships:
     return CachedFriendships(PostgresFriendships(), redis.client)
 
 
+def friends_erasure() -> FriendsErasure:
+    """EraseFriendshipsOnUserDeleted: a deleted user's friendships, requests and cached sets."""
+    import messenger.platform.postgres  # noqa: F401 - every event reaches it
+    from messenger.friends.adapters.store import PostgresFriendships
+    from messenger.friends.erasure import FriendsErasure
+
+    return FriendsErasure(PostgresFriendships(), _friendships())
+
+
 # -- realtime ----------------------------------------------------------------------------------
 
 
@@ -391,6 +411,11 @@ def typing_service() -> RealtimeService:
     return _realtime(chats=_on_first_use(chats_api))
 
 
+def connection_erasure() -> RealtimeService:
+    """CloseConnectionsOnUserDeleted: a deleted user's connections (DynamoDB, @connections)."""
+    return _realtime()
+
+
 def push_service() -> RealtimeService:
     """The chat/friendship event consumer: fan-out with a delivery log for retried events."""
     from messenger.platform import redis
@@ -418,6 +443,45 @@ def profile_editing_service() -> UsersService:
     return UsersService(
         profiles=_profiles()[0], outbox=OutboxPublisher(_kafka()), avatars=media_api()
     )
+
+
+def account_deletion_service() -> AccountDeletionService:
+    """DELETE /v1/users/me: the auth side (password, sessions, the account) through one thin
+    adapter (re-pointed at messenger.auth.api at merge); argon2, Postgres, Redis, Kafka and the
+    connection closing (pynamodb, boto3) are loaded here, at init."""
+    import messenger.realtime.adapters.pusher
+    import messenger.realtime.adapters.store  # noqa: F401
+    from messenger.auth.adapters.credentials import PostgresAccountCredentials
+    from messenger.auth.adapters.passwords import Argon2Passwords
+    from messenger.auth.adapters.throttle import RedisLoginThrottle
+    from messenger.platform import redis
+    from messenger.platform.outbox import OutboxPublisher
+    from messenger.platform.settings import get_settings
+    from messenger.users.deletion import AccountDeletionService
+
+    settings = get_settings()
+    credentials = PostgresAccountCredentials(
+        passwords=Argon2Passwords(),
+        throttle=RedisLoginThrottle(
+            settings.login_max_failures,
+            settings.login_max_failures_per_email,
+            settings.login_failure_window_seconds,
+            redis.client,
+        ),
+        redis=redis.client,
+        connections=_on_first_use(session_connections),
+        profiles=users_api(),
+        cache_ttl_seconds=settings.session_cache_ttl_seconds,
+    )
+    return AccountDeletionService(credentials=credentials, outbox=OutboxPublisher(_kafka()))
+
+
+def profile_erasure_service() -> ErasureService:
+    """ErasePersonalData (users): a deleted user's profile and cached copies."""
+    from messenger.users.erasure import ErasureService
+
+    cached, records = _profiles()
+    return ErasureService(cache=cached, records=records)
 
 
 # -- media -------------------------------------------------------------------------------------

@@ -86,6 +86,9 @@ class UploadStore(Protocol):
     def mark_used(self, owner: uuid.UUID, upload_id: uuid.UUID, used_by: dict[str, Any]) -> bool:
         """Mark one upload used on its own; False if it already was."""
 
+    def erase_owner(self, owner: uuid.UUID) -> int:
+        """Account deletion: every upload record of the owner (they name its files); how many."""
+
 
 class ObjectStorage(Protocol):
     def presigned_post(
@@ -321,6 +324,15 @@ class MediaService:
     def remove_message_attachments(self, chat_id: uuid.UUID, message_id: uuid.UUID) -> int:
         """A message deleted for everyone: its files go too (idempotent)."""
         return self.storage.delete_prefix(f"{ATTACHMENTS_PREFIX}{chat_id}/{message_id}/")
+
+    def erase_user(self, user: uuid.UUID) -> int:
+        """`user.deleted`: the user's avatars and uploaded objects, then their upload records (in
+        that order: a retry still finds the records); how many objects. The files of their
+        messages go with the messages' `message.deleted` (remove_message_attachments)."""
+        removed = self.storage.delete_prefix(f"{AVATARS_PREFIX}{user}/")
+        removed += self.storage.delete_prefix(f"{UPLOADS_PREFIX}{user}/")
+        self.uploads.erase_owner(user)
+        return removed
 
     # -- avatars ------------------------------------------------------------------------------
     def _avatar_url(self, key: str) -> str:
