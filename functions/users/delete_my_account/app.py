@@ -3,25 +3,17 @@ nickname free, the profile gone; the rest of the user's data through `user.delet
 
 from __future__ import annotations
 
-import uuid
 from http import HTTPStatus
-from typing import Literal
 
 from aws_lambda_powertools.event_handler import Response
-from pydantic import BaseModel
 
 from messenger.bootstrap import account_deletion_service
-from messenger.users.deletion import DeleteAccountRequest
+from messenger.users.models import AccountDeletion, DeleteAccountRequest
 from messenger.web.api_docs import problem_responses
 from messenger.web.http import create_resolver, entrypoint, request_context, respond
 
 app = create_resolver()
 deletion = account_deletion_service()
-
-
-class AccountDeletion(BaseModel):
-    user_id: uuid.UUID
-    status: Literal["deleting"] = "deleting"
 
 
 @app.delete(

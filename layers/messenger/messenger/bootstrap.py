@@ -293,11 +293,12 @@ def chats_reader() -> ChatsService:
 
 
 def chats_erasure() -> ChatsErasure:
-    """EraseMessagesOnUserDeleted: tombstones publish `message.deleted` (Mongo outbox, Kafka)."""
+    """EraseMessagesOnUserDeleted: each tombstone's `message.deleted` is written to the Mongo
+    outbox with it and published by the outbox relay (a consumer holds no Kafka producer)."""
     from messenger.chats.service import ChatsErasure
-    from messenger.platform.mongo_outbox import MongoOutboxPublisher
+    from messenger.platform.publishing import RelayOnly
 
-    return ChatsErasure(_chats_store(), MongoOutboxPublisher(_kafka()))
+    return ChatsErasure(_chats_store(), RelayOnly())
 
 
 def _chats_store() -> CachedChats:

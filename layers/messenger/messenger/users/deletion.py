@@ -12,39 +12,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Literal, Protocol
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import TYPE_CHECKING, Protocol
 
 from messenger.kernel.clock import utcnow
 from messenger.kernel.errors import Unauthenticated
-from messenger.kernel.fields import TEXT_RULE, Text
 from messenger.platform.unit_of_work import EventOutbox, UnitOfWork
 from messenger.users.events import UserDeleted
+from messenger.users.models import CONFIRMATION
 
 if TYPE_CHECKING:
     from messenger.kernel.context import RequestContext
-
-CONFIRMATION = "DELETE"
-# Any string, as at login: a wrong one is the same 401 whatever its shape.
-Password = Annotated[Text, Field(min_length=1, max_length=1024, description=TEXT_RULE)]
-
-
-class DeleteAccountRequest(BaseModel):
-    """`password` for an account that has one; `{"confirm": "DELETE"}` for an OAuth-only one."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    password: Password | None = None
-    confirm: Literal["DELETE"] | None = Field(
-        default=None, description='"DELETE": confirms deleting an account without a password'
-    )
-
-    @model_validator(mode="after")
-    def _one_credential(self) -> DeleteAccountRequest:
-        if self.password is None and self.confirm is None:
-            raise ValueError('give "password" (or "confirm": "DELETE" without a password)')
-        return self
+    from messenger.users.models import DeleteAccountRequest
 
 
 class AccountCredentials(Protocol):
