@@ -17,11 +17,8 @@ import redis as redis_lib
 from messenger.kernel.clock import rfc3339, utcnow
 from messenger_local.services import free_port
 from tests.integration.helpers import authorize, friends, http_call, new_profile
-from tests.integration.test_media_functions import (  # noqa: F401 - media_env is a fixture
-    keys_under,
-    media_env,
-    uploaded,
-)
+from tests.integration.test_media_functions import keys_under, uploaded
+from tests.integration.test_media_functions import media_env as media_env_fixture  # noqa: F401
 from tests.support import invoke, sample_event, unique
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("realtime_env", "media_env")]
