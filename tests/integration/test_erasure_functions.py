@@ -18,10 +18,10 @@ from messenger.kernel.clock import rfc3339, utcnow
 from messenger_local.services import free_port
 from tests.integration.helpers import authorize, friends, http_call, new_profile
 from tests.integration.test_media_functions import keys_under, uploaded
-from tests.integration.test_media_functions import media_env as media_env_fixture  # noqa: F401
+from tests.integration.test_media_functions import media_env as media  # noqa: F401 - fixture
 from tests.support import invoke, sample_event, unique
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("realtime_env", "media_env")]
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("realtime_env", "media")]
 
 PASSWORD = "correct horse"
 CONSUMERS = (
@@ -363,24 +363,24 @@ def test_sessions_of_a_deleted_account_are_tombstoned_in_the_cache(in_process_en
 
 
 def test_media_consumer_removes_avatars_uploads_and_their_records(
-    media_env: dict[str, str], mongo_db: Any
+    media: dict[str, str], mongo_db: Any
 ) -> None:
     user = new_profile()
     avatar = uploaded(user, purpose="avatar")
     status, profile, _ = http_call("UpdateMyProfile", {"avatar_upload_id": avatar}, user_id=user)
     assert status == 200, profile
     uploaded(user, filename="private-name.png")  # an attachment upload never used
-    assert keys_under(media_env, f"avatars/{user}/")
-    assert keys_under(media_env, f"uploads/{user}/")
+    assert keys_under(media, f"avatars/{user}/")
+    assert keys_under(media, f"uploads/{user}/")
     consume("EraseMediaOnUserDeleted", user)
-    assert keys_under(media_env, f"avatars/{user}/") == []
-    assert keys_under(media_env, f"uploads/{user}/") == []
+    assert keys_under(media, f"avatars/{user}/") == []
+    assert keys_under(media, f"uploads/{user}/") == []
     assert mongo_db.uploads.count_documents({"owner_id": user}) == 0
     consume("EraseMediaOnUserDeleted", user)  # idempotent
 
 
 def test_tombstoned_attachments_leave_storage_through_message_deleted(
-    media_env: dict[str, str], mongo_db: Any
+    media: dict[str, str], mongo_db: Any
 ) -> None:
     ann, bob = friends()
     chat_id = http_call("CreateChat", {"participants": [bob]}, user_id=ann)[1]["chat_id"]
@@ -393,7 +393,7 @@ def test_tombstoned_attachments_leave_storage_through_message_deleted(
     )
     assert status == 201, message
     prefix = f"attachments/{chat_id}/{message['message_id']}/"
-    assert keys_under(media_env, prefix)
+    assert keys_under(media, prefix)
     consume("EraseMessagesOnUserDeleted", ann)
     # What the relay publishes, as RemoveMessageAttachments receives it.
     event = mongo_db.outbox.find_one(
@@ -402,4 +402,4 @@ def test_tombstoned_attachments_leave_storage_through_message_deleted(
     assert event["payload"]["data"]["attachment_ids"]
     delivered = msk(event["payload"], logical_id="RemoveMessageAttachments")
     assert invoke("RemoveMessageAttachments", delivered) == {"batchItemFailures": []}
-    assert keys_under(media_env, prefix) == []
+    assert keys_under(media, prefix) == []
