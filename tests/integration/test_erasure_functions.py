@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -363,8 +364,9 @@ def test_sessions_of_a_deleted_account_are_tombstoned_in_the_cache(in_process_en
 
 
 def test_media_consumer_removes_avatars_uploads_and_their_records(
-    media: dict[str, str], mongo_db: Any
+    mongo_db: Any,
 ) -> None:
+    media = dict(os.environ)  # the media fixture's bucket and endpoint
     user = new_profile()
     avatar = uploaded(user, purpose="avatar")
     status, profile, _ = http_call("UpdateMyProfile", {"avatar_upload_id": avatar}, user_id=user)
@@ -380,8 +382,9 @@ def test_media_consumer_removes_avatars_uploads_and_their_records(
 
 
 def test_tombstoned_attachments_leave_storage_through_message_deleted(
-    media: dict[str, str], mongo_db: Any
+    mongo_db: Any,
 ) -> None:
+    media = dict(os.environ)  # the media fixture's bucket and endpoint
     ann, bob = friends()
     chat_id = http_call("CreateChat", {"participants": [bob]}, user_id=ann)[1]["chat_id"]
     upload = uploaded(ann)
