@@ -366,17 +366,17 @@ def test_sessions_of_a_deleted_account_are_tombstoned_in_the_cache(in_process_en
 def test_media_consumer_removes_avatars_uploads_and_their_records(
     mongo_db: Any,
 ) -> None:
-    media = dict(os.environ)  # the media fixture's bucket and endpoint
+    env = dict(os.environ)  # the media fixture's bucket and endpoint
     user = new_profile()
     avatar = uploaded(user, purpose="avatar")
     status, profile, _ = http_call("UpdateMyProfile", {"avatar_upload_id": avatar}, user_id=user)
     assert status == 200, profile
     uploaded(user, filename="private-name.png")  # an attachment upload never used
-    assert keys_under(media, f"avatars/{user}/")
-    assert keys_under(media, f"uploads/{user}/")
+    assert keys_under(env, f"avatars/{user}/")
+    assert keys_under(env, f"uploads/{user}/")
     consume("EraseMediaOnUserDeleted", user)
-    assert keys_under(media, f"avatars/{user}/") == []
-    assert keys_under(media, f"uploads/{user}/") == []
+    assert keys_under(env, f"avatars/{user}/") == []
+    assert keys_under(env, f"uploads/{user}/") == []
     assert mongo_db.uploads.count_documents({"owner_id": user}) == 0
     consume("EraseMediaOnUserDeleted", user)  # idempotent
 
@@ -384,7 +384,7 @@ def test_media_consumer_removes_avatars_uploads_and_their_records(
 def test_tombstoned_attachments_leave_storage_through_message_deleted(
     mongo_db: Any,
 ) -> None:
-    media = dict(os.environ)  # the media fixture's bucket and endpoint
+    env = dict(os.environ)  # the media fixture's bucket and endpoint
     ann, bob = friends()
     chat_id = http_call("CreateChat", {"participants": [bob]}, user_id=ann)[1]["chat_id"]
     upload = uploaded(ann)
@@ -396,7 +396,7 @@ def test_tombstoned_attachments_leave_storage_through_message_deleted(
     )
     assert status == 201, message
     prefix = f"attachments/{chat_id}/{message['message_id']}/"
-    assert keys_under(media, prefix)
+    assert keys_under(env, prefix)
     consume("EraseMessagesOnUserDeleted", ann)
     # What the relay publishes, as RemoveMessageAttachments receives it.
     event = mongo_db.outbox.find_one(
@@ -405,4 +405,4 @@ def test_tombstoned_attachments_leave_storage_through_message_deleted(
     assert event["payload"]["data"]["attachment_ids"]
     delivered = msk(event["payload"], logical_id="RemoveMessageAttachments")
     assert invoke("RemoveMessageAttachments", delivered) == {"batchItemFailures": []}
-    assert keys_under(media, prefix) == []
+    assert keys_under(env, prefix) == []
