@@ -1,0 +1,174 @@
+"""Account deletion's use-case (messenger.users.deletion) and the chats context's erasure, with
+in-memory ports: which credential is asked of which account, what happens in which order, and
+what a failure leaves."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from messenger.chats.service import erase_user, leave_all_chats
+from messenger.kernel.context import RequestContext
+from messenger.kernel.errors import RateLimited, Unauthenticated
+from messenger.platform.unit_of_work import UnitOfWork
+from messenger.users.deletion import AccountDeletionService
+from messenger.users.models import DeleteAccountRequest
+from tests.unit.fakes import FakeOutbox, in_memory
+from tests.unit.test_messages_service import ANN, BOB, CAT, World
+
+pytestmark = pytest.mark.unit
+
+
+@dataclass
+class FakeCredentials:
+    password: str | None = "right"
+    exists: bool = True
+    failures: int = 0
+    limit: int = 5
+    calls: list[str] = field(default_factory=list)
+    stored_events: list[Any] = field(default_factory=list)
+    fail_erase: bool = False
+
+    def has_password(self, user_id: uuid.UUID) -> bool:
+        return self.password is not None
+
+    def verify_password(self, user_id: uuid.UUID, password: str, client_ip: str) -> bool:
+        if self.failures >= self.limit:
+            raise RateLimited("too many", 60)
+        if password == self.password:
+            return True
+        self.failures += 1
+        return False
+
+    def revoke_all_sessions(self, user_id: uuid.UUID) -> None:
+        self.calls.append("revoke")
+
+    def erase_account(self, user_id: uuid.UUID, uow: UnitOfWork) -> bool:
+        def work(_: None) -> bool:
+            if self.fail_erase:
+                raise ConnectionError("postgres went away")
+            self.calls.append("erase")
+            existed, self.exists = self.exists, False
+            return existed
+
+        return in_memory(uow, self.stored_events, work, bool)
+
+
+def deletion(credentials: FakeCredentials) -> tuple[AccountDeletionService, FakeOutbox]:
+    outbox = FakeOutbox()
+    return AccountDeletionService(credentials, outbox), outbox
+
+
+ME = RequestContext(user_id=ANN, correlation_id="c-1")
+
+
+def test_the_right_password_revokes_then_erases_with_user_deleted() -> None:
+    credentials = FakeCredentials()
+    service, outbox = deletion(credentials)
+    service.delete_account(ME, DeleteAccountRequest(password="right"), "1.2.3.4")
+    assert credentials.calls == ["revoke", "erase"]
+    [event] = outbox.published
+    assert event.envelope.type == "user.deleted"
+    assert event.envelope.data["user_id"] == str(ANN)
+    assert set(event.envelope.data) == {"user_id", "deleted_at"}  # no personal data in the log
+    assert event.correlation_id == "c-1"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"password": "wrong"}, {"confirm": "DELETE"}, {"password": "wrong", "confirm": "DELETE"}],
+)
+def test_a_password_account_needs_its_password(body: dict[str, str]) -> None:
+    credentials = FakeCredentials()
+    service, outbox = deletion(credentials)
+    with pytest.raises(Unauthenticated) as refused:
+        service.delete_account(ME, DeleteAccountRequest(**body), "1.2.3.4")
+    assert refused.value.code == "invalid_credentials"
+    assert credentials.calls == []
+    assert outbox.published == []
+
+
+def test_an_account_without_password_confirms_with_delete_only() -> None:
+    credentials = FakeCredentials(password=None)
+    service, _ = deletion(credentials)
+    for body in ({"password": "x"}, {"password": "x", "confirm": "DELETE"}):
+        with pytest.raises(Unauthenticated):
+            service.delete_account(ME, DeleteAccountRequest(**body), "1.2.3.4")
+    service.delete_account(ME, DeleteAccountRequest(confirm="DELETE"), "1.2.3.4")
+    assert credentials.calls == ["revoke", "erase"]
+
+
+def test_wrong_passwords_reach_the_throttle() -> None:
+    credentials = FakeCredentials(limit=2)
+    service, _ = deletion(credentials)
+    for _ in range(2):
+        with pytest.raises(Unauthenticated):
+            service.delete_account(ME, DeleteAccountRequest(password="wrong"), "1.2.3.4")
+    with pytest.raises(RateLimited):
+        service.delete_account(ME, DeleteAccountRequest(password="right"), "1.2.3.4")
+    assert credentials.calls == []
+
+
+def test_a_failed_erasure_records_no_event() -> None:
+    credentials = FakeCredentials(fail_erase=True)
+    service, outbox = deletion(credentials)
+    with pytest.raises(ConnectionError):
+        service.delete_account(ME, DeleteAccountRequest(password="right"), "1.2.3.4")
+    assert (credentials.stored_events, outbox.published) == ([], [])
+    assert credentials.exists
+
+
+def test_an_account_deleted_concurrently_is_401_and_records_nothing() -> None:
+    credentials = FakeCredentials(exists=False)
+    service, outbox = deletion(credentials)
+    with pytest.raises(Unauthenticated):
+        service.delete_account(ME, DeleteAccountRequest(password="right"), "1.2.3.4")
+    assert outbox.published == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"confirm": "delete"}, {"confirm": None}, {"password": ""}, {"password": "x", "y": 1}],
+)
+def test_bodies_without_a_credential_are_refused(body: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        DeleteAccountRequest.model_validate(body)
+
+
+# -- the chats context's erasure ---------------------------------------------------------------
+def test_erasure_tombstones_the_users_messages_then_leaves_their_chats() -> None:
+    world = World()
+    direct, group = world.chat(ANN, BOB), world.chat(ANN, BOB, CAT)
+    mine = [world.send(ANN, direct, "secret one"), world.send(ANN, group, "secret two")]
+    theirs = world.send(BOB, group, "bob stays")
+    outbox = FakeOutbox()
+
+    done = erase_user(world.store, outbox, ANN, "c-2")
+
+    assert (done.tombstoned, done.left) == (2, 2)
+    for message in mine:
+        stored = world.store.stored(message.chat_id, message.message_id).message
+        assert (stored.deleted, stored.content, stored.author_id) == (True, None, ANN)
+    assert world.store.stored(group, theirs.message_id).message.content == "bob stays"
+    assert world.store.chats_of_member(ANN) == []
+    assert [c.participants for c in world.store.chats_of_member(BOB)] == [(BOB,), (BOB, CAT)]
+    deleted = [e.envelope.data for e in outbox.published if e.envelope.type == "message.deleted"]
+    assert sorted(d["message_id"] for d in deleted) == sorted(str(m.message_id) for m in mine)
+    # Told to everyone who was in the chat, the leaving author included (their devices too).
+    assert all(str(ANN) in d["participants"] and d["deleted_by"] == str(ANN) for d in deleted)
+
+    again = erase_user(world.store, outbox, ANN)
+    assert (again.tombstoned, again.left) == (0, 0)
+    assert len(outbox.published) == len(deleted)
+
+
+def test_leave_all_chats_counts_the_chats_left() -> None:
+    world = World()
+    world.chat(ANN, BOB)
+    world.chat(BOB, CAT)
+    assert leave_all_chats(world.store, ANN) == 1
+    assert leave_all_chats(world.store, ANN) == 0
