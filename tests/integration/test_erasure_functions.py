@@ -12,17 +12,70 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import pytest
 import redis as redis_lib
 
 from messenger.kernel.clock import rfc3339, utcnow
 from messenger_local.services import free_port
 from tests.integration.helpers import authorize, friends, http_call, new_profile
-from tests.integration.test_media_functions import keys_under, uploaded
-from tests.integration.test_media_functions import media_env as media  # noqa: F401 - fixture
-from tests.support import invoke, sample_event, unique
+from tests.support import invoke, sample_event, template, unique
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("realtime_env", "media")]
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("realtime_env", "media_env")]
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+@pytest.fixture(scope="module")
+def media_env(in_process_env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """The media functions' settings beyond the services (the template's bucket, a CDN URL,
+    moto's dummy credentials), the media context's cached clients rebuilt (as in
+    test_media_functions.py)."""
+    from messenger import bootstrap
+    from messenger.media import api
+    from messenger.platform.settings import get_settings
+
+    extra = {
+        "MEDIA_BUCKET": template().functions["CreateUpload"].env["MEDIA_BUCKET"],
+        "AVATARS_BASE_URL": "https://avatars.example.test",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    os.environ.update(extra)
+    get_settings.cache_clear()
+    bootstrap._media_for_others.cache_clear()
+    api._signer.cache_clear()
+    try:
+        yield {**in_process_env, **extra}
+    finally:
+        for name in extra:
+            os.environ.pop(name, None)
+        get_settings.cache_clear()
+        bootstrap._media_for_others.cache_clear()
+        api._signer.cache_clear()
+
+
+def keys_under(env: dict[str, str], prefix: str) -> list[str]:
+    from messenger_local.s3 import client
+
+    page = client(env["S3_ENDPOINT"]).list_objects_v2(Bucket=env["MEDIA_BUCKET"], Prefix=prefix)
+    return [o["Key"] for o in page.get("Contents", [])]
+
+
+def uploaded(user: str, purpose: str = "attachment", filename: str = "pic.png") -> str:
+    """An upload whose object is in place (POSTed as a client does)."""
+    body = {"purpose": purpose, "content_type": "image/png", "size": len(PNG), "filename": filename}
+    status, created, _ = http_call("CreateUpload", body, user_id=user)
+    assert status == 201, created
+    answer = httpx.post(
+        created["upload"]["url"],
+        data=created["upload"]["fields"],
+        files={"file": ("x", PNG, "image/png")},
+    )
+    assert answer.status_code in (200, 201, 204)
+    return str(created["upload_id"])
+
 
 PASSWORD = "correct horse"
 CONSUMERS = (
@@ -364,9 +417,9 @@ def test_sessions_of_a_deleted_account_are_tombstoned_in_the_cache(in_process_en
 
 
 def test_media_consumer_removes_avatars_uploads_and_their_records(
-    mongo_db: Any,
+    media_env: dict[str, str], mongo_db: Any
 ) -> None:
-    env = dict(os.environ)  # the media fixture's bucket and endpoint
+    env = media_env
     user = new_profile()
     avatar = uploaded(user, purpose="avatar")
     status, profile, _ = http_call("UpdateMyProfile", {"avatar_upload_id": avatar}, user_id=user)
@@ -382,9 +435,9 @@ def test_media_consumer_removes_avatars_uploads_and_their_records(
 
 
 def test_tombstoned_attachments_leave_storage_through_message_deleted(
-    mongo_db: Any,
+    media_env: dict[str, str], mongo_db: Any
 ) -> None:
-    env = dict(os.environ)  # the media fixture's bucket and endpoint
+    env = media_env
     ann, bob = friends()
     chat_id = http_call("CreateChat", {"participants": [bob]}, user_id=ann)[1]["chat_id"]
     upload = uploaded(ann)

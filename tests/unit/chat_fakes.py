@@ -189,6 +189,9 @@ class FakeChatStore:
             if stored.message.author_id == user and not stored.message.deleted
         ]
 
+    def authored(self, chat_id: uuid.UUID, user: uuid.UUID) -> list[Message]:
+        return [s.message for s in self.messages[chat_id].values() if s.message.author_id == user]
+
     def leave(self, chat_id: uuid.UUID, user: uuid.UUID) -> bool:
         chat = self.chats[chat_id]
         if user not in chat.participants:

@@ -11,16 +11,48 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from messenger.chats.service import erase_user, leave_all_chats
+from messenger.chats.models import Chat, Message, SendMessageRequest
+from messenger.chats.service import ChatsService, erase_user, leave_all_chats
+from messenger.kernel.clock import utcnow
 from messenger.kernel.context import RequestContext
 from messenger.kernel.errors import RateLimited, Unauthenticated
 from messenger.platform.unit_of_work import UnitOfWork
 from messenger.users.deletion import AccountDeletionService
 from messenger.users.models import DeleteAccountRequest
-from tests.unit.fakes import FakeOutbox, in_memory
-from tests.unit.test_messages_service import ANN, BOB, CAT, World
+from tests.unit.chat_fakes import FakeChatStore, FakeFriends
+from tests.unit.fakes import FakeOutbox, FakeRateLimiter, in_memory
 
 pytestmark = pytest.mark.unit
+
+ANN, BOB, CAT = (uuid.uuid4() for _ in range(3))
+
+
+class World:
+    """Chats in memory, with messages sent through the chats use-case."""
+
+    def __init__(self) -> None:
+        self.store = FakeChatStore()
+        self.chats = ChatsService(self.store, FakeFriends(), FakeOutbox(), FakeRateLimiter())
+
+    def chat(self, *members: uuid.UUID) -> uuid.UUID:
+        chat = Chat(
+            chat_id=uuid.uuid4(),
+            type="direct" if len(members) == 2 else "group",
+            title=None,
+            participants=list(members),
+            created_by=members[0],
+            created_at=utcnow(),
+            last_message=None,
+            unread_count=0,
+        )
+        self.store.add_chat(chat)
+        return chat.chat_id
+
+    def send(self, author: uuid.UUID, chat_id: uuid.UUID, text: str) -> Message:
+        message, _ = self.chats.send(
+            RequestContext(user_id=author), chat_id, SendMessageRequest(content=text)
+        )
+        return message
 
 
 @dataclass

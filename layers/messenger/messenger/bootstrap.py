@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from messenger.users.api import UsersApi
     from messenger.users.deletion import AccountDeletionService
     from messenger.users.erasure import ErasureService
+    from messenger.users.exports import ExportService
     from messenger.users.service import UsersService
 
 T = TypeVar("T")
@@ -483,6 +484,43 @@ def profile_erasure_service() -> ErasureService:
 
     cached, records = _profiles()
     return ErasureService(cache=cached, records=records)
+
+
+def export_requests() -> ExportService:
+    """POST /v1/users/me/exports: the request row and its event (Postgres outbox, Kafka)."""
+    from messenger.platform.outbox import OutboxPublisher
+    from messenger.users.adapters.exports import PostgresExports
+    from messenger.users.exports import ExportService
+
+    return ExportService(store=PostgresExports(), outbox=OutboxPublisher(_kafka()))
+
+
+def export_status() -> ExportService:
+    """GET /v1/users/me/exports/{id}: reads, and signs the archive's URL in-process."""
+    import messenger.platform.postgres  # noqa: F401 - every call reads it
+    from messenger.media.api import export_url
+    from messenger.platform.publishing import NoOutbox
+    from messenger.users.adapters.exports import PostgresExports
+    from messenger.users.exports import ExportService
+
+    return ExportService(store=PostgresExports(), outbox=NoOutbox(), sign=export_url)
+
+
+def export_builder() -> ExportService:
+    """BuildExportOnExportRequested: profiles, friends, chats (MongoDB) and the archive's
+    object (S3), each through its context's api."""
+    from messenger.platform.publishing import NoOutbox
+    from messenger.users.adapters.exports import PostgresExports
+    from messenger.users.exports import ExportService
+
+    return ExportService(
+        store=PostgresExports(),
+        outbox=NoOutbox(),
+        profiles=_profiles()[1],
+        friends=friends_api(),
+        chats=chats_api(),
+        archives=media_api(),
+    )
 
 
 # -- media -------------------------------------------------------------------------------------

@@ -186,6 +186,9 @@ class ChatStore(Protocol):
     def authored_live(self, chat_id: uuid.UUID, user: uuid.UUID) -> list[uuid.UUID]:
         """The ids of the user's messages in the chat that are not tombstones yet."""
 
+    def authored(self, chat_id: uuid.UUID, user: uuid.UUID) -> list[Message]:
+        """The user's messages in the chat, oldest first (a data export)."""
+
     def leave(self, chat_id: uuid.UUID, user: uuid.UUID) -> bool:
         """Take the user out of the chat (counters, markers, cached membership)."""
 

@@ -44,6 +44,7 @@ R = TypeVar("R")
 UPLOADS_PREFIX = "uploads/"
 ATTACHMENTS_PREFIX = "attachments/"
 AVATARS_PREFIX = "avatars/"
+EXPORTS_PREFIX = "exports/"
 MAX_PARALLEL_CALLS = 10
 
 
@@ -102,6 +103,8 @@ class ObjectStorage(Protocol):
         """Copy `source` if it still has `etag`; False if it changed (or vanished) meanwhile."""
 
     def delete(self, keys: Sequence[str]) -> None: ...
+
+    def put(self, key: str, body: bytes, content_type: str) -> None: ...
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object under `prefix`; how many there were."""
@@ -331,8 +334,17 @@ class MediaService:
         messages go with the messages' `message.deleted` (remove_message_attachments)."""
         removed = self.storage.delete_prefix(f"{AVATARS_PREFIX}{user}/")
         removed += self.storage.delete_prefix(f"{UPLOADS_PREFIX}{user}/")
+        removed += self.storage.delete_prefix(f"{EXPORTS_PREFIX}{user}/")
         self.uploads.erase_owner(user)
         return removed
+
+    # -- data exports -------------------------------------------------------------------------
+    def store_export(self, owner: uuid.UUID, export_id: uuid.UUID, body: bytes) -> str:
+        """Write a user's archive under exports/ (private; the bucket's lifecycle expires it);
+        its key. Writing it again (a redelivered request) replaces it."""
+        key = f"{EXPORTS_PREFIX}{owner}/{export_id}.json"
+        self.storage.put(key, body, "application/json")
+        return key
 
     # -- avatars ------------------------------------------------------------------------------
     def _avatar_url(self, key: str) -> str:

@@ -37,4 +37,17 @@ class UserDeleted(Event):
         return str(self.user_id)
 
 
-EVENT_TYPES = registry(ProfileUpdated, UserDeleted)
+class ExportRequested(Event):
+    """POST /v1/users/me/exports: the archive is built by its consumer."""
+
+    event_type: ClassVar[str] = "user.export_requested"
+
+    user_id: uuid.UUID
+    export_id: uuid.UUID
+    requested_at: Timestamp
+
+    def key(self) -> str:
+        return str(self.user_id)
+
+
+EVENT_TYPES = registry(ProfileUpdated, UserDeleted, ExportRequested)

@@ -116,3 +116,12 @@ class AccountDeletion(BaseModel):
 
     user_id: uuid.UUID
     status: Literal["deleting"] = "deleting"
+
+
+class ExportStatus(BaseModel):
+    """A data export: `url` (signed, valid until `expires_at`) once it is ready."""
+
+    export_id: uuid.UUID
+    status: Literal["pending", "ready"]
+    url: str | None = Field(default=None, description="Signed download URL (when ready)")
+    expires_at: Timestamp | None = Field(default=None, description="When `url` stops working")

@@ -174,6 +174,11 @@ class MongoErasure:
         )
         return [uuid.UUID(d["_id"]) for d in docs if not d.get("deleted")]
 
+    def authored(self, chat_id: uuid.UUID, user: uuid.UUID) -> list[Message]:
+        """The user's messages of the chat, oldest first (a data export)."""
+        docs = mongo.database().messages.find({"chat_id": str(chat_id), "author_id": str(user)})
+        return sorted((_message(d) for d in docs), key=lambda m: str(m.message_id))
+
     def leave(self, chat_id: uuid.UUID, user: uuid.UUID) -> bool:
         """Take the user out of the chat with their counters and markers; False if not in it."""
         me = str(user)
@@ -700,6 +705,9 @@ class CachedChats:
 
     def authored_live(self, chat_id: uuid.UUID, user: uuid.UUID) -> list[uuid.UUID]:
         return self.inner.authored_live(chat_id, user)
+
+    def authored(self, chat_id: uuid.UUID, user: uuid.UUID) -> list[Message]:
+        return self.inner.authored(chat_id, user)
 
     def leave(self, chat_id: uuid.UUID, user: uuid.UUID) -> bool:
         left = self.inner.leave(chat_id, user)

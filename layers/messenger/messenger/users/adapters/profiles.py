@@ -79,6 +79,7 @@ def erase_profile(conn: psycopg.Connection, user_id: uuid.UUID) -> OwnProfile | 
     """Remove the user's profile and nickname reservations in the caller's transaction (account
     deletion): the nickname is free once it commits. The profile removed, or None."""
     release_nicknames(conn, user_id)
+    conn.execute("DELETE FROM users.exports WHERE user_id = %s", (user_id,))
     with conn.cursor(row_factory=class_row(OwnProfile)) as cur:
         return cur.execute(
             f"DELETE FROM users.profiles WHERE user_id = %s RETURNING {_COLUMNS}", (user_id,)
