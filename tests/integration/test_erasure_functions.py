@@ -1,5 +1,6 @@
 """Account deletion (DELETE /v1/users/me) and the `user.deleted` consumers of every context,
-invoked with their events/ samples against Postgres, Redis, MongoDB, DynamoDB and S3 (moto)."""
+and data exports (request, status, the archive's builder), invoked with their events/ samples
+against Postgres, Redis, MongoDB, DynamoDB and S3 (moto)."""
 
 from __future__ import annotations
 
@@ -459,3 +460,129 @@ def test_tombstoned_attachments_leave_storage_through_message_deleted(
     delivered = msk(event["payload"], logical_id="RemoveMessageAttachments")
     assert invoke("RemoveMessageAttachments", delivered) == {"batchItemFailures": []}
     assert keys_under(env, prefix) == []
+
+
+# -- data exports --------------------------------------------------------------------------------
+
+
+def request_export(user: str) -> tuple[int, Any, dict[str, str]]:
+    return http_call("RequestExport", user_id=user)
+
+
+def export_of(user: str, export_id: str) -> tuple[int, Any, dict[str, str]]:
+    return http_call("GetExport", user_id=user, path_parameters={"export_id": export_id})
+
+
+def build(db: Any, export_id: str) -> None:
+    """Run the builder with the request's own event, as the outbox published it."""
+    row = db.execute(
+        "SELECT payload FROM messaging.outbox WHERE payload->'data'->>'export_id' = %s",
+        (export_id,),
+    ).fetchone()
+    assert row is not None
+    event = msk(row[0], logical_id="BuildExportOnExportRequested")
+    assert invoke("BuildExportOnExportRequested", event) == {"batchItemFailures": []}
+
+
+def test_an_export_is_pending_then_ready_with_a_signed_archive(
+    media_env: dict[str, str], db: Any
+) -> None:
+    ann, bob = friends()
+    chat_id = http_call("CreateChat", {"participants": [bob]}, user_id=ann)[1]["chat_id"]
+    upload = uploaded(ann)
+    mine = http_call(
+        "SendMessage",
+        {"content": "ann wrote this", "attachment_ids": [upload], "client_message_id": unique()},
+        user_id=ann,
+        path_parameters={"chat_id": chat_id},
+    )[1]
+    http_call(
+        "SendMessage",
+        {"content": "bob wrote that", "client_message_id": unique()},
+        user_id=bob,
+        path_parameters={"chat_id": chat_id},
+    )
+    status, created, _ = request_export(ann)
+    assert status == 202
+    assert created["status"] == "pending"
+    assert (created["url"], created["expires_at"]) == (None, None)
+    again = request_export(ann)  # while pending: the same export, no second build
+    assert (again[0], again[1]["export_id"]) == (202, created["export_id"])
+    assert export_of(ann, created["export_id"])[1]["status"] == "pending"
+
+    build(db, created["export_id"])
+    status, ready, _ = export_of(ann, created["export_id"])
+    assert (status, ready["status"]) == (200, "ready")
+    assert ready["expires_at"] is not None
+    archive = httpx.get(ready["url"], timeout=15).json()
+    profile = http_call("GetProfile", path_parameters={"user_id": ann})[1]
+    assert archive["account"]["user_id"] == ann
+    assert archive["account"]["email"] == f"{ann}@example.com"
+    assert archive["profile"]["nickname"] == profile["nickname"]
+    assert [f["user_id"] for f in archive["friends"]] == [bob]
+    (chat,) = archive["chats"]
+    assert chat["chat_id"] == chat_id
+    assert sorted(chat["participants"]) == sorted([ann, bob])
+    (message,) = chat["messages"]  # the caller's messages only
+    assert (message["message_id"], message["content"]) == (mine["message_id"], "ann wrote this")
+    (attachment,) = message["attachments"]
+    assert httpx.get(attachment["url"], timeout=15).status_code == 200
+    assert "bob wrote that" not in json.dumps(archive)
+
+
+def test_someone_elses_or_an_unknown_export_is_404(media_env: dict[str, str]) -> None:
+    ann, bob = new_profile(), new_profile()
+    export_id = request_export(ann)[1]["export_id"]
+    for user, wanted in ((bob, export_id), (ann, str(uuid.uuid4()))):
+        status, problem, _ = export_of(user, wanted)
+        assert (status, problem["code"]) == (404, "export_not_found")
+    status, problem, _ = export_of(ann, "not-a-uuid")
+    assert (status, problem["code"]) == (422, "validation_failed")
+
+
+def test_at_most_three_exports_a_day(media_env: dict[str, str], db: Any) -> None:
+    ann = new_profile()
+    for _ in range(3):
+        status, created, _ = request_export(ann)
+        assert status == 202
+        build(db, created["export_id"])
+    status, problem, headers = request_export(ann)
+    assert (status, problem["code"]) == (429, "rate_limited")
+    assert 23 * 3600 < int(headers["retry-after"]) <= 24 * 3600
+    assert (
+        db.execute("SELECT count(*) FROM users.exports WHERE user_id = %s", (ann,)).fetchone()[0]
+        == 3
+    )
+
+
+def test_an_export_of_a_deleted_account_is_never_built_and_deletion_erases_exports(
+    media_env: dict[str, str], db: Any
+) -> None:
+    ann = registered()
+    first = request_export(ann["user_id"])[1]["export_id"]
+    build(db, first)
+    assert keys_under(media_env, f"exports/{ann['user_id']}/")
+    second_row = db.execute(
+        "INSERT INTO users.exports (export_id, user_id, status) VALUES (%s, %s, 'pending')"
+        " RETURNING export_id",
+        (uuid.uuid4(), ann["user_id"]),
+    ).fetchone()
+    assert delete(ann, {"password": PASSWORD})[0] == 202
+    assert not db.execute(
+        "SELECT 1 FROM users.exports WHERE user_id = %s", (ann["user_id"],)
+    ).fetchall()
+    requested = {
+        "id": str(uuid.uuid4()),
+        "type": "user.export_requested",
+        "version": 1,
+        "occurred_at": rfc3339(utcnow()),
+        "data": {
+            "user_id": ann["user_id"],
+            "export_id": str(second_row[0]),
+            "requested_at": rfc3339(utcnow()),
+        },
+    }
+    event = msk(requested, logical_id="BuildExportOnExportRequested")
+    assert invoke("BuildExportOnExportRequested", event) == {"batchItemFailures": []}
+    consume("EraseMediaOnUserDeleted", ann["user_id"])
+    assert keys_under(media_env, f"exports/{ann['user_id']}/") == []
