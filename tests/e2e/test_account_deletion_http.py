@@ -229,3 +229,37 @@ def test_a_deleted_account_leaves_nothing_personal_in_any_store(
     # no context's own table holds it.
     with_id = postgres_rows_with(backing_env, [ann["user_id"]])
     assert [r for r in with_id if not r.startswith("messaging.")] == []
+
+
+def test_a_data_export_is_built_through_the_broker_and_downloaded(api: httpx.Client) -> None:
+    ann, bob = signed_up(api), signed_up(api)
+    befriend(api, ann, bob)
+    headers = bearer(ann["access_token"])
+    chat_id = api.post(
+        "/v1/chats", json={"participants": [bob["user_id"]]}, headers=headers
+    ).json()["chat_id"]
+    sent = api.post(
+        f"/v1/chats/{chat_id}/messages", json={"content": "for the archive"}, headers=headers
+    )
+    assert sent.status_code == 201, sent.text
+
+    requested = api.post("/v1/users/me/exports", headers=headers)
+    assert requested.status_code == 202, requested.text
+    export_id = requested.json()["export_id"]
+    assert requested.json()["status"] == "pending"
+    other = api.get(f"/v1/users/me/exports/{export_id}", headers=bearer(bob["access_token"]))
+    assert (other.status_code, other.json()["code"]) == (404, "export_not_found")
+
+    def ready() -> dict[str, Any] | None:
+        answer = api.get(f"/v1/users/me/exports/{export_id}", headers=headers)
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body if body["status"] == "ready" else None
+
+    done = poll(ready, timeout=60, interval=0.5)
+    archive = httpx.get(done["url"], timeout=15).json()
+    assert archive["account"]["email"] == ann["email"]
+    assert archive["profile"]["nickname"] == ann["nickname"]
+    assert [f["nickname"] for f in archive["friends"]] == [bob["nickname"]]
+    (chat,) = archive["chats"]
+    assert [m["content"] for m in chat["messages"]] == ["for the archive"]
