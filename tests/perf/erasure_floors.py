@@ -105,3 +105,41 @@ class ErasureFloors:
             pipe.execute()
             samples.append((time.perf_counter() - start) * 1000)
         return samples
+
+    def request_export(self, n: int) -> Samples:
+        """RequestExport: the per-user lock, the pending and window checks, the row and its
+        outbox event in one transaction, then the publication. Each call a user of its own (a
+        user's second request would answer the pending one)."""
+        samples = []
+        for _ in range(n):
+            user_id, export_id, event_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+            start = time.perf_counter()
+            payload = json.dumps({"id": str(event_id), "type": "user.export_requested"})
+            with self.pg.transaction():
+                self.pg.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"exports:{user_id}",)
+                )
+                self.pg.execute(
+                    "SELECT export_id FROM users.exports WHERE user_id = %s AND status = 'pending'"
+                    " ORDER BY requested_at DESC LIMIT 1",
+                    (user_id,),
+                ).fetchone()
+                self.pg.execute(
+                    "SELECT requested_at FROM users.exports WHERE user_id = %s"
+                    " AND requested_at > now() - interval '24 hours' ORDER BY requested_at",
+                    (user_id,),
+                ).fetchall()
+                self.pg.execute(
+                    "INSERT INTO users.exports (export_id, user_id, status)"
+                    " VALUES (%s, %s, 'pending')"
+                    " RETURNING export_id",
+                    (export_id, user_id),
+                ).fetchone()
+                self.pg.execute(
+                    "INSERT INTO messaging.outbox (id, topic, key, payload)"
+                    " VALUES (%s, %s, %s, %s)",
+                    (event_id, "user-events", str(user_id), payload),
+                )
+            self._publish(event_id, payload)
+            samples.append((time.perf_counter() - start) * 1000)
+        return samples
