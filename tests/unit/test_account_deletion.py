@@ -15,9 +15,11 @@ from messenger.chats.models import Chat, Message, SendMessageRequest
 from messenger.chats.service import ChatsService, erase_user, leave_all_chats
 from messenger.kernel.clock import utcnow
 from messenger.kernel.context import RequestContext
-from messenger.kernel.errors import RateLimited, Unauthenticated
+from messenger.kernel.errors import NotFound, RateLimited, Unauthenticated
 from messenger.platform.unit_of_work import UnitOfWork
 from messenger.users.deletion import AccountDeletionService
+from messenger.users.events import ExportRequested
+from messenger.users.exports import ExportRecord, ExportService
 from messenger.users.models import DeleteAccountRequest
 from tests.unit.chat_fakes import FakeChatStore, FakeFriends
 from tests.unit.fakes import FakeOutbox, FakeRateLimiter, in_memory
@@ -204,3 +206,74 @@ def test_leave_all_chats_counts_the_chats_left() -> None:
     world.chat(BOB, CAT)
     assert leave_all_chats(world.store, ANN) == 1
     assert leave_all_chats(world.store, ANN) == 0
+
+
+# -- data exports -----------------------------------------------------------------------------
+@dataclass
+class FakeExports:
+    rows: dict[uuid.UUID, ExportRecord] = field(default_factory=dict)
+    events: list[Any] = field(default_factory=list)
+
+    def request(
+        self, user: uuid.UUID, now: Any, uow: UnitOfWork, event_for: Any
+    ) -> tuple[ExportRecord, bool]:
+        def work(_: None) -> tuple[ExportRecord, bool]:
+            for row in self.rows.values():
+                if row.user_id == user and row.status == "pending":
+                    return row, False
+            record = ExportRecord(uuid.uuid4(), user, "pending", now)
+            self.rows[record.export_id] = record
+            uow.record(event_for(record.export_id))
+            return record, True
+
+        return in_memory(uow, self.events, work, lambda r: r[1])
+
+    def find(self, user: uuid.UUID, export_id: uuid.UUID) -> ExportRecord | None:
+        row = self.rows.get(export_id)
+        return row if row and row.user_id == user else None
+
+    def mark_ready(self, export_id: uuid.UUID, object_key: str) -> bool:
+        row = self.rows.get(export_id)
+        if row is None:
+            return False
+        self.rows[export_id] = ExportRecord(
+            export_id, row.user_id, "ready", row.requested_at, object_key
+        )
+        return True
+
+
+def test_an_export_request_is_pending_once_and_ready_with_a_signed_url() -> None:
+    store, outbox = FakeExports(), FakeOutbox()
+    exports = ExportService(store, outbox, sign=lambda key: (f"https://signed/{key}", 7200))
+    first = exports.request_export(ME)
+    assert exports.request_export(ME).export_id == first.export_id  # pending: the same
+    assert [e.envelope.type for e in outbox.published] == ["user.export_requested"]
+    assert exports.export_status(ME, first.export_id).url is None
+    store.mark_ready(first.export_id, "exports/x.json")
+    ready = exports.export_status(ME, first.export_id)
+    assert (ready.status, ready.url) == ("ready", "https://signed/exports/x.json")
+    assert ready.expires_at is not None
+    with pytest.raises(NotFound) as missing:
+        exports.export_status(RequestContext(user_id=BOB), first.export_id)
+    assert missing.value.code == "export_not_found"
+
+
+def test_an_export_of_a_user_without_profile_is_not_built() -> None:
+    store = FakeExports()
+
+    class Nobody:
+        def by_id(self, user_id: uuid.UUID) -> None:
+            return None
+
+        def many(self, user_ids: Any) -> dict[uuid.UUID, Any]:
+            return {}
+
+    class Unused:
+        def __getattr__(self, name: str) -> Any:
+            raise AssertionError(f"{name} must not be called")
+
+    exports = ExportService(
+        store, FakeOutbox(), profiles=Nobody(), friends=Unused(), chats=Unused(), archives=Unused()
+    )
+    requested = ExportRequested(user_id=ANN, export_id=uuid.uuid4(), requested_at=utcnow())
+    assert exports.build_export(requested) is False
