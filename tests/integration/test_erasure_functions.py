@@ -586,3 +586,34 @@ def test_an_export_of_a_deleted_account_is_never_built_and_deletion_erases_expor
     assert invoke("BuildExportOnExportRequested", event) == {"batchItemFailures": []}
     consume("EraseMediaOnUserDeleted", ann["user_id"])
     assert keys_under(media_env, f"exports/{ann['user_id']}/") == []
+
+
+@contextmanager
+def postgres_down(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from messenger.platform import postgres
+
+    saved = postgres._connection
+    postgres._connection = None
+    dead = f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"
+    with monkeypatch.context() as patch:
+        patch.setattr(postgres, "database_url", lambda: dead)
+        try:
+            yield
+        finally:
+            postgres._connection = saved
+
+
+def test_postgres_down_is_503_for_deletion_and_export_requests(
+    monkeypatch: pytest.MonkeyPatch, db: Any
+) -> None:
+    ann = registered()
+    with postgres_down(monkeypatch):
+        deleted = delete(ann, {"password": PASSWORD})
+        requested = request_export(ann["user_id"])
+    for status, problem, headers in (deleted, requested):
+        assert (status, problem["code"]) == (503, "unavailable")
+        assert int(headers["retry-after"]) > 0
+    assert authorize(ann["token"]) == ann["user_id"]
+    assert not db.execute(
+        "SELECT 1 FROM users.exports WHERE user_id = %s", (ann["user_id"],)
+    ).fetchall()
