@@ -30,6 +30,7 @@ from argon2 import PasswordHasher
 from kafka import KafkaProducer
 
 from messenger.platform.ratelimit import GCRA_LUA
+from tests.perf.erasure_floors import ErasureFloors
 from tests.perf.media_floors import MediaFloors
 from tests.perf.session_floors import SessionFloors
 from tests.support import ROOT
@@ -72,7 +73,7 @@ SEARCH_SQL = (
 )
 
 
-class Floors(MediaFloors, SessionFloors):
+class Floors(MediaFloors, SessionFloors, ErasureFloors):
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
         self.pg = psycopg.connect(env["DATABASE_URL"], autocommit=True, prepare_threshold=None)

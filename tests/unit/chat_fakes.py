@@ -174,6 +174,36 @@ class FakeChatStore:
 
         return in_memory(uow, self.enqueued, work, bool)
 
+    # -- account deletion ------------------------------------------------------------------------
+    def chats_of_member(self, user: uuid.UUID) -> list[ChatMembership]:
+        return [
+            ChatMembership(c.chat_id, c.type, tuple(c.participants))
+            for c in self.chats.values()
+            if user in c.participants
+        ]
+
+    def authored_live(self, chat_id: uuid.UUID, user: uuid.UUID) -> list[uuid.UUID]:
+        return [
+            mid
+            for mid, stored in self.messages[chat_id].items()
+            if stored.message.author_id == user and not stored.message.deleted
+        ]
+
+    def authored(self, chat_id: uuid.UUID, user: uuid.UUID) -> list[Message]:
+        return [s.message for s in self.messages[chat_id].values() if s.message.author_id == user]
+
+    def leave(self, chat_id: uuid.UUID, user: uuid.UUID) -> bool:
+        chat = self.chats[chat_id]
+        if user not in chat.participants:
+            return False
+        chat.participants = [p for p in chat.participants if p != user]
+        for markers in (self.read, self.delivered, self.unread):
+            markers[chat_id].pop(user, None)
+        return True
+
+    def forget_published_events(self, user: uuid.UUID) -> int:
+        return 0
+
     def hide_for(self, chat_id: uuid.UUID, message_id: uuid.UUID, user: uuid.UUID) -> bool:
         stored = self.messages[chat_id][message_id]
         if user in stored.hidden_for:

@@ -48,7 +48,7 @@ from messenger.platform.events import outbound
 from messenger.platform.observability import logger
 from messenger.platform.settings import get_settings
 from messenger.users.events import EVENT_TYPES as USERS_EVENTS
-from messenger.users.events import ProfileUpdated
+from messenger.users.events import ExportRequested, ProfileUpdated, UserDeleted
 from tests.support import ROOT, LambdaContext, sample_event, template
 
 pytestmark = pytest.mark.unit
@@ -95,6 +95,10 @@ API_EVENTS: dict[str, set[str]] = {
     "message.reaction_added": REACTION,
     "message.reaction_removed": REACTION,
     "chat.delivered": {"chat_id", "user_id", "message_id", "at"},
+    # Account deletion names `user.deleted` (its data is ours, decision 50); data exports' own
+    # event (decision 51).
+    "user.deleted": {"user_id", "deleted_at"},
+    "user.export_requested": {"user_id", "export_id", "requested_at"},
 }
 # What we add to API.md's data, optional so that an event without it is still valid.
 ADDITIONS: dict[str, set[str]] = {
@@ -108,6 +112,8 @@ ADDITIONS: dict[str, set[str]] = {
 }
 
 SAMPLES: dict[str, Event] = {
+    "user.deleted": UserDeleted(user_id=ANN, deleted_at=AT),
+    "user.export_requested": ExportRequested(user_id=ANN, export_id=MESSAGE, requested_at=AT),
     "user.registered": UserRegistered(
         user_id=ANN, email="ann@example.com", nickname="ann", registered_at=AT
     ),

@@ -48,8 +48,11 @@ def test_unused_uploads_expire_after_a_day_and_partial_uploads_are_aborted() -> 
     assert abort["Status"] == "Enabled"
     assert "Prefix" not in abort  # the whole bucket
     assert abort["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
-    # Nothing that is in use expires.
-    assert all(r.get("Prefix") == "uploads/" for r in rules.values() if "ExpirationInDays" in r)
+    # Nothing that is in use expires: only uploads and data exports (a week, decision 51).
+    expiring = {
+        r["Prefix"]: r["ExpirationInDays"] for r in rules.values() if "ExpirationInDays" in r
+    }
+    assert expiring == {"uploads/": 1, "exports/": 7}
 
 
 def test_the_bucket_policy_refuses_plain_http_and_lets_the_cdn_read_avatars_only() -> None:
@@ -118,6 +121,16 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "RemoveMessageAttachments": {
         "s3:ListBucket": {json.dumps(BUCKET_ARN)},
         "s3:DeleteObject": {_prefix("attachments")},
+    },
+    # Account deletion and data exports (decisions 50, 51).
+    "EraseMediaOnUserDeleted": {
+        "s3:ListBucket": {json.dumps(BUCKET_ARN)},
+        "s3:DeleteObject": {_prefix("avatars"), _prefix("uploads"), _prefix("exports")},
+    },
+    "GetExport": {"s3:GetObject": {_prefix("exports")}},
+    "BuildExportOnExportRequested": {
+        "s3:PutObject": {_prefix("exports")},
+        "s3:GetObject": {_prefix("attachments")},
     },
 }
 
@@ -237,6 +250,12 @@ def test_local_lifecycle_rules_translate_the_template() -> None:
             "Status": "Enabled",
             "Filter": {"Prefix": "uploads/"},
             "Expiration": {"Days": 1},
+        },
+        {
+            "ID": "ExpireExports",
+            "Status": "Enabled",
+            "Filter": {"Prefix": "exports/"},
+            "Expiration": {"Days": 7},
         },
         {
             "ID": "AbortIncompleteMultipartUploads",

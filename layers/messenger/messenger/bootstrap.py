@@ -36,9 +36,10 @@ if TYPE_CHECKING:
     from messenger.auth.session import SessionService
     from messenger.chats.adapters.store import CachedChats
     from messenger.chats.api import ChatsApi
-    from messenger.chats.service import ChatsService, EventOutbox, FriendDirectory
+    from messenger.chats.service import ChatsErasure, ChatsService, EventOutbox, FriendDirectory
     from messenger.friends.adapters.store import CachedFriendships
     from messenger.friends.api import FriendsApi
+    from messenger.friends.erasure import FriendsErasure
     from messenger.friends.service import FriendsService
     from messenger.media.api import MediaApi
     from messenger.media.service import MediaService
@@ -51,6 +52,9 @@ if TYPE_CHECKING:
     from messenger.users.adapters.profile_cache import CachedProfiles
     from messenger.users.adapters.profiles import PostgresProfiles
     from messenger.users.api import UsersApi
+    from messenger.users.deletion import AccountDeletionService
+    from messenger.users.erasure import ErasureService
+    from messenger.users.exports import ExportService
     from messenger.users.service import UsersService
 
 T = TypeVar("T")
@@ -390,6 +394,15 @@ def chats_reader() -> ChatsService:
     return _chats(NoOutbox(), _on_first_use(friends_api))
 
 
+def chats_erasure() -> ChatsErasure:
+    """EraseMessagesOnUserDeleted: each tombstone's `message.deleted` is written to the Mongo
+    outbox with it and published by the outbox relay (a consumer holds no Kafka producer)."""
+    from messenger.chats.service import ChatsErasure
+    from messenger.platform.publishing import RelayOnly
+
+    return ChatsErasure(_chats_store(), RelayOnly())
+
+
 def _chats_store() -> CachedChats:
     """Chats in MongoDB, their membership cached in Redis."""
     from messenger.chats.adapters.store import CachedChats, MongoChats
@@ -461,6 +474,15 @@ def _friendships() -> CachedFriendships:
     return CachedFriendships(PostgresFriendships(), redis.client)
 
 
+def friends_erasure() -> FriendsErasure:
+    """EraseFriendshipsOnUserDeleted: a deleted user's friendships, requests and cached sets."""
+    import messenger.platform.postgres  # noqa: F401 - every event reaches it
+    from messenger.friends.adapters.store import PostgresFriendships
+    from messenger.friends.erasure import FriendsErasure
+
+    return FriendsErasure(PostgresFriendships(), _friendships())
+
+
 # -- realtime ----------------------------------------------------------------------------------
 
 
@@ -492,6 +514,11 @@ def typing_service() -> RealtimeService:
     return _realtime(chats=_on_first_use(chats_api))
 
 
+def connection_erasure() -> RealtimeService:
+    """CloseConnectionsOnUserDeleted: a deleted user's connections (DynamoDB, @connections)."""
+    return _realtime()
+
+
 def push_service() -> RealtimeService:
     """The chat/friendship event consumer: fan-out with a delivery log for retried events."""
     from messenger.platform import redis
@@ -521,6 +548,68 @@ def profile_editing_service() -> UsersService:
         outbox=OutboxPublisher(_kafka()),
         avatars=media_api(),
         verified_emails=auth_api(),
+    )
+
+
+def account_deletion_service() -> AccountDeletionService:
+    """DELETE /v1/users/me: the password check and the end of every session through the auth
+    context's api (argon2, the throttle, the session store and the session-ended hooks, which
+    close connections and remove devices, are loaded here, at init), the account and profile
+    in one Postgres transaction with `user.deleted`."""
+    import messenger.realtime.adapters.pusher
+    import messenger.realtime.adapters.store  # noqa: F401
+    from messenger.auth.adapters.credentials import PostgresAccountCredentials
+    from messenger.platform.outbox import OutboxPublisher
+    from messenger.users.deletion import AccountDeletionService
+
+    auth = auth_api()
+    password_service()  # its modules (argon2, the throttle) load now, not on the first request
+    credentials = PostgresAccountCredentials(auth=auth, profiles=users_api())
+    return AccountDeletionService(credentials=credentials, outbox=OutboxPublisher(_kafka()))
+
+
+def profile_erasure_service() -> ErasureService:
+    """ErasePersonalData (users): a deleted user's profile and cached copies."""
+    from messenger.users.erasure import ErasureService
+
+    cached, records = _profiles()
+    return ErasureService(cache=cached, records=records)
+
+
+def export_requests() -> ExportService:
+    """POST /v1/users/me/exports: the request row and its event (Postgres outbox, Kafka)."""
+    from messenger.platform.outbox import OutboxPublisher
+    from messenger.users.adapters.exports import PostgresExports
+    from messenger.users.exports import ExportService
+
+    return ExportService(store=PostgresExports(), outbox=OutboxPublisher(_kafka()))
+
+
+def export_status() -> ExportService:
+    """GET /v1/users/me/exports/{id}: reads, and signs the archive's URL in-process."""
+    import messenger.platform.postgres  # noqa: F401 - every call reads it
+    from messenger.media.api import export_url
+    from messenger.platform.publishing import NoOutbox
+    from messenger.users.adapters.exports import PostgresExports
+    from messenger.users.exports import ExportService
+
+    return ExportService(store=PostgresExports(), outbox=NoOutbox(), sign=export_url)
+
+
+def export_builder() -> ExportService:
+    """BuildExportOnExportRequested: profiles, friends, chats (MongoDB) and the archive's
+    object (S3), each through its context's api."""
+    from messenger.platform.publishing import NoOutbox
+    from messenger.users.adapters.exports import PostgresExports
+    from messenger.users.exports import ExportService
+
+    return ExportService(
+        store=PostgresExports(),
+        outbox=NoOutbox(),
+        profiles=_profiles()[1],
+        friends=friends_api(),
+        chats=chats_api(),
+        archives=media_api(),
     )
 
 

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from messenger.chats.service import ChatMembership, FriendDirectory, ensure_may_send
 from messenger.kernel.errors import Forbidden
 
 if TYPE_CHECKING:
     import uuid
+    from datetime import datetime
+
+    from messenger.chats.models import Chat, Message
 
 
 class Memberships(Protocol):
     def membership(self, chat_id: uuid.UUID) -> ChatMembership | None: ...
+
+    def chats_of(
+        self, user: uuid.UUID, limit: int, after: tuple[datetime, str] | None
+    ) -> list[tuple[Chat, datetime]]: ...
+
+    def authored(self, chat_id: uuid.UUID, user: uuid.UUID) -> list[Message]: ...
+
+
+EXPORT_MAX_CHATS = 10_000
 
 
 @dataclass(frozen=True)
@@ -39,3 +51,34 @@ class ChatsApi:
         except Forbidden:
             return None
         return list(membership.participants)
+
+    def export_of(self, user: uuid.UUID) -> list[dict[str, Any]]:
+        """A data export's chats: every chat the user belongs to and the messages they
+        authored there (attachments as freshly signed URLs), as JSON-ready dicts."""
+        chats = []
+        for chat, _ in self.chats.chats_of(user, EXPORT_MAX_CHATS, None):
+            messages = self.chats.authored(chat.chat_id, user)
+            chats.append(
+                {
+                    **chat.model_dump(
+                        mode="json", include={"chat_id", "type", "title", "created_at"}
+                    ),
+                    "participants": [str(p) for p in chat.participants],
+                    "messages": [
+                        m.model_dump(
+                            mode="json",
+                            include={
+                                "message_id",
+                                "content",
+                                "created_at",
+                                "edited_at",
+                                "deleted",
+                                "reply_to",
+                                "attachments",
+                            },
+                        )
+                        for m in messages
+                    ],
+                }
+            )
+        return chats

@@ -179,6 +179,22 @@ class ChatStore(Protocol):
     ) -> tuple[Chat, Markers] | None:
         """The chat as `reader` sees it and its members' markers, in one read."""
 
+    # -- account deletion ----------------------------------------------------------------------
+    def chats_of_member(self, user: uuid.UUID) -> list[ChatMembership]:
+        """Every chat the user is a participant of (with its participants)."""
+
+    def authored_live(self, chat_id: uuid.UUID, user: uuid.UUID) -> list[uuid.UUID]:
+        """The ids of the user's messages in the chat that are not tombstones yet."""
+
+    def authored(self, chat_id: uuid.UUID, user: uuid.UUID) -> list[Message]:
+        """The user's messages in the chat, oldest first (a data export)."""
+
+    def leave(self, chat_id: uuid.UUID, user: uuid.UUID) -> bool:
+        """Take the user out of the chat (counters, markers, cached membership)."""
+
+    def forget_published_events(self, user: uuid.UUID) -> int:
+        """Drop the already relayed outbox copies of the user's message events."""
+
 
 class FriendDirectory(Protocol):
     def are_friends(self, a: uuid.UUID, b: uuid.UUID) -> bool: ...
@@ -598,6 +614,74 @@ class Markers:
             if message.author_id == reader:
                 message.status = status(message)
         return messages
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What erasing a user came to in the chats context."""
+
+    tombstoned: int
+    left: int
+    events_dropped: int
+
+
+def erase_user(
+    store: ChatStore, outbox: EventOutbox, user: uuid.UUID, correlation_id: str | None = None
+) -> Erasure:
+    """`user.deleted`: every message the user authored becomes a tombstone (each with its
+    `message.deleted`, so the media context removes its files and the other participants are
+    told), then the user leaves every chat. In that order, and idempotent: a retry finds the
+    chats it has not left yet and their messages not tombstoned yet."""
+    tombstoned = 0
+    chats = store.chats_of_member(user)
+    for membership in chats:
+        for message_id in store.authored_live(membership.chat_id, user):
+            with UnitOfWork(outbox, correlation_id) as uow:
+
+                def record(
+                    attachment_ids: list[str],
+                    uow: UnitOfWork = uow,
+                    chat: ChatMembership = membership,
+                    mid: uuid.UUID = message_id,
+                ) -> None:
+                    uow.record(
+                        MessageDeleted(
+                            chat_id=chat.chat_id,
+                            message_id=mid,
+                            author_id=user,
+                            deleted_by=user,
+                            at=utcnow(),
+                            attachment_ids=attachment_ids,
+                            participants=list(chat.participants),
+                        )
+                    )
+
+                if store.delete_for_everyone(membership.chat_id, message_id, uow, record):
+                    tombstoned += 1
+    left = leave_all_chats(store, user, chats)
+    return Erasure(tombstoned, left, store.forget_published_events(user))
+
+
+@dataclass
+class ChatsErasure:
+    store: ChatStore
+    outbox: EventOutbox
+
+    def erase_user(self, user: uuid.UUID, correlation_id: str | None = None) -> Erasure:
+        return erase_user(self.store, self.outbox, user, correlation_id)
+
+
+def leave_all_chats(
+    store: ChatStore, user: uuid.UUID, chats: Sequence[ChatMembership] | None = None
+) -> int:
+    """The user leaves every chat they are in; how many.
+
+    The seam for groups: the change that gives groups roles makes a leaving owner pass ownership
+    on (longest-standing admin, else member) and adds the `member_left` system message here,
+    through the groups' own leave use-case, instead of the bare `store.leave`.
+    """
+    memberships = store.chats_of_member(user) if chats is None else chats
+    return sum(1 for m in memberships if store.leave(m.chat_id, user))
 
 
 def may_delete_for_everyone(

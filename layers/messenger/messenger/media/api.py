@@ -41,6 +41,8 @@ class MediaOperations(Protocol):
 
     def discard_avatar(self, url: str | None) -> None: ...
 
+    def store_export(self, owner: uuid.UUID, export_id: uuid.UUID, body: bytes) -> str: ...
+
 
 @cache
 def _signer() -> S3UrlSigner:
@@ -83,10 +85,21 @@ class MediaApi:
         avatar_url; `commit()` after the profile is saved, `release()` if it was not."""
         return self._service.prepare_avatar(owner, upload_id)
 
+    def store_export(self, owner: uuid.UUID, export_id: uuid.UUID, body: bytes) -> str:
+        """Store a user's data export (JSON) privately; its key (sign it with `export_url`)."""
+        return self._service.store_export(owner, export_id, body)
+
     def discard_avatar(self, url: str | None) -> None:
         """The profile no longer shows this avatar URL: delete its object if it is ours."""
         if owns_avatar_url(url):
             self._service.discard_avatar(url)
+
+
+def export_url(key: str) -> tuple[str, int]:
+    """A signed download URL of a stored archive and how many seconds it stays valid (signed
+    in-process, as attachments are: no S3 client)."""
+    signer = _signer()
+    return signer.url(key), int(signer.expires_in)
 
 
 def owns_avatar_url(url: str | None) -> bool:

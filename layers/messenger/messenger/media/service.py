@@ -44,6 +44,7 @@ R = TypeVar("R")
 UPLOADS_PREFIX = "uploads/"
 ATTACHMENTS_PREFIX = "attachments/"
 AVATARS_PREFIX = "avatars/"
+EXPORTS_PREFIX = "exports/"
 MAX_PARALLEL_CALLS = 10
 
 
@@ -86,6 +87,9 @@ class UploadStore(Protocol):
     def mark_used(self, owner: uuid.UUID, upload_id: uuid.UUID, used_by: dict[str, Any]) -> bool:
         """Mark one upload used on its own; False if it already was."""
 
+    def erase_owner(self, owner: uuid.UUID) -> int:
+        """Account deletion: every upload record of the owner (they name its files); how many."""
+
 
 class ObjectStorage(Protocol):
     def presigned_post(
@@ -99,6 +103,8 @@ class ObjectStorage(Protocol):
         """Copy `source` if it still has `etag`; False if it changed (or vanished) meanwhile."""
 
     def delete(self, keys: Sequence[str]) -> None: ...
+
+    def put(self, key: str, body: bytes, content_type: str) -> None: ...
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object under `prefix`; how many there were."""
@@ -321,6 +327,24 @@ class MediaService:
     def remove_message_attachments(self, chat_id: uuid.UUID, message_id: uuid.UUID) -> int:
         """A message deleted for everyone: its files go too (idempotent)."""
         return self.storage.delete_prefix(f"{ATTACHMENTS_PREFIX}{chat_id}/{message_id}/")
+
+    def erase_user(self, user: uuid.UUID) -> int:
+        """`user.deleted`: the user's avatars and uploaded objects, then their upload records (in
+        that order: a retry still finds the records); how many objects. The files of their
+        messages go with the messages' `message.deleted` (remove_message_attachments)."""
+        removed = self.storage.delete_prefix(f"{AVATARS_PREFIX}{user}/")
+        removed += self.storage.delete_prefix(f"{UPLOADS_PREFIX}{user}/")
+        removed += self.storage.delete_prefix(f"{EXPORTS_PREFIX}{user}/")
+        self.uploads.erase_owner(user)
+        return removed
+
+    # -- data exports -------------------------------------------------------------------------
+    def store_export(self, owner: uuid.UUID, export_id: uuid.UUID, body: bytes) -> str:
+        """Write a user's archive under exports/ (private; the bucket's lifecycle expires it);
+        its key. Writing it again (a redelivered request) replaces it."""
+        key = f"{EXPORTS_PREFIX}{owner}/{export_id}.json"
+        self.storage.put(key, body, "application/json")
+        return key
 
     # -- avatars ------------------------------------------------------------------------------
     def _avatar_url(self, key: str) -> str:

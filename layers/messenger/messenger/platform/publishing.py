@@ -38,3 +38,12 @@ class NoOutbox:
 
     def publish_now(self, events: Sequence[OutboundEvent]) -> bool:
         raise RuntimeError("this function was wired without an outbox")
+
+
+class RelayOnly:
+    """For consumers that record events: they are written to the outbox with the change, and
+    the outbox relay publishes them (a consumer never writes to Kafka itself: only producers'
+    roles may, tests/unit/test_template.py)."""
+
+    def publish_now(self, events: Sequence[OutboundEvent]) -> bool:
+        return not events

@@ -64,6 +64,9 @@ class ConnectionStore(Protocol):
     def of_users(self, user_ids: Iterable[uuid.UUID], now: int) -> list[Connection]:
         """Every live connection of these users, in one batch."""
 
+    def purge_user(self, user: uuid.UUID) -> list[str]:
+        """Forget every connection of the user and the user's own item; their ids."""
+
 
 class Pusher(Protocol):
     def post_many(self, posts: Sequence[tuple[str, bytes]]) -> dict[str, Outcome]:
@@ -341,6 +344,15 @@ class RealtimeService:
         for last in self._fan_out.close(doomed, epoch(now)):
             self._announce(last.user_id, False, epoch(now))
         return len(doomed)
+
+    def close_user(self, user: uuid.UUID) -> int:
+        """Account deletion (`user.deleted`): forget, then close, every connection of the user;
+        how many. Idempotent: the second time there is nothing to forget. Devices (push
+        notifications, on the devices branch) are erased beside this, in the same consumer."""
+        ids = self.connections.purge_user(user)
+        if ids:
+            self.pusher.close_many(ids)  # a socket already gone answers 410: nothing to do
+        return len(ids)
 
     # -- events --------------------------------------------------------------------------------
     def push_event(self, event: EventEnvelope, now: datetime) -> int:

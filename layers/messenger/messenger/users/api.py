@@ -42,6 +42,8 @@ class ProfileRecords(Protocol):
         self, user_ids: Sequence[str], after: tuple[str, uuid.UUID] | None, limit: int
     ) -> list[Profile]: ...
 
+    def erase_profile(self, conn: psycopg.Connection, user_id: uuid.UUID) -> OwnProfile | None: ...
+
 
 @dataclass(frozen=True)
 class UsersApi:
@@ -75,6 +77,16 @@ class UsersApi:
         """A page of these users' current profiles in (lower(nickname), user_id) order, after the
         key: one Postgres query (no cache: the page's order is the database's)."""
         return self.records.ordered_among(user_ids, after, limit)
+
+    def erase_profile(self, conn: psycopg.Connection, user_id: uuid.UUID) -> OwnProfile | None:
+        """Account deletion, inside the account's transaction (`conn`): the profile and the
+        nickname's reservations go, so the nickname is free (and the user unknown) once it
+        commits. The profile removed (its cached copies: `forget_erased`), or None."""
+        return self.records.erase_profile(conn, user_id)
+
+    def forget_erased(self, profile: OwnProfile | uuid.UUID) -> None:
+        """Drop the cached copies of a profile `erase_profile` removed (by id and nickname)."""
+        self.cache.forget(profile)
 
     def forget_profile(self, user_id: uuid.UUID) -> None:
         """Drop a user's cached profile (the InvalidateCaches consumer calls this)."""

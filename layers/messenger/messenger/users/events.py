@@ -22,4 +22,32 @@ class ProfileUpdated(Event):
         return str(self.user_id)
 
 
-EVENT_TYPES = registry(ProfileUpdated)
+class UserDeleted(Event):
+    """The account is gone (DELETE /v1/users/me): every context erases what it holds of the user.
+
+    Carries no personal data (the id only): the log outlives the erasure.
+    """
+
+    event_type: ClassVar[str] = "user.deleted"
+
+    user_id: uuid.UUID
+    deleted_at: Timestamp
+
+    def key(self) -> str:
+        return str(self.user_id)
+
+
+class ExportRequested(Event):
+    """POST /v1/users/me/exports: the archive is built by its consumer."""
+
+    event_type: ClassVar[str] = "user.export_requested"
+
+    user_id: uuid.UUID
+    export_id: uuid.UUID
+    requested_at: Timestamp
+
+    def key(self) -> str:
+        return str(self.user_id)
+
+
+EVENT_TYPES = registry(ProfileUpdated, UserDeleted, ExportRequested)

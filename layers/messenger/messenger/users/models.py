@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -90,3 +90,41 @@ class ProfilePatch(BaseModel):
             for name in self.model_fields_set
             if name != "avatar_upload_id"
         }
+
+
+CONFIRMATION = "DELETE"
+# Any string, as at login: a wrong one is the same 401 whatever its shape.
+Password = Annotated[Text, Field(min_length=1, max_length=1024, description=TEXT_RULE)]
+
+
+class DeleteAccountRequest(BaseModel):
+    """`password` for an account that has one; `{"confirm": "DELETE"}` for an OAuth-only one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: Password | None = None
+    confirm: Literal["DELETE"] | None = Field(
+        default=None, description='"DELETE": confirms deleting an account without a password'
+    )
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> DeleteAccountRequest:
+        if self.password is None and self.confirm is None:
+            raise ValueError('give "password" (or "confirm": "DELETE" without a password)')
+        return self
+
+
+class AccountDeletion(BaseModel):
+    """DELETE /v1/users/me's 202: the account is gone, the erasure of its data under way."""
+
+    user_id: uuid.UUID
+    status: Literal["deleting"] = "deleting"
+
+
+class ExportStatus(BaseModel):
+    """A data export: `url` (signed, valid until `expires_at`) once it is ready."""
+
+    export_id: uuid.UUID
+    status: Literal["pending", "ready"]
+    url: str | None = Field(default=None, description="Signed download URL (when ready)")
+    expires_at: Timestamp | None = Field(default=None, description="When `url` stops working")

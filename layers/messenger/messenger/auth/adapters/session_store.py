@@ -212,7 +212,7 @@ class CachedSessions:
     def revoke(
         self, user_id: uuid.UUID, session_ids: Sequence[str] | None, keep: str | None
     ) -> list[str]:
-        def work(conn: psycopg.Connection[Any]) -> tuple[list[str], list[tuple[bytes, datetime]]]:
+        def work(conn: psycopg.Connection[Any]) -> list[str]:
             revoked = conn.execute(
                 "UPDATE auth.logins SET revoked_at = now()"
                 " WHERE user_id = %s AND revoked_at IS NULL"
@@ -223,25 +223,26 @@ class CachedSessions:
             ).fetchall()
             ids = [r[0] for r in revoked]
             if not ids:
-                return [], []
+                return []
             tokens = conn.execute(
                 "UPDATE auth.sessions SET revoked_at = now()"
                 " WHERE session_id = ANY(%s) AND revoked_at IS NULL AND expires_at > now()"
                 " RETURNING token_hash, expires_at",
                 (ids,),
             ).fetchall()
-            return ids, [(bytes(t[0]), t[1]) for t in tokens]
-
-        ids, tokens = _transact(work)
-        if ids:
-            # The tombstones must outlive any cached copy of the tokens: the cache TTL bounds it.
+            # The tombstones go before the commit, inside the transaction: with Redis down the
+            # revocation rolls back (503, retryable with the same token) rather than commit in
+            # Postgres and leave cached copies of the tokens valid once Redis is back. They
+            # must outlive any cached copy of the tokens: the cache TTL bounds it.
             pipe = self.redis().pipeline(transaction=False)
             for token_hash, expires_at in tokens:
-                pipe.set(_cache_key(token_hash), REVOKED, ex=self._ttl(expires_at))
+                pipe.set(_cache_key(bytes(token_hash)), REVOKED, ex=self._ttl(expires_at))
             for sid in ids:
                 pipe.set(_revoked_key(sid), REVOKED, ex=self.cache_ttl_seconds)
             pipe.execute()
-        return ids
+            return ids
+
+        return _transact(work)
 
     def known_revoked(self, session_ids: Sequence[str]) -> set[str]:
         """Those with a revocation tombstone in the cache: one pipelined round trip."""

@@ -152,7 +152,55 @@ def _counters_only(
     db.chats.update_one({"_id": chat_id}, {"$set": upgrade}, session=session)
 
 
-class MongoChats:
+class MongoErasure:
+    """Account deletion's reads and writes on the chats and messages (MongoChats' mixin)."""
+
+    def chats_of_member(self, user: uuid.UUID) -> list[ChatMembership]:
+        docs = mongo.database().chats.find(
+            {"participants": str(user)}, {"type": 1, "participants": 1}
+        )
+        return [
+            ChatMembership(
+                uuid.UUID(d["_id"]), d["type"], tuple(uuid.UUID(p) for p in d["participants"])
+            )
+            for d in docs
+        ]
+
+    def authored_live(self, chat_id: uuid.UUID, user: uuid.UUID) -> list[uuid.UUID]:
+        """The user's messages of the chat not yet tombstones (through the (chat, author) index;
+        the `deleted` check in Python, see the module's docstring)."""
+        docs = mongo.database().messages.find(
+            {"chat_id": str(chat_id), "author_id": str(user)}, {"deleted": 1}
+        )
+        return [uuid.UUID(d["_id"]) for d in docs if not d.get("deleted")]
+
+    def authored(self, chat_id: uuid.UUID, user: uuid.UUID) -> list[Message]:
+        """The user's messages of the chat, oldest first (a data export)."""
+        docs = mongo.database().messages.find({"chat_id": str(chat_id), "author_id": str(user)})
+        return sorted((_message(d) for d in docs), key=lambda m: str(m.message_id))
+
+    def leave(self, chat_id: uuid.UUID, user: uuid.UUID) -> bool:
+        """Take the user out of the chat with their counters and markers; False if not in it."""
+        me = str(user)
+        result = mongo.database().chats.update_one(
+            {"_id": str(chat_id), "participants": me},
+            {
+                "$pull": {"participants": me},
+                "$unset": {f"unread.{me}": "", f"read_up_to.{me}": "", f"delivered_up_to.{me}": ""},
+            },
+        )
+        return bool(result.modified_count)
+
+    def forget_published_events(self, user: uuid.UUID) -> int:
+        """The relayed copies the Mongo outbox keeps of the user's message events (they carry
+        the content): gone. Pending ones are left for the relay."""
+        result = mongo.database()[mongo_outbox.COLLECTION].delete_many(
+            {"payload.data.author_id": str(user), "published_at": {"$exists": True}}
+        )
+        return int(result.deleted_count)
+
+
+class MongoChats(MongoErasure):
     def create(self, chat: Chat, direct_key: str | None, uow: UnitOfWork) -> tuple[Chat, bool]:
         doc: dict[str, Any] = {
             "_id": str(chat.chat_id),
@@ -650,3 +698,22 @@ class CachedChats:
         self, chat_id: uuid.UUID, reader: uuid.UUID
     ) -> tuple[Chat, Markers] | None:
         return self.inner.chat_with_markers(chat_id, reader)
+
+    # -- account deletion (membership changes: the cached copy goes) -----------------------------
+    def chats_of_member(self, user: uuid.UUID) -> list[ChatMembership]:
+        return self.inner.chats_of_member(user)
+
+    def authored_live(self, chat_id: uuid.UUID, user: uuid.UUID) -> list[uuid.UUID]:
+        return self.inner.authored_live(chat_id, user)
+
+    def authored(self, chat_id: uuid.UUID, user: uuid.UUID) -> list[Message]:
+        return self.inner.authored(chat_id, user)
+
+    def leave(self, chat_id: uuid.UUID, user: uuid.UUID) -> bool:
+        left = self.inner.leave(chat_id, user)
+        # Raises when Redis is down: the event is retried rather than a stale membership kept.
+        self.redis().delete(self._key(chat_id))
+        return left
+
+    def forget_published_events(self, user: uuid.UUID) -> int:
+        return self.inner.forget_published_events(user)

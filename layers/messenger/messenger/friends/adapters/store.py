@@ -111,6 +111,20 @@ class PostgresFriendships:
     def forget(self, *users: uuid.UUID) -> None:
         """Nothing cached here."""
 
+    def erase_user(self, user: uuid.UUID) -> list[uuid.UUID]:
+        """Account deletion: every row of the user, whatever its status; the other users."""
+        from messenger.platform import postgres
+
+        def work(conn: psycopg.Connection) -> list[uuid.UUID]:
+            rows = conn.execute(
+                "DELETE FROM friends.friendships WHERE user_low = %(u)s OR user_high = %(u)s"
+                " RETURNING CASE WHEN user_low = %(u)s THEN user_high ELSE user_low END",
+                {"u": user},
+            ).fetchall()
+            return [r[0] for r in rows]
+
+        return postgres.transact(work)
+
 
 class CachedFriendships:
     """Cache-aside of each user's relations, wrapping the store that holds the friendships; the

@@ -151,6 +151,10 @@ class S3Storage:
             raise
         return True
 
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        deadline.require(CALL_SECONDS)
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+
     def delete(self, keys: Sequence[str]) -> None:
         for start in range(0, len(keys), DELETE_BATCH):
             deadline.require(CALL_SECONDS)

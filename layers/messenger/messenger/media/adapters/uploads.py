@@ -98,3 +98,6 @@ class MongoUploads:
             {"$set": {"used_by": used_by, "used_at": utcnow()}},
         )
         return bool(result.modified_count)
+
+    def erase_owner(self, owner: uuid.UUID) -> int:
+        return int(mongo.database()[COLLECTION].delete_many({"owner_id": str(owner)}).deleted_count)

@@ -191,6 +191,22 @@ class DynamoConnections:
             return connection, []
         return connection, _parse(connection.user_id, item.connections, now)
 
+    def purge_user(self, user: uuid.UUID) -> list[str]:
+        """Account deletion: forget every connection of the user, expired ones included (the
+        table's TTL may not have run yet), and the user's item; the connection ids."""
+        deadline.require(CALL_SECONDS)
+        try:
+            item = UserConnectionsRecord.get(str(user), consistent_read=True)
+        except DoesNotExist:
+            return []
+        ids = sorted({member.split(" ")[0] for member in item.connections or ()})
+        for connection_id in ids:
+            deadline.require(CALL_SECONDS)
+            ConnectionRecord(connection_id).delete()
+        deadline.require(CALL_SECONDS)
+        item.delete()
+        return ids
+
     def of_users(self, user_ids: Iterable[uuid.UUID], now: int) -> list[Connection]:
         """One BatchGetItem per 100 users, the batches concurrent: one round trip's latency."""
         keys = sorted({str(u) for u in user_ids})

@@ -83,6 +83,17 @@ def release_nicknames(conn: psycopg.Connection, user_id: uuid.UUID) -> None:
     conn.execute("DELETE FROM users.nickname_reservations WHERE user_id = %s", (user_id,))
 
 
+def erase_profile(conn: psycopg.Connection, user_id: uuid.UUID) -> OwnProfile | None:
+    """Remove the user's profile and nickname reservations in the caller's transaction (account
+    deletion): the nickname is free once it commits. The profile removed, or None."""
+    release_nicknames(conn, user_id)
+    conn.execute("DELETE FROM users.exports WHERE user_id = %s", (user_id,))
+    with conn.cursor(row_factory=class_row(OwnProfile)) as cur:
+        return cur.execute(
+            f"DELETE FROM users.profiles WHERE user_id = %s RETURNING {_COLUMNS}", (user_id,)
+        ).fetchone()
+
+
 class PostgresProfiles:
     def by_id(self, user_id: uuid.UUID) -> OwnProfile | None:
         with postgres.connection().cursor(row_factory=class_row(OwnProfile)) as cur:
@@ -185,6 +196,14 @@ class PostgresProfiles:
     def reserve_nickname(self, conn: psycopg.Connection, user_id: uuid.UUID, nickname: str) -> bool:
         """`reserve_nickname` inside the caller's transaction (the users context's api)."""
         return reserve_nickname(conn, user_id, nickname)
+
+    def erase_profile(self, conn: psycopg.Connection, user_id: uuid.UUID) -> OwnProfile | None:
+        """`erase_profile` inside the caller's transaction (the users context's api)."""
+        return erase_profile(conn, user_id)
+
+    def erase_profile_now(self, user_id: uuid.UUID) -> OwnProfile | None:
+        """`erase_profile` in a transaction of its own (the user.deleted consumer)."""
+        return postgres.transact(lambda conn: erase_profile(conn, user_id))
 
     def is_nickname_taken(self, nickname: str) -> bool:
         """Held by a profile or reserved by a registration (committed ones: a fast check)."""
