@@ -180,6 +180,13 @@ def test_cors_lets_browsers_call_the_api_from_the_configured_origins() -> None:
         overrides = samconfig()[env]["deploy"]["parameters"]["parameter_overrides"]
         origins = dict(i.split("=", 1) for i in shlex.split(overrides))["CorsAllowOrigins"]
         assert all(o.startswith("https://") and "*" not in o for o in origins.split(","))
+    # Every deployed environment names exact origins: the local ":*" notation is ours alone.
+    for env, config in samconfig().items():
+        if not isinstance(config, dict) or "deploy" not in config:
+            continue
+        overrides = config["deploy"]["parameters"]["parameter_overrides"]
+        origins = dict(i.split("=", 1) for i in shlex.split(overrides))["CorsAllowOrigins"]
+        assert "*" not in origins, env
 
 
 def test_routes_are_unique() -> None:
