@@ -42,6 +42,8 @@ from messenger.friends.events import (
     FriendshipRejected,
     FriendshipRemoved,
     FriendshipRequested,
+    UserBlocked,
+    UserUnblocked,
 )
 from messenger.kernel.events import Event, EventEnvelope, MalformedEvent
 from messenger.platform.events import outbound
@@ -95,6 +97,9 @@ API_EVENTS: dict[str, set[str]] = {
     "message.reaction_added": REACTION,
     "message.reaction_removed": REACTION,
     "chat.delivered": {"chat_id", "user_id", "message_id", "at"},
+    # Issue 14 (API.md names them; their data is ours, decision 44).
+    "user.blocked": {"user_id", "blocked_user_id", "at"},
+    "user.unblocked": {"user_id", "blocked_user_id", "at"},
 }
 # What we add to API.md's data, optional so that an event without it is still valid.
 ADDITIONS: dict[str, set[str]] = {
@@ -159,6 +164,8 @@ SAMPLES: dict[str, Event] = {
     "chat.delivered": ChatDelivered(
         chat_id=CHAT, user_id=BOB, message_id=MESSAGE, at=AT, participants=[ANN, BOB]
     ),
+    "user.blocked": UserBlocked(user_id=ANN, blocked_user_id=BOB, at=AT),
+    "user.unblocked": UserUnblocked(user_id=ANN, blocked_user_id=BOB, at=AT),
 }
 KEYS = {
     "user": str(ANN),

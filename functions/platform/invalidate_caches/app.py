@@ -13,7 +13,12 @@ from messenger.web.consumers import kafka_entrypoint
 
 # isort: split
 from messenger.bootstrap import cache_invalidation
-from messenger.friends.events import FRIENDSHIP_EVENTS, FriendshipChanged
+from messenger.friends.events import (
+    BLOCK_EVENTS,
+    FRIENDSHIP_EVENTS,
+    BlockChanged,
+    FriendshipChanged,
+)
 from messenger.kernel.events import EventEnvelope
 from messenger.users.events import ProfileUpdated
 
@@ -21,11 +26,13 @@ users, friends = cache_invalidation()
 
 
 def invalidate(event: EventEnvelope) -> None:
-    data = event.parse(ProfileUpdated, *FRIENDSHIP_EVENTS)
+    data = event.parse(ProfileUpdated, *FRIENDSHIP_EVENTS, *BLOCK_EVENTS)
     if isinstance(data, ProfileUpdated):
         users.forget_profile(data.user_id)
     elif isinstance(data, FriendshipChanged):
         friends.forget(data.from_user_id, data.to_user_id)
+    elif isinstance(data, BlockChanged):  # both users' block sets (and relations)
+        friends.forget(data.user_id, data.blocked_user_id)
 
 
 lambda_handler = kafka_entrypoint(invalidate)

@@ -334,6 +334,13 @@ def friends_reader() -> FriendsService:
     return service
 
 
+def blocks_reader() -> FriendsService:
+    """GET /v1/blocks only reads: no Kafka client, no presence."""
+    from messenger.platform.publishing import NoOutbox
+
+    return _friends(NoOutbox())
+
+
 def _friends(outbox: Any) -> FriendsService:
     from datetime import timedelta
 
