@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
@@ -193,6 +193,15 @@ class FakeFriends:
     def are_friends(self, a: uuid.UUID, b: uuid.UUID) -> bool:
         return frozenset((a, b)) in self.pairs
 
+    def either_blocked(self, a: uuid.UUID, b: uuid.UUID) -> bool:
+        return False
+
+    def who_blocked(self, author: uuid.UUID, among: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        return set()
+
+    def blocked_by(self, user: uuid.UUID) -> set[uuid.UUID]:
+        return set()
+
     def non_friends_of(self, user: uuid.UUID, candidates: Sequence[uuid.UUID]) -> list[uuid.UUID]:
         return [c for c in candidates if c != user and not self.are_friends(user, c)]
 
@@ -247,6 +256,7 @@ class FakeChats:
         dedupe_key: str,
         uow: UnitOfWork,
         attachments: object = None,  # messages with files: tests/unit/test_media_service.py
+        uncounted: Collection[uuid.UUID] = (),
     ) -> tuple[Message, bool]:
         def work(_: None) -> tuple[Message, bool]:
             key = (message.chat_id, message.author_id, dedupe_key)
@@ -260,7 +270,12 @@ class FakeChats:
         return in_memory(uow, self.outbox, work, lambda result: result[1])
 
     def history(
-        self, chat_id: uuid.UUID, limit: int, before: str | None, reader: uuid.UUID | None = None
+        self,
+        chat_id: uuid.UUID,
+        limit: int,
+        before: str | None,
+        reader: uuid.UUID | None = None,
+        hidden_authors: Collection[uuid.UUID] = (),
     ) -> list[Message]:
         newest_first = sorted(
             self.messages.get(chat_id, []), key=lambda m: str(m.message_id), reverse=True

@@ -15,7 +15,7 @@ markers (`Markers`), read once per page.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -95,16 +95,24 @@ class ChatStore(Protocol):
         dedupe_key: str,
         uow: UnitOfWork,
         attachments: PreparedAttachments | None = None,
+        uncounted: Collection[uuid.UUID] = (),
     ) -> tuple[Message, bool]:
-        """Store the message and update the chat (last message, unread counts), atomically; if
-        (chat, author, dedupe_key) exists, return the original (False). The message embeds
-        `attachments.documents` and claims their uploads in that transaction."""
+        """Store the message and update the chat (last message, unread counts but those of
+        `uncounted`: who blocked the author), atomically; if (chat, author, dedupe_key) exists,
+        return the original (False). The message embeds `attachments.documents` and claims
+        their uploads in that transaction."""
 
     def history(
-        self, chat_id: uuid.UUID, limit: int, before: str | None, reader: uuid.UUID | None = None
+        self,
+        chat_id: uuid.UUID,
+        limit: int,
+        before: str | None,
+        reader: uuid.UUID | None = None,
+        hidden_authors: Collection[uuid.UUID] = (),
     ) -> list[Message]:
         """Newest first below `before`, as `reader` sees them (reactions' `me`; the messages
-        they deleted for themselves left out)."""
+        they deleted for themselves and those of `hidden_authors`, whom they blocked, left
+        out: the latter inside the same range query)."""
 
     def mark_read(
         self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
@@ -183,6 +191,12 @@ class ChatStore(Protocol):
 class FriendDirectory(Protocol):
     def are_friends(self, a: uuid.UUID, b: uuid.UUID) -> bool: ...
 
+    def either_blocked(self, a: uuid.UUID, b: uuid.UUID) -> bool: ...
+
+    def who_blocked(self, author: uuid.UUID, among: Collection[uuid.UUID]) -> set[uuid.UUID]: ...
+
+    def blocked_by(self, user: uuid.UUID) -> set[uuid.UUID]: ...
+
     def non_friends_of(
         self, user: uuid.UUID, candidates: Sequence[uuid.UUID]
     ) -> list[uuid.UUID]: ...
@@ -235,6 +249,8 @@ def ensure_may_send(membership: ChatMembership, user: uuid.UUID, friends: Friend
     if membership.type == "direct":
         other = next(p for p in membership.participants if p != user)
         if not friends.are_friends(user, other):
+            if friends.either_blocked(user, other):  # asked only off the hot path
+                raise Forbidden("blocked", "One of you blocked the other")
             raise Forbidden("not_friends", "You are no longer friends with this user")
 
 
@@ -332,12 +348,21 @@ class ChatsService:
             reply_to=request.reply_to,
             attachments=prepared.attachments if prepared else [],
         )
+        # In a group, whoever blocked the author does not count it unread (a direct chat with a
+        # block refuses the send above). One cached read of the author's blocks.
+        uncounted = (
+            self.friends.who_blocked(caller, membership.participants)
+            if membership.type == "group"
+            else set()
+        )
         with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
             uow.record(
                 MessageSent(**message.model_dump(), participants=list(membership.participants))
             )
             try:
-                result, created = self.store.send(message, membership, dedupe_key, uow, prepared)
+                result, created = self.store.send(
+                    message, membership, dedupe_key, uow, prepared, uncounted=uncounted
+                )
             except BaseException:
                 if prepared:
                     prepared.release()
@@ -368,7 +393,10 @@ class ChatsService:
         caller = ctx.caller
         membership = self._member_of(chat_id, caller)
         before = str(decode_cursor(cursor, UUID_KEY)) if cursor else None
-        found = self.store.history(chat_id, limit + 1, before, caller)
+        # Whom the reader blocked: left out of a group's history (a direct chat's messages
+        # predate the block, and stay).
+        hidden = self.friends.blocked_by(caller) if membership.type == "group" else set()
+        found = self.store.history(chat_id, limit + 1, before, caller, hidden_authors=hidden)
         items = found[:limit]
         more = len(found) > limit
         if any(m.author_id == caller for m in items):  # their status: one read of the markers

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -84,6 +84,10 @@ class DeliveryLog(Protocol):
 class FriendDirectory(Protocol):
     def friends_of(self, user: uuid.UUID) -> set[uuid.UUID]: ...
 
+    def who_blocked(self, author: uuid.UUID, among: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of `among` blocked `author`: they get none of the author's new messages."""
+        ...
+
 
 class ChatDirectory(Protocol):
     def participants_of(self, chat_id: uuid.UUID) -> list[uuid.UUID] | None: ...
@@ -136,7 +140,11 @@ def _participants(
     return chats.participants_of(data.chat_id) or []
 
 
-def push_for(event: EventEnvelope, chats: ChatDirectory | None = None) -> Push | None:
+def push_for(
+    event: EventEnvelope,
+    chats: ChatDirectory | None = None,
+    friends: FriendDirectory | None = None,
+) -> Push | None:
     """What a chat or friendship event pushes, to whom (API.md, Realtime and its additions);
     None: nothing. What happened to a message goes to every participant (the actor's other
     devices too); a receipt goes to the others.
@@ -175,6 +183,10 @@ def push_for(event: EventEnvelope, chats: ChatDirectory | None = None) -> Push |
         return None
     # The frame is the event's data as published, less the recipients.
     payload = frame(event.type, data.model_dump(mode="json", exclude={"participants"}))
+    if isinstance(data, MessageSent) and friends is not None:
+        # A group member who blocked the author gets none of their new messages.
+        users = _participants(data, chats)
+        return Push(frozenset(users) - friends.who_blocked(data.author_id, users), payload)
     if isinstance(data, to_every_participant):
         return Push(frozenset(_participants(data, chats)), payload)
     if isinstance(data, to_the_others):
@@ -346,7 +358,7 @@ class RealtimeService:
         Raises PushIncompleteError when some connections failed (not gone): the event is retried,
         and the connections served this time are skipped then.
         """
-        push = push_for(event, self.chats)
+        push = push_for(event, self.chats, self.friends)
         if push is None:
             return 0
         event_id = str(event.id)

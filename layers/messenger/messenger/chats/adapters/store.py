@@ -38,6 +38,8 @@ from messenger.platform.observability import logger
 from messenger.platform.redis import REDIS_DOWN
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from messenger.chats.service import (
         ChatStore,
         DeletionRecorder,
@@ -220,12 +222,15 @@ class MongoChats:
         dedupe_key: str,
         uow: UnitOfWork,
         attachments: PreparedAttachments | None = None,
+        uncounted: Collection[uuid.UUID] = (),
     ) -> tuple[Message, bool]:
         doc = {**_message_doc(message), "dedupe_key": dedupe_key}
         if attachments is not None:
             doc["attachments"] = attachments.documents
         chat_id = str(message.chat_id)
-        others = [str(p) for p in membership.participants if p != message.author_id]
+        others = [
+            str(p) for p in membership.participants if p != message.author_id and p not in uncounted
+        ]
 
         last = {k: v for k, v in doc.items() if k != "dedupe_key"}
         counters: dict[str, Any] = {"$max": {"last_activity_at": message.created_at}}
@@ -259,15 +264,24 @@ class MongoChats:
         return message, True
 
     def history(
-        self, chat_id: uuid.UUID, limit: int, before: str | None, reader: uuid.UUID | None = None
+        self,
+        chat_id: uuid.UUID,
+        limit: int,
+        before: str | None,
+        reader: uuid.UUID | None = None,
+        hidden_authors: Collection[uuid.UUID] = (),
     ) -> list[Message]:
         """One range of the (chat_id, _id) index. Messages the reader deleted for themselves
         are dropped here rather than by a `$ne` in the query (which the local stand-in plans
-        as a collection scan); should they leave the page short, the range goes on below."""
+        as a collection scan); should they leave the page short, the range goes on below.
+        Authors the reader blocked are left out by an `author_id $nin` in that same range
+        query (decision 44): a filter on the index range's documents, not another query."""
         me = str(reader) if reader else None
         found: list[Message] = []
         while True:
             query: dict[str, Any] = {"chat_id": str(chat_id)}
+            if hidden_authors:
+                query["author_id"] = {"$nin": sorted(str(a) for a in hidden_authors)}
             if before:
                 query["_id"] = {"$lt": before}
             docs = list(mongo.database().messages.find(query).sort("_id", DESCENDING).limit(limit))
@@ -578,13 +592,19 @@ class CachedChats:
         dedupe_key: str,
         uow: UnitOfWork,
         attachments: PreparedAttachments | None = None,
+        uncounted: Collection[uuid.UUID] = (),
     ) -> tuple[Message, bool]:
-        return self.inner.send(message, membership, dedupe_key, uow, attachments)
+        return self.inner.send(message, membership, dedupe_key, uow, attachments, uncounted)
 
     def history(
-        self, chat_id: uuid.UUID, limit: int, before: str | None, reader: uuid.UUID | None = None
+        self,
+        chat_id: uuid.UUID,
+        limit: int,
+        before: str | None,
+        reader: uuid.UUID | None = None,
+        hidden_authors: Collection[uuid.UUID] = (),
     ) -> list[Message]:
-        return self.inner.history(chat_id, limit, before, reader)
+        return self.inner.history(chat_id, limit, before, reader, hidden_authors)
 
     def mark_read(
         self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
