@@ -48,6 +48,7 @@ class FakeChatStore:
     read: dict[uuid.UUID, dict[uuid.UUID, str]] = field(default_factory=dict)
     delivered: dict[uuid.UUID, dict[uuid.UUID, str]] = field(default_factory=dict)
     unread: dict[uuid.UUID, dict[uuid.UUID, int]] = field(default_factory=dict)
+    muted: dict[uuid.UUID, dict[uuid.UUID, datetime | None]] = field(default_factory=dict)
     enqueued: list[OutboundEvent] = field(default_factory=list)
 
     # -- what the service tests set up -----------------------------------------------------------
@@ -56,6 +57,7 @@ class FakeChatStore:
         self.messages[chat.chat_id] = {}
         self.read[chat.chat_id], self.delivered[chat.chat_id] = {}, {}
         self.unread[chat.chat_id] = {}
+        self.muted[chat.chat_id] = {}
 
     def stored(self, chat_id: uuid.UUID, message_id: uuid.UUID) -> StoredMessage:
         return self.messages[chat_id][message_id]
@@ -144,7 +146,22 @@ class FakeChatStore:
         return stored.seen_by(reader) if stored else None
 
     def markers(self, chat_id: uuid.UUID) -> Markers:
-        return Markers(read=dict(self.read[chat_id]), delivered=dict(self.delivered[chat_id]))
+        return Markers(
+            read=dict(self.read[chat_id]),
+            delivered=dict(self.delivered[chat_id]),
+            muted=dict(self.muted[chat_id]),
+        )
+
+    def set_mute(
+        self, chat_id: uuid.UUID, user: uuid.UUID, until: datetime | None, *, muted: bool
+    ) -> None:
+        if muted:
+            self.muted[chat_id][user] = until
+        else:
+            self.muted[chat_id].pop(user, None)
+
+    def mutes(self, chat_id: uuid.UUID) -> Markers:
+        return Markers(muted=dict(self.muted[chat_id]))
 
     def edit(
         self,

@@ -135,3 +135,47 @@ def test_in_a_group_the_blocker_neither_sees_nor_counts_the_blocked_authors_mess
     assert world.store.unread[chat][BOB] == 2
     world.send(CAT, chat, "four")  # the blocker's messages still reach the blocked author
     assert world.history(ANN, chat)[0] == "four"
+
+
+# -- mute -------------------------------------------------------------------------------------
+
+
+def test_a_mute_is_in_force_until_it_ends_or_is_lifted() -> None:
+    from datetime import timedelta
+
+    from messenger.chats.api import ChatsApi
+    from messenger.kernel.errors import InvalidInput
+
+    world = World()
+    chat = world.chat(ANN, BOB, CAT)
+    api = ChatsApi(world.store, world.friends)
+    later = utcnow() + timedelta(hours=1)
+    world.chats.mute(RequestContext(user_id=ANN), chat, later)
+    world.chats.mute(RequestContext(user_id=BOB), chat, None)  # until unmuted
+    assert api.muted_members(chat) == {ANN, BOB}
+    details = world.chats.chat(RequestContext(user_id=ANN), chat)
+    assert (details.muted, details.muted_until) == (True, later)
+    details = world.chats.chat(RequestContext(user_id=BOB), chat)
+    assert (details.muted, details.muted_until) == (True, None)
+    details = world.chats.chat(RequestContext(user_id=CAT), chat)
+    assert (details.muted, details.muted_until) == (False, None)
+    world.chats.unmute(RequestContext(user_id=BOB), chat)
+    world.chats.unmute(RequestContext(user_id=BOB), chat)  # idempotent
+    assert api.muted_members(chat) == {ANN}
+    world.store.muted[chat][ANN] = utcnow() - timedelta(seconds=1)  # ended
+    assert api.muted_members(chat) == set()
+    with pytest.raises(InvalidInput):
+        world.chats.mute(RequestContext(user_id=ANN), chat, utcnow() - timedelta(minutes=1))
+    outsider = uuid.uuid4()
+    with pytest.raises(Forbidden):
+        world.chats.mute(RequestContext(user_id=outsider), chat, None)
+    with pytest.raises(NotFound):
+        world.chats.mute(RequestContext(user_id=ANN), uuid.uuid4(), None)
+
+
+def test_a_muted_chat_still_counts_unread() -> None:
+    world = World()
+    chat = world.chat(ANN, BOB, CAT)
+    world.chats.mute(RequestContext(user_id=CAT), chat, None)
+    world.send(ANN, chat, "hi")
+    assert world.store.unread[chat][CAT] == 1

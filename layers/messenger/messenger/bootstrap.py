@@ -289,6 +289,13 @@ def chats_reader() -> ChatsService:
     return _chats(NoOutbox(), _on_first_use(friends_api))
 
 
+def mute_service() -> ChatsService:
+    """Mute and unmute: a write of the chat document, no event (no Kafka client)."""
+    from messenger.platform.publishing import NoOutbox
+
+    return _chats(NoOutbox(), _on_first_use(friends_api))
+
+
 def _chats_store() -> CachedChats:
     """Chats in MongoDB, their membership cached in Redis."""
     from messenger.chats.adapters.store import CachedChats, MongoChats

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from messenger.chats.service import ChatMembership, FriendDirectory, ensure_may_send
+from messenger.chats.service import ChatMembership, FriendDirectory, Markers, ensure_may_send
+from messenger.kernel.clock import utcnow
 from messenger.kernel.errors import Forbidden
 
 if TYPE_CHECKING:
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
 
 class Memberships(Protocol):
     def membership(self, chat_id: uuid.UUID) -> ChatMembership | None: ...
+
+    def mutes(self, chat_id: uuid.UUID) -> Markers: ...
 
 
 @dataclass(frozen=True)
@@ -39,3 +42,8 @@ class ChatsApi:
         except Forbidden:
             return None
         return list(membership.participants)
+
+    def muted_members(self, chat_id: uuid.UUID) -> set[uuid.UUID]:
+        """Members whose mute of the chat is in force now (one read): the notifier sends them
+        no device notification; unread counts and WebSocket frames are unaffected."""
+        return self.chats.mutes(chat_id).muted_members(utcnow())

@@ -212,4 +212,16 @@ class ChatDetails(Chat):
     """GET /v1/chats/{chat_id}: the chat object plus its members and the caller's mute."""
 
     members: list[Member]
-    muted_until: Timestamp | None
+    muted_until: Timestamp | None = Field(
+        description="The end of the caller's mute in force; null when not muted or muted until"
+        " unmuted (see `muted`)"
+    )
+    muted: bool = Field(default=False, description="Whether the caller's mute is in force now")
+
+
+class MuteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    until: Timestamp | None = Field(
+        description="When the mute ends (in the future); null: until unmuted"
+    )

@@ -185,7 +185,16 @@ class ChatStore(Protocol):
     def chat_with_markers(
         self, chat_id: uuid.UUID, reader: uuid.UUID
     ) -> tuple[Chat, Markers] | None:
-        """The chat as `reader` sees it and its members' markers, in one read."""
+        """The chat as `reader` sees it and its members' markers (and mutes), in one read."""
+
+    def set_mute(
+        self, chat_id: uuid.UUID, user: uuid.UUID, until: datetime | None, *, muted: bool
+    ) -> None:
+        """Mute the chat for the user until then (None: until unmuted), or (muted=False) lift
+        the mute."""
+
+    def mutes(self, chat_id: uuid.UUID) -> Markers:
+        """The members' mutes (the markers left empty), one read."""
 
 
 class FriendDirectory(Protocol):
@@ -575,9 +584,33 @@ class ChatsService:
             )
             for user in chat.participants
         ]
+        muted, until = markers.mute_of(caller, utcnow())
         return ChatDetails.model_validate(
-            {**dict(chat), "last_message": last, "members": members, "muted_until": None}
+            {
+                **dict(chat),
+                "last_message": last,
+                "members": members,
+                "muted_until": until,
+                "muted": muted,
+            }
         )
+
+    # -- mute ------------------------------------------------------------------------------------
+    def mute(self, ctx: RequestContext, chat_id: uuid.UUID, until: datetime | None) -> None:
+        """Idempotent; a later PUT replaces the mute. No event: only the caller's devices care,
+        and the notifier reads mutes when it notifies (ChatsApi.muted_members)."""
+        self._member_of(chat_id, ctx.caller)
+        if until is not None and until <= utcnow():
+            raise InvalidInput(
+                "validation_failed",
+                "A mute ends in the future",
+                errors=[{"field": "until", "message": "must be in the future (or null)"}],
+            )
+        self.store.set_mute(chat_id, ctx.caller, until, muted=True)
+
+    def unmute(self, ctx: RequestContext, chat_id: uuid.UUID) -> None:
+        self._member_of(chat_id, ctx.caller)
+        self.store.set_mute(chat_id, ctx.caller, None, muted=False)
 
 
 @dataclass(frozen=True)
@@ -587,6 +620,21 @@ class Markers:
 
     read: Mapping[uuid.UUID, str] = field(default_factory=dict)
     delivered: Mapping[uuid.UUID, str] = field(default_factory=dict)
+    # Members' mutes (read with the markers: GET chat stays one read): when each ends, None
+    # for "until unmuted".
+    muted: Mapping[uuid.UUID, datetime | None] = field(default_factory=dict)
+
+    def mute_of(self, user: uuid.UUID, now: datetime) -> tuple[bool, datetime | None]:
+        """Whether the user's mute is in force at `now`, and when it ends."""
+        if user not in self.muted:
+            return False, None
+        until = self.muted[user]
+        if until is not None and until <= now:
+            return False, None
+        return True, until
+
+    def muted_members(self, now: datetime) -> set[uuid.UUID]:
+        return {user for user in self.muted if self.mute_of(user, now)[0]}
 
     def read_up_to(self, user: uuid.UUID) -> str | None:
         return self.read.get(user)

@@ -114,7 +114,8 @@ def _markers(doc: dict[str, Any]) -> Markers:
     def by_user(field: str) -> dict[uuid.UUID, str]:
         return {uuid.UUID(u): m for u, m in (doc.get(field) or {}).items() if m}
 
-    return Markers(read=by_user("read_up_to"), delivered=by_user("delivered_up_to"))
+    muted = {uuid.UUID(u): (m or {}).get("until") for u, m in (doc.get("muted") or {}).items()}
+    return Markers(read=by_user("read_up_to"), delivered=by_user("delivered_up_to"), muted=muted)
 
 
 def _chat(doc: dict[str, Any], user: uuid.UUID | None = None) -> Chat:
@@ -525,6 +526,19 @@ class MongoChats:
         doc = mongo.database().chats.find_one({"_id": str(chat_id)})
         return (_chat(doc, reader), _markers(doc)) if doc else None
 
+    def set_mute(
+        self, chat_id: uuid.UUID, user: uuid.UUID, until: datetime | None, *, muted: bool
+    ) -> None:
+        """`muted.<user>: {until}` on the chat (a sub-document: null `until` is a mute)."""
+        field = f"muted.{user}"
+        change = {"$set": {field: {"until": until}}} if muted else {"$unset": {field: ""}}
+        mongo.database().chats.update_one({"_id": str(chat_id)}, change)
+
+    def mutes(self, chat_id: uuid.UUID) -> Markers:
+        """The members' mutes alone (one read of the chat's `muted`)."""
+        doc = mongo.database().chats.find_one({"_id": str(chat_id)}, {"muted": 1})
+        return _markers(doc or {})
+
 
 def _in_chat(doc: dict[str, Any] | None, chat: str) -> TypeGuard[dict[str, Any]]:
     """A message of this chat (ids are looked up by `_id` alone)."""
@@ -670,3 +684,11 @@ class CachedChats:
         self, chat_id: uuid.UUID, reader: uuid.UUID
     ) -> tuple[Chat, Markers] | None:
         return self.inner.chat_with_markers(chat_id, reader)
+
+    def set_mute(
+        self, chat_id: uuid.UUID, user: uuid.UUID, until: datetime | None, *, muted: bool
+    ) -> None:
+        self.inner.set_mute(chat_id, user, until, muted=muted)
+
+    def mutes(self, chat_id: uuid.UUID) -> Markers:
+        return self.inner.mutes(chat_id)
