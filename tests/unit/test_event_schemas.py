@@ -49,6 +49,8 @@ from messenger.kernel.events import Event, EventEnvelope, MalformedEvent
 from messenger.platform.events import outbound
 from messenger.platform.observability import logger
 from messenger.platform.settings import get_settings
+from messenger.safety.events import EVENT_TYPES as SAFETY_EVENTS
+from messenger.safety.events import ReportFiled
 from messenger.users.events import EVENT_TYPES as USERS_EVENTS
 from messenger.users.events import ProfileUpdated
 from tests.support import ROOT, LambdaContext, sample_event, template
@@ -100,6 +102,17 @@ API_EVENTS: dict[str, set[str]] = {
     # Issue 14 (API.md names them; their data is ours, decision 44).
     "user.blocked": {"user_id", "blocked_user_id", "at"},
     "user.unblocked": {"user_id", "blocked_user_id", "at"},
+    "report.filed": {
+        "report_id",
+        "reporter_id",
+        "reason",
+        "comment",
+        "user_id",
+        "message_id",
+        "chat_id",
+        "snapshot",
+        "filed_at",
+    },
 }
 # What we add to API.md's data, optional so that an event without it is still valid.
 ADDITIONS: dict[str, set[str]] = {
@@ -166,20 +179,33 @@ SAMPLES: dict[str, Event] = {
     ),
     "user.blocked": UserBlocked(user_id=ANN, blocked_user_id=BOB, at=AT),
     "user.unblocked": UserUnblocked(user_id=ANN, blocked_user_id=BOB, at=AT),
+    "report.filed": ReportFiled(
+        report_id=uuid.uuid4(),
+        reporter_id=ANN,
+        reason="spam",
+        comment=None,
+        user_id=BOB,
+        message_id=None,
+        chat_id=None,
+        snapshot={"user": {"user_id": str(BOB), "nickname": "bob"}},
+        filed_at=AT,
+    ),
 }
 KEYS = {
     "user": str(ANN),
     "friendship": f"{ANN}:{BOB}",  # the ordered pair, whoever acted
     "chat": str(CHAT),
     "message": str(CHAT),
+    "report": str(ANN),  # the reporter
 }
 TOPICS = {
     "user": "user-events",
     "friendship": "friendship-events",
     "chat": "chat-events",
     "message": "chat-events",
+    "report": "user-events",
 }
-PUBLISHED = {**AUTH_EVENTS, **USERS_EVENTS, **FRIENDS_EVENTS, **CHATS_EVENTS}
+PUBLISHED = {**AUTH_EVENTS, **USERS_EVENTS, **FRIENDS_EVENTS, **CHATS_EVENTS, **SAFETY_EVENTS}
 
 
 def family(event_type: str) -> str:
@@ -192,7 +218,7 @@ def family(event_type: str) -> str:
 def test_every_type_of_api_md_has_exactly_one_schema_and_no_other_is_published() -> None:
     assert set(PUBLISHED) == set(API_EVENTS)
     assert len(PUBLISHED) == sum(
-        map(len, (AUTH_EVENTS, USERS_EVENTS, FRIENDS_EVENTS, CHATS_EVENTS))
+        map(len, (AUTH_EVENTS, USERS_EVENTS, FRIENDS_EVENTS, CHATS_EVENTS, SAFETY_EVENTS))
     )
     assert set(SAMPLES) == set(API_EVENTS)
 

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from messenger.realtime.adapters.store import DynamoConnections
     from messenger.realtime.api import Presence, SessionConnections
     from messenger.realtime.service import RealtimeService
+    from messenger.safety.service import ReportsService
     from messenger.users.adapters.profile_cache import CachedProfiles
     from messenger.users.adapters.profiles import PostgresProfiles
     from messenger.users.api import UsersApi
@@ -485,6 +486,25 @@ def media_api() -> MediaApi:
     from messenger.media.api import MediaApi
 
     return MediaApi(_on_first_use(_media_for_others))
+
+
+# -- safety ------------------------------------------------------------------------------------
+
+
+def reports_service() -> ReportsService:
+    """FileReport: the report and its event through the Mongo outbox (Kafka client at init);
+    the chat and message it names read through the chats context, a user through users."""
+    from messenger.platform.mongo_outbox import MongoOutboxPublisher
+    from messenger.safety.adapters.store import MongoReports
+    from messenger.safety.service import ReportsService
+
+    return ReportsService(
+        store=MongoReports(),
+        evidence=chats_api(),
+        users=users_api(),
+        outbox=MongoOutboxPublisher(_kafka()),
+        limiter=_limiter(),
+    )
 
 
 # -- platform functions ------------------------------------------------------------------------
