@@ -290,6 +290,14 @@ def chats_reader() -> ChatsService:
     return _chats(NoOutbox(), _on_first_use(friends_api))
 
 
+def group_service() -> ChatsService:
+    """Group members, roles and title: they publish through the Mongo outbox (Kafka client at
+    init); adding members asks the friends context."""
+    from messenger.platform.mongo_outbox import MongoOutboxPublisher
+
+    return _chats(MongoOutboxPublisher(_kafka()), friends_api())
+
+
 def mute_service() -> ChatsService:
     """Mute and unmute: a write of the chat document, no event (no Kafka client)."""
     from messenger.platform.publishing import NoOutbox

@@ -25,7 +25,10 @@ from uuid6 import uuid7
 from messenger.chats.events import (
     ChatCreated,
     ChatDelivered,
+    ChatMemberAdded,
+    ChatMemberRemoved,
     ChatRead,
+    ChatUpdated,
     MessageDeleted,
     MessageEdited,
     MessageSent,
@@ -51,6 +54,7 @@ from messenger.platform.unit_of_work import EventOutbox as EventOutbox  # for th
 from messenger.platform.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
+    from messenger.chats.groups import GroupChange, GroupState
     from messenger.kernel.context import RequestContext
     from messenger.media.api import Attachment
 
@@ -65,11 +69,13 @@ ReactionOutcome = Literal["changed", "unchanged", "no_message", "deleted", "full
 
 @dataclass(frozen=True)
 class ChatMembership:
-    """What every authorization check needs; immutable once the chat exists, so cacheable."""
+    """What every authorization check needs, cached (and dropped on every group change)."""
 
     chat_id: uuid.UUID
     type: Literal["direct", "group"]
     participants: tuple[uuid.UUID, ...]
+    owner: uuid.UUID | None = None
+    admins: frozenset[uuid.UUID] = frozenset()
 
 
 class ChatStore(Protocol):
@@ -195,6 +201,20 @@ class ChatStore(Protocol):
 
     def mutes(self, chat_id: uuid.UUID) -> Markers:
         """The members' mutes (the markers left empty), one read."""
+
+    def change_group(
+        self,
+        chat_id: uuid.UUID,
+        decide: Callable[[GroupState], GroupChange],
+        by: uuid.UUID,
+        now: datetime,
+        uow: UnitOfWork,
+        record: Callable[[GroupChange], None],
+    ) -> GroupChange:
+        """Under the chat's version: read the group, decide, write the decision (members,
+        roles, title, its system messages by `by` at `now`; the chat deleted if it ends),
+        calling `record` with it inside the transaction; decide again if the chat changed in
+        between. Raises NotFound for an unknown chat and what `decide` raises."""
 
 
 class FriendDirectory(Protocol):
@@ -577,8 +597,8 @@ class ChatsService:
         members = [
             Member(
                 user_id=user,
-                role=role_of(chat, user),
-                joined_at=chat.created_at,
+                role=markers.roles.get(user) or role_of(chat, user),
+                joined_at=markers.joined.get(user) or chat.created_at,
                 read_up_to=_as_id(markers.read_up_to(user)),
                 delivered_up_to=_as_id(markers.delivered_up_to(user)),
             )
@@ -612,6 +632,101 @@ class ChatsService:
         self._member_of(chat_id, ctx.caller)
         self.store.set_mute(chat_id, ctx.caller, None, muted=False)
 
+    # -- groups: members, roles, title (messenger.chats.groups decides) --------------------------
+    def _change_group(
+        self, ctx: RequestContext, chat_id: uuid.UUID, decide: Callable[[GroupState], GroupChange]
+    ) -> GroupChange:
+        """One group change with its events and system messages, in one transaction."""
+        caller, now = ctx.caller, utcnow()
+        with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
+
+            def record(change: GroupChange) -> None:
+                members = list(change.after.participants) if change.after else []
+                if change.added:
+                    uow.record(
+                        ChatMemberAdded(
+                            chat_id=chat_id,
+                            user_ids=list(change.added),
+                            by=caller,
+                            at=now,
+                            participants=members,
+                        )
+                    )
+                if change.removed:
+                    uow.record(
+                        ChatMemberRemoved(
+                            chat_id=chat_id,
+                            user_ids=list(change.removed),
+                            by=caller,
+                            at=now,
+                            participants=members,
+                        )
+                    )
+                if (change.title_changed or change.roles_changed) and change.after:
+                    uow.record(
+                        ChatUpdated(
+                            chat_id=chat_id,
+                            title=change.after.title,
+                            by=caller,
+                            at=now,
+                            participants=members,
+                        )
+                    )
+
+            return self.store.change_group(chat_id, decide, caller, now, uow, record)
+
+    def rename(self, ctx: RequestContext, chat_id: uuid.UUID, title: str) -> ChatDetails:
+        from messenger.chats.groups import decide_title
+
+        self._change_group(ctx, chat_id, lambda state: decide_title(state, ctx.caller, title))
+        return self.chat(ctx, chat_id)
+
+    def add_members(
+        self, ctx: RequestContext, chat_id: uuid.UUID, user_ids: Sequence[uuid.UUID]
+    ) -> ChatDetails:
+        """Each new member is an accepted friend of the caller who has not blocked them (both
+        from cached sets, checked before the transaction: friendship is the friends context's)."""
+        from messenger.chats.groups import decide_add
+
+        caller = ctx.caller
+        membership = self._member_of(chat_id, caller)
+        new = [u for u in user_ids if u not in membership.participants]
+        refused = set(self.friends.non_friends_of(caller, new)) | self.friends.who_blocked(
+            caller, new
+        )
+        if refused:
+            raise Forbidden(
+                "not_friends",
+                "Every added user must be your friend",
+                non_friends=[str(u) for u in new if u in refused],
+            )
+        now = utcnow()
+        self._change_group(ctx, chat_id, lambda state: decide_add(state, caller, new, now))
+        return self.chat(ctx, chat_id)
+
+    def remove_member(self, ctx: RequestContext, chat_id: uuid.UUID, user: uuid.UUID) -> None:
+        from messenger.chats.groups import decide_remove
+
+        self._change_group(ctx, chat_id, lambda state: decide_remove(state, ctx.caller, user))
+
+    def set_role(
+        self,
+        ctx: RequestContext,
+        chat_id: uuid.UUID,
+        user: uuid.UUID,
+        role: Literal["admin", "member"],
+    ) -> ChatDetails:
+        from messenger.chats.groups import decide_role
+
+        self._change_group(ctx, chat_id, lambda state: decide_role(state, ctx.caller, user, role))
+        return self.chat(ctx, chat_id)
+
+    def hand_over(self, ctx: RequestContext, chat_id: uuid.UUID, user: uuid.UUID) -> ChatDetails:
+        from messenger.chats.groups import decide_owner
+
+        self._change_group(ctx, chat_id, lambda state: decide_owner(state, ctx.caller, user))
+        return self.chat(ctx, chat_id)
+
 
 @dataclass(frozen=True)
 class Markers:
@@ -620,6 +735,9 @@ class Markers:
 
     read: Mapping[uuid.UUID, str] = field(default_factory=dict)
     delivered: Mapping[uuid.UUID, str] = field(default_factory=dict)
+    # Members' roles and when each joined (read with the markers: GET chat stays one read).
+    roles: Mapping[uuid.UUID, Literal["owner", "admin", "member"]] = field(default_factory=dict)
+    joined: Mapping[uuid.UUID, datetime] = field(default_factory=dict)
     # Members' mutes (read with the markers: GET chat stays one read): when each ends, None
     # for "until unmuted".
     muted: Mapping[uuid.UUID, datetime | None] = field(default_factory=dict)
@@ -679,13 +797,16 @@ class Markers:
 def may_delete_for_everyone(
     membership: ChatMembership, caller: uuid.UUID, message: Message
 ) -> bool:
-    """The author may; so will a group's admins and owner once groups have roles (the groups
-    issue plugs them in here, from the membership)."""
-    return message.author_id == caller
+    """The author may; so may a group's owner and admins (from the cached membership)."""
+    if message.author_id == caller:
+        return True
+    return membership.type == "group" and (
+        caller == membership.owner or caller in membership.admins
+    )
 
 
 def role_of(chat: Chat, user: uuid.UUID) -> Literal["owner", "admin", "member"]:
-    """The creator owns the chat; everyone else is a member (until groups have roles)."""
+    """The read default where no roles are stored: the creator owns the chat."""
     return "owner" if user == chat.created_by else "member"
 
 

@@ -29,7 +29,10 @@ from messenger.platform.observability import logger
 if TYPE_CHECKING:
     from messenger.chats.events import (
         ChatDelivered,
+        ChatMemberAdded,
+        ChatMemberRemoved,
         ChatRead,
+        ChatUpdated,
         MessageDeleted,
         MessageEdited,
         MessageSent,
@@ -155,7 +158,10 @@ def push_for(
     # never push an event).
     from messenger.chats.events import (
         ChatDelivered,
+        ChatMemberAdded,
+        ChatMemberRemoved,
         ChatRead,
+        ChatUpdated,
         MessageDeleted,
         MessageEdited,
         MessageSent,
@@ -176,8 +182,14 @@ def push_for(
         ReactionRemoved,
     )
     to_the_others = (ChatRead, ChatDelivered)
+    # A group's changes go to its members after the change; the removed hear of it too.
+    to_the_members = (ChatUpdated, ChatMemberAdded, ChatMemberRemoved)
     data = event.parse(
-        *to_every_participant, *to_the_others, FriendshipRequested, FriendshipAccepted
+        *to_every_participant,
+        *to_the_others,
+        *to_the_members,
+        FriendshipRequested,
+        FriendshipAccepted,
     )
     if data is None:
         return None
@@ -189,6 +201,10 @@ def push_for(
         return Push(frozenset(users) - friends.who_blocked(data.author_id, users), payload)
     if isinstance(data, to_every_participant):
         return Push(frozenset(_participants(data, chats)), payload)
+    if isinstance(data, ChatMemberRemoved):
+        return Push(frozenset([*data.participants, *data.user_ids]), payload)
+    if isinstance(data, to_the_members):
+        return Push(frozenset(data.participants), payload)
     if isinstance(data, to_the_others):
         users = _participants(data, chats)
         return Push(frozenset(u for u in users if u != data.user_id), payload)
