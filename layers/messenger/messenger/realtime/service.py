@@ -29,10 +29,7 @@ from messenger.platform.observability import logger
 if TYPE_CHECKING:
     from messenger.chats.events import (
         ChatDelivered,
-        ChatMemberAdded,
-        ChatMemberRemoved,
         ChatRead,
-        ChatUpdated,
         MessageDeleted,
         MessageEdited,
         MessageSent,
