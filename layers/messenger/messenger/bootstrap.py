@@ -521,11 +521,14 @@ def reports_service() -> ReportsService:
 class CacheInvalidation(NamedTuple):
     users: UsersApi
     friends: FriendsApi
+    chats: ChatsApi
 
 
 def cache_invalidation() -> CacheInvalidation:
-    """InvalidateCaches: the users' and friends' caches, each built on its first event."""
-    return CacheInvalidation(_on_first_use(users_api), _on_first_use(friends_api))
+    """InvalidateCaches: the users', friends' and chats' caches, each built on its first event."""
+    return CacheInvalidation(
+        _on_first_use(users_api), _on_first_use(friends_api), _on_first_use(chats_api)
+    )
 
 
 def outbox_relays() -> dict[str, Callable[[], RelayReport]]:

@@ -24,6 +24,8 @@ class Memberships(Protocol):
         self, chat_id: uuid.UUID, message_id: uuid.UUID, reader: uuid.UUID
     ) -> Message | None: ...
 
+    def forget(self, chat_id: uuid.UUID) -> None: ...
+
 
 @dataclass(frozen=True)
 class ChatsApi:
@@ -48,6 +50,10 @@ class ChatsApi:
         except Forbidden:
             return None
         return list(membership.participants)
+
+    def forget(self, chat_id: uuid.UUID) -> None:
+        """Drop the cached membership (the InvalidateCaches consumer, after a group change)."""
+        self.chats.forget(chat_id)
 
     def muted_members(self, chat_id: uuid.UUID) -> set[uuid.UUID]:
         """Members whose mute of the chat is in force now (one read): the notifier sends them
