@@ -32,6 +32,7 @@ import httpx
 from messenger_local.gateway import LocalGateway
 from messenger_local.services import LocalServices, drop_database
 from tests.perf import coldstart, floors, idle
+from tests.perf.groups_bench import groups_rows
 from tests.perf.media_bench import media_rows
 from tests.support import RELAXED_LIMITS, ROOT
 
@@ -273,7 +274,12 @@ def warm(api: httpx.Client, n: int, backing: dict[str, str]) -> list[Rpc]:
             ("send_friend_request", n, {}),
         ),
     ]
-    return rpcs + chats(api, me, friend, n, backing) + media_rows(api, client, me, n, backing)
+    return (
+        rpcs
+        + chats(api, me, friend, n, backing)
+        + media_rows(api, client, me, n, backing)
+        + groups_rows(api, client, me, n, backing)
+    )
 
 
 def chats(

@@ -30,6 +30,7 @@ from argon2 import PasswordHasher
 from kafka import KafkaProducer
 
 from messenger.platform.ratelimit import GCRA_LUA
+from tests.perf.groups_floors import GroupsFloors
 from tests.perf.media_floors import MediaFloors
 from tests.support import ROOT
 
@@ -65,7 +66,7 @@ SEARCH_SQL = (
 )
 
 
-class Floors(MediaFloors):
+class Floors(MediaFloors, GroupsFloors):
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
         self.pg = psycopg.connect(env["DATABASE_URL"], autocommit=True, prepare_threshold=None)
