@@ -216,6 +216,34 @@ def test_a_group_member_who_blocked_the_author_gets_no_frame_of_their_message(
     assert service.push_event(message(uuid.uuid4(), CAT, ANN, BOB), NOW) == 3
 
 
+def test_group_changes_go_to_the_members_and_a_removal_to_the_removed_too() -> None:
+    chat = str(uuid.uuid4())
+    common = {"chat_id": chat, "by": str(ANN), "at": AT}
+    added = push_for(
+        envelope(
+            "chat.member_added",
+            **common,
+            user_ids=[str(CAT)],
+            participants=[str(ANN), str(BOB), str(CAT)],
+        )
+    )
+    assert added is not None
+    assert added.users == {ANN, BOB, CAT}
+    assert "participants" not in json.loads(added.payload)["data"]
+    removed = push_for(
+        envelope(
+            "chat.member_removed", **common, user_ids=[str(CAT)], participants=[str(ANN), str(BOB)]
+        )
+    )
+    assert removed is not None
+    assert removed.users == {ANN, BOB, CAT}
+    updated = push_for(
+        envelope("chat.updated", **common, title="t", participants=[str(ANN), str(BOB)])
+    )
+    assert updated is not None
+    assert updated.users == {ANN, BOB}
+
+
 def test_a_read_receipt_goes_to_the_others_only() -> None:
     chat = uuid.uuid4()
     event = envelope(
