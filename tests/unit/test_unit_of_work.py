@@ -180,6 +180,7 @@ class FakeChats:
         dedupe_key: str,
         uow: UnitOfWork,
         attachments: object = None,  # messages with files: tests/unit/test_media_service.py
+        uncounted: object = (),
     ) -> tuple[Message, bool]:
         key = (message.chat_id, message.author_id, dedupe_key)
 
