@@ -211,6 +211,18 @@ def test_in_a_shared_group_the_blocker_neither_reads_nor_counts_the_blocked_auth
 
     assert unread(cat) == 1
     assert unread(ann) == 3
+    # Reading what cat sees recounts without bob's later message.
+    send(bob, "bob 3")
+    status, page, _ = http_call("GetChatHistory", user_id=cat, path_parameters={"chat_id": chat_id})
+    newest_seen = page["items"][0]["message_id"]
+    status, _, _ = http_call(
+        "MarkChatRead",
+        {"message_id": newest_seen},
+        user_id=cat,
+        path_parameters={"chat_id": chat_id},
+    )
+    assert status == 204
+    assert unread(cat) == 0
 
 
 def test_the_store_pages_past_a_blocked_authors_run_without_gaps() -> None:

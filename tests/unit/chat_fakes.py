@@ -117,7 +117,12 @@ class FakeChatStore:
         return found[:limit]
 
     def mark_read(
-        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
+        self,
+        chat_id: uuid.UUID,
+        user: uuid.UUID,
+        message_id: uuid.UUID,
+        uow: UnitOfWork,
+        hidden_authors: Collection[uuid.UUID] = (),
     ) -> bool:
         if message_id not in self.messages[chat_id]:
             raise NotFound("message_not_found", "no such message")
@@ -133,6 +138,7 @@ class FakeChatStore:
                 for s in self.messages[chat_id].values()
                 if str(s.message.message_id) > marker
                 and s.message.author_id != user
+                and s.message.author_id not in hidden_authors
                 and user not in s.hidden_for
             )
             return True

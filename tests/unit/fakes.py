@@ -285,7 +285,12 @@ class FakeChats:
         return newest_first[:limit]
 
     def mark_read(
-        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
+        self,
+        chat_id: uuid.UUID,
+        user: uuid.UUID,
+        message_id: uuid.UUID,
+        uow: UnitOfWork,
+        hidden_authors: Collection[uuid.UUID] = (),
     ) -> bool:
         def work(_: None) -> bool:
             if all(m.message_id != message_id for m in self.messages.get(chat_id, [])):

@@ -133,6 +133,11 @@ def test_in_a_group_the_blocker_neither_sees_nor_counts_the_blocked_authors_mess
     assert world.history(BOB, chat) == ["three", "two", "one"]  # others see them as usual
     assert world.store.unread[chat][CAT] == 2  # "one" (before the block) and "three"
     assert world.store.unread[chat][BOB] == 2
+    # Reading up to what CAT sees recounts without the blocked author's later messages.
+    world.send(ANN, chat, "five")
+    last_seen = world.chats.history(RequestContext(user_id=CAT), chat, 1, None).items[0]
+    world.chats.mark_read(RequestContext(user_id=CAT), chat, last_seen.message_id)
+    assert world.store.unread[chat][CAT] == 0
     world.send(CAT, chat, "four")  # the blocker's messages still reach the blocked author
     assert world.history(ANN, chat)[0] == "four"
 

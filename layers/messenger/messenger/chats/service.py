@@ -121,7 +121,12 @@ class ChatStore(Protocol):
         out: the latter inside the same range query)."""
 
     def mark_read(
-        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
+        self,
+        chat_id: uuid.UUID,
+        user: uuid.UUID,
+        message_id: uuid.UUID,
+        uow: UnitOfWork,
+        hidden_authors: Collection[uuid.UUID] = (),
     ) -> bool:
         """Move the user's read marker forward to message_id and recount unread; False if the
         marker was already there or later. Raises NotFound if the message is not in the chat."""
@@ -436,8 +441,15 @@ class ChatsService:
         )
 
     def mark_read(self, ctx: RequestContext, chat_id: uuid.UUID, message_id: uuid.UUID) -> None:
-        """A marker that does not move (already there or later) publishes nothing."""
-        self._move_marker(ctx, chat_id, message_id, ChatRead, self.store.mark_read)
+        """A marker that does not move (already there or later) publishes nothing. The recount
+        leaves out, in a group, the messages of whom the reader blocked (they never count)."""
+        membership = self._member_of(chat_id, ctx.caller)
+        hidden = self.friends.blocked_by(ctx.caller) if membership.type == "group" else set()
+
+        def move(chat: uuid.UUID, user: uuid.UUID, message: uuid.UUID, uow: UnitOfWork) -> bool:
+            return self.store.mark_read(chat, user, message, uow, hidden_authors=hidden)
+
+        self._move_marker(ctx, chat_id, message_id, ChatRead, move, membership)
 
     def _move_marker(
         self,
@@ -446,10 +458,11 @@ class ChatsService:
         message_id: uuid.UUID,
         event: type[ChatRead] | type[ChatDelivered],
         move: Callable[[uuid.UUID, uuid.UUID, uuid.UUID, UnitOfWork], bool],
+        membership: ChatMembership | None = None,
     ) -> None:
         """Read and delivered markers: the event is committed only if `move` moved the marker."""
         caller = ctx.caller
-        membership = self._member_of(chat_id, caller)
+        membership = membership or self._member_of(chat_id, caller)
         with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
             uow.record(
                 event(

@@ -402,7 +402,12 @@ class MongoChats:
             before = docs[-1]["_id"]
 
     def mark_read(
-        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
+        self,
+        chat_id: uuid.UUID,
+        user: uuid.UUID,
+        message_id: uuid.UUID,
+        uow: UnitOfWork,
+        hidden_authors: Collection[uuid.UUID] = (),
     ) -> bool:
         db = mongo.database()
         chat, me, marker = str(chat_id), str(user), str(message_id)
@@ -418,7 +423,8 @@ class MongoChats:
                 {
                     "chat_id": chat,
                     "_id": {"$gt": marker},
-                    "author_id": {"$ne": me},
+                    # Neither the reader's own messages nor those of whom they blocked.
+                    "author_id": {"$nin": [me, *sorted(str(a) for a in hidden_authors)]},
                     "hidden_for": {"$ne": me},
                 },
                 session=session,
@@ -790,9 +796,14 @@ class CachedChats:
         return self.inner.history(chat_id, limit, before, reader, hidden_authors)
 
     def mark_read(
-        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
+        self,
+        chat_id: uuid.UUID,
+        user: uuid.UUID,
+        message_id: uuid.UUID,
+        uow: UnitOfWork,
+        hidden_authors: Collection[uuid.UUID] = (),
     ) -> bool:
-        return self.inner.mark_read(chat_id, user, message_id, uow)
+        return self.inner.mark_read(chat_id, user, message_id, uow, hidden_authors)
 
     # -- edit, delete, reactions, receipts, one chat: straight to the store ---------------------
     def message(
