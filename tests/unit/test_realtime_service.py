@@ -214,6 +214,17 @@ def test_a_group_member_who_blocked_the_author_gets_no_frame_of_their_message(
     assert [f["type"] for f in pusher.to("b1")] == ["message.sent"]
     # The blocked author's own message from CAT still reaches ANN: blocks are one way.
     assert service.push_event(message(uuid.uuid4(), CAT, ANN, BOB), NOW) == 3
+    reaction = envelope(
+        "message.reaction_added",
+        chat_id=str(uuid.uuid4()),
+        message_id=str(uuid.uuid4()),
+        user_id=str(ANN),
+        emoji="👍",
+        count=1,
+        at=AT,
+        participants=[str(ANN), str(BOB), str(CAT)],
+    )
+    assert service.push_event(reaction, NOW) == 2  # nor ANN's reactions
 
 
 def test_group_changes_go_to_the_members_and_a_removal_to_the_removed_too() -> None:

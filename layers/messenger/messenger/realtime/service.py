@@ -192,10 +192,13 @@ def push_for(
         return None
     # The frame is the event's data as published, less the recipients.
     payload = frame(event.type, data.model_dump(mode="json", exclude={"participants"}))
-    if isinstance(data, MessageSent) and friends is not None:
-        # A group member who blocked the author gets none of their new messages.
+    if isinstance(data, (MessageSent, MessageEdited, ReactionAdded, ReactionRemoved)) and friends:
+        # A group member who blocked the author (or the reacting user) hears nothing of them.
         users = _participants(data, chats)
-        return Push(frozenset(users) - friends.who_blocked(data.author_id, users), payload)
+        actor = (
+            data.user_id if isinstance(data, (ReactionAdded, ReactionRemoved)) else data.author_id
+        )
+        return Push(frozenset(users) - friends.who_blocked(actor, users), payload)
     if isinstance(data, to_every_participant):
         return Push(frozenset(_participants(data, chats)), payload)
     if isinstance(data, ChatMemberRemoved):
