@@ -324,10 +324,18 @@ def test_friends_consumer_removes_friendships_requests_and_cached_sets(db: Any) 
     assert http_call("SendFriendRequest", {"nickname": carl_nickname}, user_id=ann)[0] == 201
     assert [f["user_id"] for f in http_call("GetFriends", user_id=bob)[1]["friends"]] == [ann]
     assert len(http_call("GetFriends", user_id=carl)[1]["incoming"]) == 1
+    dave, erin = new_profile(), new_profile()  # blocks both ways go too
+    assert http_call("BlockUser", user_id=ann, path_parameters={"user_id": dave})[0] == 204
+    assert http_call("BlockUser", user_id=erin, path_parameters={"user_id": ann})[0] == 204
+    assert len(http_call("GetBlocks", user_id=erin)[1]["items"]) == 1
     consume("EraseFriendshipsOnUserDeleted", ann)
     assert not db.execute(
         "SELECT 1 FROM friends.friendships WHERE %(u)s IN (user_low, user_high)", {"u": ann}
     ).fetchall()
+    assert not db.execute(
+        "SELECT 1 FROM friends.blocks WHERE %(u)s IN (blocker, blocked)", {"u": ann}
+    ).fetchall()
+    assert http_call("GetBlocks", user_id=erin)[1]["items"] == []
     assert http_call("GetFriends", user_id=bob)[1]["friends"] == []  # the cache went too
     assert http_call("GetFriends", user_id=carl)[1]["incoming"] == []
     consume("EraseFriendshipsOnUserDeleted", ann)  # idempotent
@@ -489,6 +497,8 @@ def test_an_export_is_pending_then_ready_with_a_signed_archive(
 ) -> None:
     ann, bob = friends()
     chat_id = http_call("CreateChat", {"participants": [bob]}, user_id=ann)[1]["chat_id"]
+    blocked = new_profile()
+    assert http_call("BlockUser", user_id=ann, path_parameters={"user_id": blocked})[0] == 204
     upload = uploaded(ann)
     mine = http_call(
         "SendMessage",
@@ -520,6 +530,7 @@ def test_an_export_is_pending_then_ready_with_a_signed_archive(
     assert archive["account"]["email"] == f"{ann}@example.com"
     assert archive["profile"]["nickname"] == profile["nickname"]
     assert [f["user_id"] for f in archive["friends"]] == [bob]
+    assert [b["user_id"] for b in archive["blocks"]] == [blocked]
     (chat,) = archive["chats"]
     assert chat["chat_id"] == chat_id
     assert sorted(chat["participants"]) == sorted([ann, bob])
@@ -617,3 +628,53 @@ def test_postgres_down_is_503_for_deletion_and_export_requests(
     assert not db.execute(
         "SELECT 1 FROM users.exports WHERE user_id = %s", (ann["user_id"],)
     ).fetchall()
+
+
+def test_a_deleted_owner_leaves_each_group_by_its_rule(mongo_db: Any) -> None:
+    """The group's own leave: ownership passes to the longest-standing admin, the history says
+    the user left, and the members are told (chat.member_removed, through the relay)."""
+    ann, bob = friends()
+    carl = new_profile()
+    carl_nickname = http_call("GetProfile", path_parameters={"user_id": carl})[1]["nickname"]
+    ann_nickname = http_call("GetProfile", path_parameters={"user_id": ann})[1]["nickname"]
+    assert http_call("SendFriendRequest", {"nickname": carl_nickname}, user_id=ann)[0] == 201
+    accepted = http_call(
+        "AcceptFriendRequest", user_id=carl, path_parameters={"nickname": ann_nickname}
+    )
+    assert accepted[0] == 200
+    status, chat, _ = http_call(
+        "CreateChat", {"participants": [bob, carl], "title": "crew"}, user_id=ann
+    )
+    assert status == 201
+    chat_id = chat["chat_id"]
+    promoted = http_call(
+        "SetMemberRole",
+        {"role": "admin"},
+        user_id=ann,
+        path_parameters={"chat_id": chat_id, "user_id": carl},
+    )
+    assert promoted[0] == 200
+
+    consume("EraseMessagesOnUserDeleted", ann)
+    status, details, _ = http_call("GetChat", user_id=bob, path_parameters={"chat_id": chat_id})
+    assert status == 200
+    roles = {m["user_id"]: m["role"] for m in details["members"]}
+    assert roles == {carl: "owner", bob: "member"}
+    page = http_call("GetChatHistory", user_id=bob, path_parameters={"chat_id": chat_id})[1]
+    system = [m["system"] for m in page["items"] if m["kind"] == "system"]
+    assert {"event": "member_left", "user_ids": [ann]}.items() <= next(
+        s for s in system if s["event"] == "member_left"
+    ).items()
+    assert (
+        mongo_db.outbox.count_documents(
+            {"payload.type": "chat.member_removed", "payload.data.chat_id": chat_id}
+        )
+        == 1
+    )
+    consume("EraseMessagesOnUserDeleted", ann)  # idempotent: no second leave
+    assert (
+        mongo_db.outbox.count_documents(
+            {"payload.type": "chat.member_removed", "payload.data.chat_id": chat_id}
+        )
+        == 1
+    )

@@ -58,6 +58,16 @@ def test_friends_sample_answers_for_a_user_with_no_friends() -> None:
     )
 
 
+def test_invalidation_drops_a_groups_membership_after_a_member_change(in_process_env: Any) -> None:
+    cache = redis.Redis.from_url(in_process_env["REDIS_URL"])
+    event = sample_event("InvalidateCaches", "invalidate_caches_chat_events.json")
+    key = "chat-members:v2:5b2f8c1e-9d3a-4e7b-8c6d-1a2b3c4d5e6f"
+    for _ in range(2):  # a redelivery is as harmless as the first delivery
+        cache.set(key, "stale")
+        assert invoke("InvalidateCaches", event) == {"batchItemFailures": []}
+        assert not cache.exists(key)
+
+
 @pytest.mark.parametrize(
     "sample", ["invalidate_caches_user_events.json", "invalidate_caches_friendship_events.json"]
 )

@@ -33,6 +33,7 @@ from messenger_local.gateway import LocalGateway
 from messenger_local.services import LocalServices, drop_database
 from tests.perf import coldstart, floors, idle
 from tests.perf.erasure_bench import erasure_rows
+from tests.perf.groups_bench import groups_rows
 from tests.perf.media_bench import media_rows
 from tests.perf.session_bench import session_rows
 from tests.support import RELAXED_LIMITS, ROOT
@@ -281,6 +282,7 @@ def warm(api: httpx.Client, n: int, backing: dict[str, str]) -> list[Rpc]:
         + media_rows(api, client, me, n, backing)
         + session_rows(api, client, n, backing)
         + erasure_rows(api, client, n, backing)
+        + groups_rows(api, client, me, n, backing)
     )
 
 

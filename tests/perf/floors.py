@@ -31,6 +31,7 @@ from kafka import KafkaProducer
 
 from messenger.platform.ratelimit import GCRA_LUA
 from tests.perf.erasure_floors import ErasureFloors
+from tests.perf.groups_floors import GroupsFloors
 from tests.perf.media_floors import MediaFloors
 from tests.perf.session_floors import SessionFloors
 from tests.support import ROOT
@@ -73,7 +74,7 @@ SEARCH_SQL = (
 )
 
 
-class Floors(MediaFloors, SessionFloors, ErasureFloors):
+class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors):
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
         self.pg = psycopg.connect(env["DATABASE_URL"], autocommit=True, prepare_threshold=None)

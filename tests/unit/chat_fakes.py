@@ -8,7 +8,7 @@ events each write carried (what the Mongo store enqueues in the write's transact
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -48,6 +48,7 @@ class FakeChatStore:
     read: dict[uuid.UUID, dict[uuid.UUID, str]] = field(default_factory=dict)
     delivered: dict[uuid.UUID, dict[uuid.UUID, str]] = field(default_factory=dict)
     unread: dict[uuid.UUID, dict[uuid.UUID, int]] = field(default_factory=dict)
+    muted: dict[uuid.UUID, dict[uuid.UUID, datetime | None]] = field(default_factory=dict)
     enqueued: list[OutboundEvent] = field(default_factory=list)
 
     # -- what the service tests set up -----------------------------------------------------------
@@ -56,6 +57,7 @@ class FakeChatStore:
         self.messages[chat.chat_id] = {}
         self.read[chat.chat_id], self.delivered[chat.chat_id] = {}, {}
         self.unread[chat.chat_id] = {}
+        self.muted[chat.chat_id] = {}
 
     def stored(self, chat_id: uuid.UUID, message_id: uuid.UUID) -> StoredMessage:
         return self.messages[chat_id][message_id]
@@ -84,11 +86,12 @@ class FakeChatStore:
         dedupe_key: str,
         uow: UnitOfWork,
         attachments: object = None,  # messages with files: tests/unit/test_media_service.py
+        uncounted: Collection[uuid.UUID] = (),
     ) -> tuple[Message, bool]:
         def work(_: None) -> tuple[Message, bool]:
             self.messages[message.chat_id][message.message_id] = StoredMessage(message)
             for other in membership.participants:
-                if other != message.author_id:
+                if other != message.author_id and other not in uncounted:
                     counts = self.unread[message.chat_id]
                     counts[other] = counts.get(other, 0) + 1
             return message, True
@@ -96,18 +99,30 @@ class FakeChatStore:
         return in_memory(uow, self.enqueued, work)
 
     def history(
-        self, chat_id: uuid.UUID, limit: int, before: str | None, reader: uuid.UUID | None = None
+        self,
+        chat_id: uuid.UUID,
+        limit: int,
+        before: str | None,
+        reader: uuid.UUID | None = None,
+        hidden_authors: Collection[uuid.UUID] = (),
     ) -> list[Message]:
         ordered = sorted(self.messages[chat_id].values(), key=lambda s: s.message.message_id)
         found = [
             s.seen_by(reader)
             for s in reversed(ordered)
-            if (before is None or str(s.message.message_id) < before) and reader not in s.hidden_for
+            if (before is None or str(s.message.message_id) < before)
+            and reader not in s.hidden_for
+            and s.message.author_id not in hidden_authors
         ]
         return found[:limit]
 
     def mark_read(
-        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
+        self,
+        chat_id: uuid.UUID,
+        user: uuid.UUID,
+        message_id: uuid.UUID,
+        uow: UnitOfWork,
+        hidden_authors: Collection[uuid.UUID] = (),
     ) -> bool:
         if message_id not in self.messages[chat_id]:
             raise NotFound("message_not_found", "no such message")
@@ -123,6 +138,7 @@ class FakeChatStore:
                 for s in self.messages[chat_id].values()
                 if str(s.message.message_id) > marker
                 and s.message.author_id != user
+                and s.message.author_id not in hidden_authors
                 and user not in s.hidden_for
             )
             return True
@@ -136,7 +152,22 @@ class FakeChatStore:
         return stored.seen_by(reader) if stored else None
 
     def markers(self, chat_id: uuid.UUID) -> Markers:
-        return Markers(read=dict(self.read[chat_id]), delivered=dict(self.delivered[chat_id]))
+        return Markers(
+            read=dict(self.read[chat_id]),
+            delivered=dict(self.delivered[chat_id]),
+            muted=dict(self.muted[chat_id]),
+        )
+
+    def set_mute(
+        self, chat_id: uuid.UUID, user: uuid.UUID, until: datetime | None, *, muted: bool
+    ) -> None:
+        if muted:
+            self.muted[chat_id][user] = until
+        else:
+            self.muted[chat_id].pop(user, None)
+
+    def mutes(self, chat_id: uuid.UUID) -> Markers:
+        return Markers(muted=dict(self.muted[chat_id]))
 
     def edit(
         self,
@@ -296,9 +327,24 @@ class FakeFriends:
     """Everyone is everyone's friend, except the pairs listed."""
 
     strangers: set[frozenset[uuid.UUID]] = field(default_factory=set)
+    blocks: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)  # (blocker, blocked)
+
+    def block(self, blocker: uuid.UUID, blocked: uuid.UUID) -> None:
+        """As the friends context does: the block ends the friendship."""
+        self.blocks.add((blocker, blocked))
+        self.strangers.add(frozenset((blocker, blocked)))
 
     def are_friends(self, a: uuid.UUID, b: uuid.UUID) -> bool:
         return frozenset((a, b)) not in self.strangers
+
+    def either_blocked(self, a: uuid.UUID, b: uuid.UUID) -> bool:
+        return (a, b) in self.blocks or (b, a) in self.blocks
+
+    def who_blocked(self, author: uuid.UUID, among: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        return {u for u in among if (u, author) in self.blocks}
+
+    def blocked_by(self, user: uuid.UUID) -> set[uuid.UUID]:
+        return {blocked for blocker, blocked in self.blocks if blocker == user}
 
     def non_friends_of(self, user: uuid.UUID, candidates: Sequence[uuid.UUID]) -> list[uuid.UUID]:
         return [c for c in candidates if not self.are_friends(user, c)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
@@ -276,6 +276,15 @@ class FakeFriends:
     def are_friends(self, a: uuid.UUID, b: uuid.UUID) -> bool:
         return frozenset((a, b)) in self.pairs
 
+    def either_blocked(self, a: uuid.UUID, b: uuid.UUID) -> bool:
+        return False
+
+    def who_blocked(self, author: uuid.UUID, among: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        return set()
+
+    def blocked_by(self, user: uuid.UUID) -> set[uuid.UUID]:
+        return set()
+
     def non_friends_of(self, user: uuid.UUID, candidates: Sequence[uuid.UUID]) -> list[uuid.UUID]:
         return [c for c in candidates if c != user and not self.are_friends(user, c)]
 
@@ -330,6 +339,7 @@ class FakeChats:
         dedupe_key: str,
         uow: UnitOfWork,
         attachments: object = None,  # messages with files: tests/unit/test_media_service.py
+        uncounted: Collection[uuid.UUID] = (),
     ) -> tuple[Message, bool]:
         def work(_: None) -> tuple[Message, bool]:
             key = (message.chat_id, message.author_id, dedupe_key)
@@ -343,7 +353,12 @@ class FakeChats:
         return in_memory(uow, self.outbox, work, lambda result: result[1])
 
     def history(
-        self, chat_id: uuid.UUID, limit: int, before: str | None, reader: uuid.UUID | None = None
+        self,
+        chat_id: uuid.UUID,
+        limit: int,
+        before: str | None,
+        reader: uuid.UUID | None = None,
+        hidden_authors: Collection[uuid.UUID] = (),
     ) -> list[Message]:
         newest_first = sorted(
             self.messages.get(chat_id, []), key=lambda m: str(m.message_id), reverse=True
@@ -353,7 +368,12 @@ class FakeChats:
         return newest_first[:limit]
 
     def mark_read(
-        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
+        self,
+        chat_id: uuid.UUID,
+        user: uuid.UUID,
+        message_id: uuid.UUID,
+        uow: UnitOfWork,
+        hidden_authors: Collection[uuid.UUID] = (),
     ) -> bool:
         def work(_: None) -> bool:
             if all(m.message_id != message_id for m in self.messages.get(chat_id, [])):

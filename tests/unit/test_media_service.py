@@ -321,6 +321,7 @@ class FakeChatStore:
         dedupe_key: str,
         uow: UnitOfWork,
         attachments: Any = None,
+        uncounted: object = (),
     ) -> tuple[Message, bool]:
         def work(_: None) -> tuple[Message, bool]:
             if self.fail is not None:

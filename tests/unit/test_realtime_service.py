@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -94,9 +94,13 @@ class Directory:
         self.tokens = {"ann": ANN, "bob": BOB, "cat": CAT, "ann-2": ANN}
         self.revoked: set[str] = set()  # session ids
         self.revoke_on_identify: dict[str, int] = {}  # token -> revoke after that many checks
+        self.blocks: set[tuple[uuid.UUID, uuid.UUID]] = set()  # (blocker, blocked)
 
     def friends_of(self, user: uuid.UUID) -> set[uuid.UUID]:
         return self.friends.get(user, set())
+
+    def who_blocked(self, author: uuid.UUID, among: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        return {u for u in among if (u, author) in self.blocks}
 
     def participants_of(self, chat_id: uuid.UUID) -> list[uuid.UUID] | None:
         return self.chats.get(chat_id)
@@ -196,6 +200,59 @@ def test_a_message_reaches_every_device_of_every_participant(world: Any) -> None
     frame = pusher.to("b2")[0]
     assert frame["type"] == "message.sent"
     assert "participants" not in frame["data"]
+
+
+def test_a_group_member_who_blocked_the_author_gets_no_frame_of_their_message(
+    world: Any,
+) -> None:
+    service, connections, pusher, directory = world
+    for cid, user in (("a1", ANN), ("b1", BOB), ("c1", CAT)):
+        connections.by_id[cid] = Connection(cid, user, epoch(NOW) + 60)
+    directory.blocks.add((CAT, ANN))
+    assert service.push_event(message(uuid.uuid4(), ANN, BOB, CAT), NOW) == 2
+    assert pusher.to("c1") == []
+    assert [f["type"] for f in pusher.to("b1")] == ["message.sent"]
+    # The blocked author's own message from CAT still reaches ANN: blocks are one way.
+    assert service.push_event(message(uuid.uuid4(), CAT, ANN, BOB), NOW) == 3
+    reaction = envelope(
+        "message.reaction_added",
+        chat_id=str(uuid.uuid4()),
+        message_id=str(uuid.uuid4()),
+        user_id=str(ANN),
+        emoji="👍",
+        count=1,
+        at=AT,
+        participants=[str(ANN), str(BOB), str(CAT)],
+    )
+    assert service.push_event(reaction, NOW) == 2  # nor ANN's reactions
+
+
+def test_group_changes_go_to_the_members_and_a_removal_to_the_removed_too() -> None:
+    chat = str(uuid.uuid4())
+    common = {"chat_id": chat, "by": str(ANN), "at": AT}
+    added = push_for(
+        envelope(
+            "chat.member_added",
+            **common,
+            user_ids=[str(CAT)],
+            participants=[str(ANN), str(BOB), str(CAT)],
+        )
+    )
+    assert added is not None
+    assert added.users == {ANN, BOB, CAT}
+    assert "participants" not in json.loads(added.payload)["data"]
+    removed = push_for(
+        envelope(
+            "chat.member_removed", **common, user_ids=[str(CAT)], participants=[str(ANN), str(BOB)]
+        )
+    )
+    assert removed is not None
+    assert removed.users == {ANN, BOB, CAT}
+    updated = push_for(
+        envelope("chat.updated", **common, title="t", participants=[str(ANN), str(BOB)])
+    )
+    assert updated is not None
+    assert updated.users == {ANN, BOB}
 
 
 def test_a_read_receipt_goes_to_the_others_only() -> None:

@@ -4,7 +4,7 @@ after; the chats use-cases on it (a retried send, an unmoved read marker: no new
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -180,6 +180,7 @@ class FakeChats:
         dedupe_key: str,
         uow: UnitOfWork,
         attachments: object = None,  # messages with files: tests/unit/test_media_service.py
+        uncounted: object = (),
     ) -> tuple[Message, bool]:
         key = (message.chat_id, message.author_id, dedupe_key)
 
@@ -198,7 +199,12 @@ class FakeChats:
         raise NotImplementedError
 
     def mark_read(
-        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
+        self,
+        chat_id: uuid.UUID,
+        user: uuid.UUID,
+        message_id: uuid.UUID,
+        uow: UnitOfWork,
+        hidden_authors: Collection[uuid.UUID] = (),
     ) -> bool:
         def move(_: None) -> bool:
             current = self.read_up_to.get((chat_id, user))

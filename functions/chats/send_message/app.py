@@ -25,6 +25,7 @@ chats = chats_service()
         "chat_not_found",
         "not_participant",
         "not_friends",
+        "blocked",
         "upload_not_found",
         "upload_incomplete",
         "upload_used",

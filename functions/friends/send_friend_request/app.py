@@ -27,6 +27,7 @@ friends = friends_service()
         "request_pending",
         "request_rejected",
         "cannot_befriend_self",
+        "blocked",
         ok={201: "Requested", 200: "They had asked you: now friends"},
         body=True,
     ),

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from messenger.realtime.adapters.store import DynamoConnections
     from messenger.realtime.api import Presence, SessionConnections
     from messenger.realtime.service import RealtimeService
+    from messenger.safety.service import ReportsService
     from messenger.users.adapters.profile_cache import CachedProfiles
     from messenger.users.adapters.profiles import PostgresProfiles
     from messenger.users.api import UsersApi
@@ -400,7 +401,24 @@ def chats_erasure() -> ChatsErasure:
     from messenger.chats.service import ChatsErasure
     from messenger.platform.publishing import RelayOnly
 
-    return ChatsErasure(_chats_store(), RelayOnly())
+    return ChatsErasure(
+        _chats_store(), RelayOnly(), groups=_chats(RelayOnly(), _on_first_use(friends_api))
+    )
+
+
+def group_service() -> ChatsService:
+    """Group members, roles and title: they publish through the Mongo outbox (Kafka client at
+    init); adding members asks the friends context."""
+    from messenger.platform.mongo_outbox import MongoOutboxPublisher
+
+    return _chats(MongoOutboxPublisher(_kafka()), friends_api())
+
+
+def mute_service() -> ChatsService:
+    """Mute and unmute: a write of the chat document, no event (no Kafka client)."""
+    from messenger.platform.publishing import NoOutbox
+
+    return _chats(NoOutbox(), _on_first_use(friends_api))
 
 
 def _chats_store() -> CachedChats:
@@ -446,6 +464,13 @@ def friends_reader() -> FriendsService:
     service = _friends(NoOutbox())
     service.presence = presence()
     return service
+
+
+def blocks_reader() -> FriendsService:
+    """GET /v1/blocks only reads: no Kafka client, no presence."""
+    from messenger.platform.publishing import NoOutbox
+
+    return _friends(NoOutbox())
 
 
 def _friends(outbox: Any) -> FriendsService:
@@ -666,17 +691,39 @@ def media_api() -> MediaApi:
     return MediaApi(_on_first_use(_media_for_others))
 
 
+# -- safety ------------------------------------------------------------------------------------
+
+
+def reports_service() -> ReportsService:
+    """FileReport: the report and its event through the Mongo outbox (Kafka client at init);
+    the chat and message it names read through the chats context, a user through users."""
+    from messenger.platform.mongo_outbox import MongoOutboxPublisher
+    from messenger.safety.adapters.store import MongoReports
+    from messenger.safety.service import ReportsService
+
+    return ReportsService(
+        store=MongoReports(),
+        evidence=chats_api(),
+        users=users_api(),
+        outbox=MongoOutboxPublisher(_kafka()),
+        limiter=_limiter(),
+    )
+
+
 # -- platform functions ------------------------------------------------------------------------
 
 
 class CacheInvalidation(NamedTuple):
     users: UsersApi
     friends: FriendsApi
+    chats: ChatsApi
 
 
 def cache_invalidation() -> CacheInvalidation:
-    """InvalidateCaches: the users' and friends' caches, each built on its first event."""
-    return CacheInvalidation(_on_first_use(users_api), _on_first_use(friends_api))
+    """InvalidateCaches: the users', friends' and chats' caches, each built on its first event."""
+    return CacheInvalidation(
+        _on_first_use(users_api), _on_first_use(friends_api), _on_first_use(chats_api)
+    )
 
 
 def outbox_relays() -> dict[str, Callable[[], RelayReport]]:

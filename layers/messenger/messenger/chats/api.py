@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from messenger.chats.service import ChatMembership, FriendDirectory, ensure_may_send
-from messenger.kernel.errors import Forbidden
+from messenger.chats.service import ChatMembership, FriendDirectory, Markers, ensure_may_send
+from messenger.kernel.clock import utcnow
+from messenger.kernel.errors import Forbidden, NotFound
 
 if TYPE_CHECKING:
     import uuid
@@ -23,6 +24,14 @@ class Memberships(Protocol):
     ) -> list[tuple[Chat, datetime]]: ...
 
     def authored(self, chat_id: uuid.UUID, user: uuid.UUID) -> list[Message]: ...
+
+    def mutes(self, chat_id: uuid.UUID) -> Markers: ...
+
+    def message(
+        self, chat_id: uuid.UUID, message_id: uuid.UUID, reader: uuid.UUID
+    ) -> Message | None: ...
+
+    def forget(self, chat_id: uuid.UUID) -> None: ...
 
 
 EXPORT_MAX_CHATS = 10_000
@@ -82,3 +91,38 @@ class ChatsApi:
                 }
             )
         return chats
+
+    def forget(self, chat_id: uuid.UUID) -> None:
+        """Drop the cached membership (the InvalidateCaches consumer, after a group change)."""
+        self.chats.forget(chat_id)
+
+    def muted_members(self, chat_id: uuid.UUID) -> set[uuid.UUID]:
+        """Members whose mute of the chat is in force now (one read): the notifier sends them
+        no device notification; unread counts and WebSocket frames are unaffected."""
+        return self.chats.mutes(chat_id).muted_members(utcnow())
+
+    def report_snapshot(
+        self, reader: uuid.UUID, chat_id: uuid.UUID | None, message_id: uuid.UUID | None
+    ) -> tuple[uuid.UUID, dict[str, Any]]:
+        """What a participant reports, as it is now (the safety context keeps it as evidence):
+        the chat's id and a snapshot of the chat and, if named, the message."""
+        if chat_id is None:
+            raise ValueError("a chat or a message is reported with its chat_id")
+        membership = self.chats.membership(chat_id)
+        if membership is None:
+            raise NotFound("chat_not_found", "No chat has this id")
+        if reader not in membership.participants:
+            raise Forbidden("not_participant", "You are not a participant of this chat")
+        snapshot: dict[str, Any] = {
+            "chat": {
+                "chat_id": str(chat_id),
+                "type": membership.type,
+                "participants": [str(p) for p in membership.participants],
+            }
+        }
+        if message_id is not None:
+            message = self.chats.message(chat_id, message_id, reader)
+            if message is None:
+                raise NotFound("message_not_found", "This chat has no message with this id")
+            snapshot["message"] = message.model_dump(mode="json")
+        return chat_id, snapshot

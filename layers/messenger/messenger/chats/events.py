@@ -121,6 +121,46 @@ class ChatDelivered(Event):
         return str(self.chat_id)
 
 
+# -- Groups (API.md "Groups: members, roles, title", issue 14) ---------------------------------
+
+
+class MembersChanged(Event):
+    """API.md's data (`chat_id, user_ids, by, at`) plus the members after the change, so the
+    push needs no lookup (the removed get the frame too: they are in `user_ids`)."""
+
+    chat_id: uuid.UUID
+    user_ids: list[uuid.UUID]
+    by: uuid.UUID
+    at: Timestamp
+    participants: list[uuid.UUID] = []
+
+    def key(self) -> str:
+        return str(self.chat_id)
+
+
+class ChatMemberAdded(MembersChanged):
+    event_type: ClassVar[str] = "chat.member_added"
+
+
+class ChatMemberRemoved(MembersChanged):
+    event_type: ClassVar[str] = "chat.member_removed"
+
+
+class ChatUpdated(Event):
+    """The title or the roles changed (clients re-read GET /v1/chats/{chat_id} for roles)."""
+
+    event_type: ClassVar[str] = "chat.updated"
+
+    chat_id: uuid.UUID
+    title: str | None
+    by: uuid.UUID
+    at: Timestamp
+    participants: list[uuid.UUID] = []
+
+    def key(self) -> str:
+        return str(self.chat_id)
+
+
 EVENT_TYPES = registry(
     ChatCreated,
     MessageSent,
@@ -130,4 +170,7 @@ EVENT_TYPES = registry(
     ReactionAdded,
     ReactionRemoved,
     ChatDelivered,
+    ChatMemberAdded,
+    ChatMemberRemoved,
+    ChatUpdated,
 )

@@ -67,6 +67,17 @@ class Reaction(BaseModel):
     me: bool = Field(description="Whether the reader is one of those who reacted")
 
 
+class SystemInfo(BaseModel):
+    """What a system message records (API.md); `role`: the new role of a role_changed."""
+
+    event: Literal["member_added", "member_removed", "member_left", "title_changed", "role_changed"]
+    user_ids: list[uuid.UUID]
+    title: str | None = Field(default=None, exclude_if=lambda title: title is None)
+    role: Literal["owner", "admin", "member"] | None = Field(
+        default=None, exclude_if=lambda role: role is None
+    )
+
+
 class Message(BaseModel):
     """A message as one reader sees it (`reactions[].me` and `status` are the reader's).
 
@@ -89,6 +100,11 @@ class Message(BaseModel):
         exclude_if=lambda status: status is None,
         description="Only on the reader's own messages, where the chat's markers were read:"
         " delivered/read once every other member's marker has passed it",
+    )
+    system: SystemInfo | None = Field(
+        default=None,
+        exclude_if=lambda system: system is None,
+        description="Only on system messages (kind: system): what changed",
     )
 
 
@@ -212,4 +228,54 @@ class ChatDetails(Chat):
     """GET /v1/chats/{chat_id}: the chat object plus its members and the caller's mute."""
 
     members: list[Member]
-    muted_until: Timestamp | None
+    muted_until: Timestamp | None = Field(
+        description="The end of the caller's mute in force; null when not muted or muted until"
+        " unmuted (see `muted`)"
+    )
+    muted: bool = Field(default=False, description="Whether the caller's mute is in force now")
+
+
+class MuteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    until: Timestamp | None = Field(
+        description="When the mute ends (in the future); null: until unmuted"
+    )
+
+
+# -- Groups: members, roles, title (API.md) ------------------------------------------------------
+
+
+class RenameRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[
+        StrippedText,
+        Field(
+            min_length=1,
+            max_length=100,
+            description=f"1 to 100 characters once trimmed. {TEXT_RULE}",
+        ),
+    ]
+
+
+class AddMembersRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_ids: Annotated[
+        list[uuid.UUID],
+        Field(min_length=1, max_length=MAX_OTHER_PARTICIPANTS),
+        AfterValidator(_no_duplicates),
+    ]
+
+
+class RoleRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["admin", "member"]
+
+
+class OwnerRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: uuid.UUID

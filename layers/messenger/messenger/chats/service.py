@@ -15,7 +15,7 @@ markers (`Markers`), read once per page.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -25,7 +25,10 @@ from uuid6 import uuid7
 from messenger.chats.events import (
     ChatCreated,
     ChatDelivered,
+    ChatMemberAdded,
+    ChatMemberRemoved,
     ChatRead,
+    ChatUpdated,
     MessageDeleted,
     MessageEdited,
     MessageSent,
@@ -51,6 +54,7 @@ from messenger.platform.unit_of_work import EventOutbox as EventOutbox  # for th
 from messenger.platform.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
+    from messenger.chats.groups import GroupChange, GroupState
     from messenger.kernel.context import RequestContext
     from messenger.media.api import Attachment
 
@@ -65,11 +69,13 @@ ReactionOutcome = Literal["changed", "unchanged", "no_message", "deleted", "full
 
 @dataclass(frozen=True)
 class ChatMembership:
-    """What every authorization check needs; immutable once the chat exists, so cacheable."""
+    """What every authorization check needs, cached (and dropped on every group change)."""
 
     chat_id: uuid.UUID
     type: Literal["direct", "group"]
     participants: tuple[uuid.UUID, ...]
+    owner: uuid.UUID | None = None
+    admins: frozenset[uuid.UUID] = frozenset()
 
 
 class ChatStore(Protocol):
@@ -95,19 +101,32 @@ class ChatStore(Protocol):
         dedupe_key: str,
         uow: UnitOfWork,
         attachments: PreparedAttachments | None = None,
+        uncounted: Collection[uuid.UUID] = (),
     ) -> tuple[Message, bool]:
-        """Store the message and update the chat (last message, unread counts), atomically; if
-        (chat, author, dedupe_key) exists, return the original (False). The message embeds
-        `attachments.documents` and claims their uploads in that transaction."""
+        """Store the message and update the chat (last message, unread counts but those of
+        `uncounted`: who blocked the author), atomically; if (chat, author, dedupe_key) exists,
+        return the original (False). The message embeds `attachments.documents` and claims
+        their uploads in that transaction."""
 
     def history(
-        self, chat_id: uuid.UUID, limit: int, before: str | None, reader: uuid.UUID | None = None
+        self,
+        chat_id: uuid.UUID,
+        limit: int,
+        before: str | None,
+        reader: uuid.UUID | None = None,
+        hidden_authors: Collection[uuid.UUID] = (),
     ) -> list[Message]:
         """Newest first below `before`, as `reader` sees them (reactions' `me`; the messages
-        they deleted for themselves left out)."""
+        they deleted for themselves and those of `hidden_authors`, whom they blocked, left
+        out: the latter inside the same range query)."""
 
     def mark_read(
-        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
+        self,
+        chat_id: uuid.UUID,
+        user: uuid.UUID,
+        message_id: uuid.UUID,
+        uow: UnitOfWork,
+        hidden_authors: Collection[uuid.UUID] = (),
     ) -> bool:
         """Move the user's read marker forward to message_id and recount unread; False if the
         marker was already there or later. Raises NotFound if the message is not in the chat."""
@@ -177,7 +196,30 @@ class ChatStore(Protocol):
     def chat_with_markers(
         self, chat_id: uuid.UUID, reader: uuid.UUID
     ) -> tuple[Chat, Markers] | None:
-        """The chat as `reader` sees it and its members' markers, in one read."""
+        """The chat as `reader` sees it and its members' markers (and mutes), in one read."""
+
+    def set_mute(
+        self, chat_id: uuid.UUID, user: uuid.UUID, until: datetime | None, *, muted: bool
+    ) -> None:
+        """Mute the chat for the user until then (None: until unmuted), or (muted=False) lift
+        the mute."""
+
+    def mutes(self, chat_id: uuid.UUID) -> Markers:
+        """The members' mutes (the markers left empty), one read."""
+
+    def change_group(
+        self,
+        chat_id: uuid.UUID,
+        decide: Callable[[GroupState], GroupChange],
+        by: uuid.UUID,
+        now: datetime,
+        uow: UnitOfWork,
+        record: Callable[[GroupChange], None],
+    ) -> GroupChange:
+        """Under the chat's version: read the group, decide, write the decision (members,
+        roles, title, its system messages by `by` at `now`; the chat deleted if it ends),
+        calling `record` with it inside the transaction; decide again if the chat changed in
+        between. Raises NotFound for an unknown chat and what `decide` raises."""
 
     # -- account deletion ----------------------------------------------------------------------
     def chats_of_member(self, user: uuid.UUID) -> list[ChatMembership]:
@@ -198,6 +240,12 @@ class ChatStore(Protocol):
 
 class FriendDirectory(Protocol):
     def are_friends(self, a: uuid.UUID, b: uuid.UUID) -> bool: ...
+
+    def either_blocked(self, a: uuid.UUID, b: uuid.UUID) -> bool: ...
+
+    def who_blocked(self, author: uuid.UUID, among: Collection[uuid.UUID]) -> set[uuid.UUID]: ...
+
+    def blocked_by(self, user: uuid.UUID) -> set[uuid.UUID]: ...
 
     def non_friends_of(
         self, user: uuid.UUID, candidates: Sequence[uuid.UUID]
@@ -251,6 +299,8 @@ def ensure_may_send(membership: ChatMembership, user: uuid.UUID, friends: Friend
     if membership.type == "direct":
         other = next(p for p in membership.participants if p != user)
         if not friends.are_friends(user, other):
+            if friends.either_blocked(user, other):  # asked only off the hot path
+                raise Forbidden("blocked", "One of you blocked the other")
             raise Forbidden("not_friends", "You are no longer friends with this user")
 
 
@@ -348,12 +398,21 @@ class ChatsService:
             reply_to=request.reply_to,
             attachments=prepared.attachments if prepared else [],
         )
+        # In a group, whoever blocked the author does not count it unread (a direct chat with a
+        # block refuses the send above). One cached read of the author's blocks.
+        uncounted = (
+            self.friends.who_blocked(caller, membership.participants)
+            if membership.type == "group"
+            else set()
+        )
         with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
             uow.record(
                 MessageSent(**message.model_dump(), participants=list(membership.participants))
             )
             try:
-                result, created = self.store.send(message, membership, dedupe_key, uow, prepared)
+                result, created = self.store.send(
+                    message, membership, dedupe_key, uow, prepared, uncounted=uncounted
+                )
             except BaseException:
                 if prepared:
                     prepared.release()
@@ -384,7 +443,10 @@ class ChatsService:
         caller = ctx.caller
         membership = self._member_of(chat_id, caller)
         before = str(decode_cursor(cursor, UUID_KEY)) if cursor else None
-        found = self.store.history(chat_id, limit + 1, before, caller)
+        # Whom the reader blocked: left out of a group's history (a direct chat's messages
+        # predate the block, and stay).
+        hidden = self.friends.blocked_by(caller) if membership.type == "group" else set()
+        found = self.store.history(chat_id, limit + 1, before, caller, hidden_authors=hidden)
         items = found[:limit]
         more = len(found) > limit
         if any(m.author_id == caller for m in items):  # their status: one read of the markers
@@ -395,8 +457,15 @@ class ChatsService:
         )
 
     def mark_read(self, ctx: RequestContext, chat_id: uuid.UUID, message_id: uuid.UUID) -> None:
-        """A marker that does not move (already there or later) publishes nothing."""
-        self._move_marker(ctx, chat_id, message_id, ChatRead, self.store.mark_read)
+        """A marker that does not move (already there or later) publishes nothing. The recount
+        leaves out, in a group, the messages of whom the reader blocked (they never count)."""
+        membership = self._member_of(chat_id, ctx.caller)
+        hidden = self.friends.blocked_by(ctx.caller) if membership.type == "group" else set()
+
+        def move(chat: uuid.UUID, user: uuid.UUID, message: uuid.UUID, uow: UnitOfWork) -> bool:
+            return self.store.mark_read(chat, user, message, uow, hidden_authors=hidden)
+
+        self._move_marker(ctx, chat_id, message_id, ChatRead, move, membership)
 
     def _move_marker(
         self,
@@ -405,10 +474,11 @@ class ChatsService:
         message_id: uuid.UUID,
         event: type[ChatRead] | type[ChatDelivered],
         move: Callable[[uuid.UUID, uuid.UUID, uuid.UUID, UnitOfWork], bool],
+        membership: ChatMembership | None = None,
     ) -> None:
         """Read and delivered markers: the event is committed only if `move` moved the marker."""
         caller = ctx.caller
-        membership = self._member_of(chat_id, caller)
+        membership = membership or self._member_of(chat_id, caller)
         with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
             uow.record(
                 event(
@@ -556,16 +626,135 @@ class ChatsService:
         members = [
             Member(
                 user_id=user,
-                role=role_of(chat, user),
-                joined_at=chat.created_at,
+                role=markers.roles.get(user) or role_of(chat, user),
+                joined_at=markers.joined.get(user) or chat.created_at,
                 read_up_to=_as_id(markers.read_up_to(user)),
                 delivered_up_to=_as_id(markers.delivered_up_to(user)),
             )
             for user in chat.participants
         ]
+        muted, until = markers.mute_of(caller, utcnow())
         return ChatDetails.model_validate(
-            {**dict(chat), "last_message": last, "members": members, "muted_until": None}
+            {
+                **dict(chat),
+                "last_message": last,
+                "members": members,
+                "muted_until": until,
+                "muted": muted,
+            }
         )
+
+    # -- mute ------------------------------------------------------------------------------------
+    def mute(self, ctx: RequestContext, chat_id: uuid.UUID, until: datetime | None) -> None:
+        """Idempotent; a later PUT replaces the mute. No event: only the caller's devices care,
+        and the notifier reads mutes when it notifies (ChatsApi.muted_members)."""
+        self._member_of(chat_id, ctx.caller)
+        if until is not None and until <= utcnow():
+            raise InvalidInput(
+                "validation_failed",
+                "A mute ends in the future",
+                errors=[{"field": "until", "message": "must be in the future (or null)"}],
+            )
+        self.store.set_mute(chat_id, ctx.caller, until, muted=True)
+
+    def unmute(self, ctx: RequestContext, chat_id: uuid.UUID) -> None:
+        self._member_of(chat_id, ctx.caller)
+        self.store.set_mute(chat_id, ctx.caller, None, muted=False)
+
+    # -- groups: members, roles, title (messenger.chats.groups decides) --------------------------
+    def _change_group(
+        self, ctx: RequestContext, chat_id: uuid.UUID, decide: Callable[[GroupState], GroupChange]
+    ) -> GroupChange:
+        """One group change with its events and system messages, in one transaction."""
+        caller, now = ctx.caller, utcnow()
+        with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
+
+            def record(change: GroupChange) -> None:
+                members = list(change.after.participants) if change.after else []
+                if change.added:
+                    uow.record(
+                        ChatMemberAdded(
+                            chat_id=chat_id,
+                            user_ids=list(change.added),
+                            by=caller,
+                            at=now,
+                            participants=members,
+                        )
+                    )
+                if change.removed:
+                    uow.record(
+                        ChatMemberRemoved(
+                            chat_id=chat_id,
+                            user_ids=list(change.removed),
+                            by=caller,
+                            at=now,
+                            participants=members,
+                        )
+                    )
+                if (change.title_changed or change.roles_changed) and change.after:
+                    uow.record(
+                        ChatUpdated(
+                            chat_id=chat_id,
+                            title=change.after.title,
+                            by=caller,
+                            at=now,
+                            participants=members,
+                        )
+                    )
+
+            return self.store.change_group(chat_id, decide, caller, now, uow, record)
+
+    def rename(self, ctx: RequestContext, chat_id: uuid.UUID, title: str) -> ChatDetails:
+        from messenger.chats.groups import decide_title
+
+        self._change_group(ctx, chat_id, lambda state: decide_title(state, ctx.caller, title))
+        return self.chat(ctx, chat_id)
+
+    def add_members(
+        self, ctx: RequestContext, chat_id: uuid.UUID, user_ids: Sequence[uuid.UUID]
+    ) -> ChatDetails:
+        """Each new member is an accepted friend of the caller who has not blocked them (both
+        from cached sets, checked before the transaction: friendship is the friends context's)."""
+        from messenger.chats.groups import decide_add
+
+        caller = ctx.caller
+        membership = self._member_of(chat_id, caller)
+        new = [u for u in user_ids if u not in membership.participants]
+        refused = set(self.friends.non_friends_of(caller, new)) | self.friends.who_blocked(
+            caller, new
+        )
+        if refused:
+            raise Forbidden(
+                "not_friends",
+                "Every added user must be your friend",
+                non_friends=[str(u) for u in new if u in refused],
+            )
+        now = utcnow()
+        self._change_group(ctx, chat_id, lambda state: decide_add(state, caller, new, now))
+        return self.chat(ctx, chat_id)
+
+    def remove_member(self, ctx: RequestContext, chat_id: uuid.UUID, user: uuid.UUID) -> None:
+        from messenger.chats.groups import decide_remove
+
+        self._change_group(ctx, chat_id, lambda state: decide_remove(state, ctx.caller, user))
+
+    def set_role(
+        self,
+        ctx: RequestContext,
+        chat_id: uuid.UUID,
+        user: uuid.UUID,
+        role: Literal["admin", "member"],
+    ) -> ChatDetails:
+        from messenger.chats.groups import decide_role
+
+        self._change_group(ctx, chat_id, lambda state: decide_role(state, ctx.caller, user, role))
+        return self.chat(ctx, chat_id)
+
+    def hand_over(self, ctx: RequestContext, chat_id: uuid.UUID, user: uuid.UUID) -> ChatDetails:
+        from messenger.chats.groups import decide_owner
+
+        self._change_group(ctx, chat_id, lambda state: decide_owner(state, ctx.caller, user))
+        return self.chat(ctx, chat_id)
 
 
 @dataclass(frozen=True)
@@ -575,6 +764,24 @@ class Markers:
 
     read: Mapping[uuid.UUID, str] = field(default_factory=dict)
     delivered: Mapping[uuid.UUID, str] = field(default_factory=dict)
+    # Members' roles and when each joined (read with the markers: GET chat stays one read).
+    roles: Mapping[uuid.UUID, Literal["owner", "admin", "member"]] = field(default_factory=dict)
+    joined: Mapping[uuid.UUID, datetime] = field(default_factory=dict)
+    # Members' mutes (read with the markers: GET chat stays one read): when each ends, None
+    # for "until unmuted".
+    muted: Mapping[uuid.UUID, datetime | None] = field(default_factory=dict)
+
+    def mute_of(self, user: uuid.UUID, now: datetime) -> tuple[bool, datetime | None]:
+        """Whether the user's mute is in force at `now`, and when it ends."""
+        if user not in self.muted:
+            return False, None
+        until = self.muted[user]
+        if until is not None and until <= now:
+            return False, None
+        return True, until
+
+    def muted_members(self, now: datetime) -> set[uuid.UUID]:
+        return {user for user in self.muted if self.mute_of(user, now)[0]}
 
     def read_up_to(self, user: uuid.UUID) -> str | None:
         return self.read.get(user)
@@ -626,7 +833,11 @@ class Erasure:
 
 
 def erase_user(
-    store: ChatStore, outbox: EventOutbox, user: uuid.UUID, correlation_id: str | None = None
+    store: ChatStore,
+    outbox: EventOutbox,
+    user: uuid.UUID,
+    correlation_id: str | None = None,
+    leave_group: Callable[[uuid.UUID], bool] | None = None,
 ) -> Erasure:
     """`user.deleted`: every message the user authored becomes a tombstone (each with its
     `message.deleted`, so the media context removes its files and the other participants are
@@ -658,7 +869,7 @@ def erase_user(
 
                 if store.delete_for_everyone(membership.chat_id, message_id, uow, record):
                     tombstoned += 1
-    left = leave_all_chats(store, user, chats)
+    left = leave_all_chats(store, user, chats, leave_group)
     return Erasure(tombstoned, left, store.forget_published_events(user))
 
 
@@ -666,34 +877,60 @@ def erase_user(
 class ChatsErasure:
     store: ChatStore
     outbox: EventOutbox
+    groups: ChatsService | None = None  # a group is left through its own rule (ownership)
 
     def erase_user(self, user: uuid.UUID, correlation_id: str | None = None) -> Erasure:
-        return erase_user(self.store, self.outbox, user, correlation_id)
+        leave_group = None
+        if self.groups is not None:
+            groups = self.groups
+
+            def leave_group(chat_id: uuid.UUID) -> bool:
+                """As the user leaving by DELETE .../members/{self}: a leaving owner passes
+                ownership on (longest-standing admin, else member), a `member_left` system
+                message and `chat.member_removed` are written, the last member ends the chat."""
+                from messenger.kernel.context import RequestContext
+
+                ctx = RequestContext(user_id=user, correlation_id=correlation_id)
+                try:
+                    groups.remove_member(ctx, chat_id, user)
+                except NotFound:  # already gone (a retry), or the chat ended
+                    return False
+                return True
+
+        return erase_user(self.store, self.outbox, user, correlation_id, leave_group)
 
 
 def leave_all_chats(
-    store: ChatStore, user: uuid.UUID, chats: Sequence[ChatMembership] | None = None
+    store: ChatStore,
+    user: uuid.UUID,
+    chats: Sequence[ChatMembership] | None = None,
+    leave_group: Callable[[uuid.UUID], bool] | None = None,
 ) -> int:
-    """The user leaves every chat they are in; how many.
-
-    The seam for groups: the change that gives groups roles makes a leaving owner pass ownership
-    on (longest-standing admin, else member) and adds the `member_left` system message here,
-    through the groups' own leave use-case, instead of the bare `store.leave`.
-    """
+    """The user leaves every chat they are in; how many. A group through `leave_group` (its
+    roles and system messages), a direct chat (and a group without it) by the bare leave."""
     memberships = store.chats_of_member(user) if chats is None else chats
-    return sum(1 for m in memberships if store.leave(m.chat_id, user))
+    left = 0
+    for m in memberships:
+        if m.type == "group" and leave_group is not None:
+            left += leave_group(m.chat_id)
+        else:
+            left += store.leave(m.chat_id, user)
+    return left
 
 
 def may_delete_for_everyone(
     membership: ChatMembership, caller: uuid.UUID, message: Message
 ) -> bool:
-    """The author may; so will a group's admins and owner once groups have roles (the groups
-    issue plugs them in here, from the membership)."""
-    return message.author_id == caller
+    """The author may; so may a group's owner and admins (from the cached membership)."""
+    if message.author_id == caller:
+        return True
+    return membership.type == "group" and (
+        caller == membership.owner or caller in membership.admins
+    )
 
 
 def role_of(chat: Chat, user: uuid.UUID) -> Literal["owner", "admin", "member"]:
-    """The creator owns the chat; everyone else is a member (until groups have roles)."""
+    """The read default where no roles are stored: the creator owns the chat."""
     return "owner" if user == chat.created_by else "member"
 
 

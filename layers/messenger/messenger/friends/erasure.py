@@ -1,8 +1,6 @@
-"""`user.deleted` in the friends context: every friendship and request of the user, both ways,
-and the cached relations of everyone they touched. Idempotent (nothing left the second time).
-
-Blocks (on the groups/blocks branch) plug in here: their rows of the user go in the same
-`erase_user` transaction.
+"""`user.deleted` in the friends context: every friendship, request and block of the user, both
+ways, in one transaction, and the cached relations and blocks of everyone they touched.
+Idempotent (nothing left the second time).
 """
 
 from __future__ import annotations
@@ -29,7 +27,7 @@ class FriendsErasure:
     cache: RelationsCache
 
     def erase_user(self, user: uuid.UUID) -> int:
-        """How many friendships and requests went."""
+        """How many other users lost a friendship, request or block with the user."""
         others = self.friendships.erase_user(user)
         self.cache.forget(user, *others)
         return len(others)

@@ -45,4 +45,27 @@ FRIENDSHIP_EVENTS: tuple[type[FriendshipChanged], ...] = (
     FriendshipRejected,
     FriendshipRemoved,
 )
-EVENT_TYPES = registry(*FRIENDSHIP_EVENTS)
+
+
+class BlockChanged(Event):
+    """Data of `user.blocked` / `user.unblocked`: who blocked (`user_id`) whom, when. Keyed by
+    the blocker (topic `user-events`): a user's blocks stay in order."""
+
+    user_id: uuid.UUID
+    blocked_user_id: uuid.UUID
+    at: Timestamp
+
+    def key(self) -> str:
+        return str(self.user_id)
+
+
+class UserBlocked(BlockChanged):
+    event_type: ClassVar[str] = "user.blocked"
+
+
+class UserUnblocked(BlockChanged):
+    event_type: ClassVar[str] = "user.unblocked"
+
+
+BLOCK_EVENTS: tuple[type[BlockChanged], ...] = (UserBlocked, UserUnblocked)
+EVENT_TYPES = registry(*FRIENDSHIP_EVENTS, *BLOCK_EVENTS)

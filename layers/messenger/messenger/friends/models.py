@@ -48,3 +48,9 @@ class FriendsOverview(BaseModel):
     incoming: list[FriendRequest]
     outgoing: list[FriendRequest]
     next_cursor: str | None = None
+
+
+class BlockedUser(BaseModel):
+    user_id: uuid.UUID
+    nickname: str | None = Field(description="null once the account is gone")
+    blocked_at: Timestamp

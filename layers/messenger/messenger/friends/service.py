@@ -16,12 +16,23 @@ from typing import TYPE_CHECKING, Annotated, Literal, Protocol
 
 from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter
 
-from messenger.friends.events import EVENT_TYPES
-from messenger.friends.models import DEFAULT_PAGE, Friend, FriendRequest, FriendsOverview
+from messenger.friends.events import (
+    FRIENDSHIP_EVENTS,
+    FriendshipRemoved,
+    UserBlocked,
+    UserUnblocked,
+)
+from messenger.friends.models import (
+    DEFAULT_PAGE,
+    BlockedUser,
+    Friend,
+    FriendRequest,
+    FriendsOverview,
+)
 from messenger.kernel.clock import rfc3339, utcnow
-from messenger.kernel.errors import Conflict, InvalidInput, NotFound
+from messenger.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from messenger.kernel.fields import Text
-from messenger.kernel.pagination import decode_cursor, encode_cursor
+from messenger.kernel.pagination import ACTIVITY_KEY, Page, decode_cursor, encode_cursor
 from messenger.platform.ratelimit import FRIEND_REQUEST, RateLimiter
 from messenger.platform.unit_of_work import EventOutbox as EventOutbox  # for the bootstrap
 from messenger.platform.unit_of_work import UnitOfWork
@@ -34,6 +45,7 @@ if TYPE_CHECKING:
 Status = Literal["pending", "accepted", "rejected"]
 
 MAX_REQUESTS = 500  # incoming and outgoing each, on the first page
+FRIENDSHIP_EVENT_TYPES = {e.event_type: e for e in FRIENDSHIP_EVENTS}
 
 
 def _lower_case(nickname: str) -> str:
@@ -94,6 +106,18 @@ class Relations:
     pending: list[Friendship]
 
 
+@dataclass(frozen=True)
+class BlockSets:
+    """A user's blocks both ways, as canonical id strings: whom they blocked, who blocked them."""
+
+    blocked: frozenset[str] = frozenset()
+    blockers: frozenset[str] = frozenset()
+
+
+# Inside a block's transaction, with the friendship row it ended (None: there was none).
+BlockRecorder = Callable[[Friendship | None], None]
+
+
 class Friendships(Protocol):
     def transition(
         self,
@@ -101,9 +125,33 @@ class Friendships(Protocol):
         b: uuid.UUID,
         decide: Callable[[Friendship | None], Decision],
         uow: UnitOfWork,
+        refuse_blocked: Callable[[frozenset[uuid.UUID]], None] | None = None,
     ) -> Decision:
-        """Under the pair's lock: read the row, decide, write the row; the events `decide`
+        """Under the pair's lock: (`refuse_blocked` with whoever of the two blocked the other,
+        which raises to refuse,) read the row, decide, write the row; the events `decide`
         recorded in `uow` commit with it."""
+
+    def block(
+        self,
+        blocker: uuid.UUID,
+        blocked: uuid.UUID,
+        at: datetime,
+        uow: UnitOfWork,
+        record: BlockRecorder,
+    ) -> bool:
+        """Under the pair's lock: add the block and delete the pair's friendship row (accepted
+        or pending, either way), calling `record` with that row; False (nothing committed) if
+        the block existed."""
+
+    def unblock(self, blocker: uuid.UUID, blocked: uuid.UUID, uow: UnitOfWork) -> bool:
+        """False (nothing committed) if there was no such block."""
+
+    def blocks_page(
+        self, blocker: uuid.UUID, limit: int, after: tuple[datetime, uuid.UUID] | None
+    ) -> list[tuple[uuid.UUID, datetime]]:
+        """Whom the user blocked, newest first, below the (blocked_at, user id) key."""
+
+    def block_sets(self, user: uuid.UUID) -> BlockSets: ...
 
     def of_user(self, user: uuid.UUID) -> list[Friendship]:
         """Every pending or accepted row the user is part of."""
@@ -182,6 +230,15 @@ def decide_removal(row: Friendship | None, caller: uuid.UUID) -> Decision:
     raise NotFound("not_friends", "You are neither friends with this user nor asking to be")
 
 
+def refuse_blocked_request(blockers: frozenset[uuid.UUID], caller: uuid.UUID) -> None:
+    """A blocked user asking the blocker learns nothing (the blocker "does not exist"); a
+    blocker asking whom they blocked is told to unblock first."""
+    if blockers - {caller}:
+        raise NotFound("user_not_found", "No user has this nickname")
+    if caller in blockers:
+        raise Forbidden("blocked", "You blocked this user; unblock them first")
+
+
 @dataclass
 class FriendsService:
     friendships: Friendships
@@ -202,6 +259,7 @@ class FriendsService:
         ctx: RequestContext,
         other: uuid.UUID,
         decide: Callable[[Friendship | None], Decision],
+        refuse_blocked: Callable[[frozenset[uuid.UUID]], None] | None = None,
     ) -> Decision:
         caller = ctx.caller
         with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
@@ -209,11 +267,11 @@ class FriendsService:
             def decided(row: Friendship | None) -> Decision:
                 decision = decide(row)
                 if decision.event_type is not None:
-                    event = EVENT_TYPES[decision.event_type]
+                    event = FRIENDSHIP_EVENT_TYPES[decision.event_type]
                     uow.record(event(from_user_id=caller, to_user_id=other, at=utcnow()))
                 return decision
 
-            decision = self.friendships.transition(caller, other, decided, uow)
+            decision = self.friendships.transition(caller, other, decided, uow, refuse_blocked)
             # Before the events go out: whoever reacts to them reads the new relations.
             self.friendships.forget(caller, other)
         return decision
@@ -229,6 +287,7 @@ class FriendsService:
             ctx,
             other.user_id,
             lambda row: decide_request(row, caller, other.user_id, now, self.cooldown),
+            lambda blockers: refuse_blocked_request(blockers, caller),
         )
 
     def answer(self, ctx: RequestContext, nickname: str, accept: bool) -> Decision:
@@ -305,3 +364,55 @@ class FriendsService:
             ]
 
         return build(incoming), build(outgoing)
+
+    # -- blocks ------------------------------------------------------------------------------
+    def block(self, ctx: RequestContext, user_id: uuid.UUID) -> bool:
+        """Idempotent: blocking again changes and publishes nothing (False). Ends the pair's
+        friendship or pending request in the same transaction (`friendship.removed` too)."""
+        caller = ctx.caller
+        if user_id == caller:
+            raise InvalidInput("cannot_block_self", "You cannot block yourself")
+        if not self.users.profiles_by_ids([user_id]):
+            raise NotFound("user_not_found", "No user has this id")
+        now = utcnow()
+        with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
+
+            def record(ended: Friendship | None) -> None:
+                uow.record(UserBlocked(user_id=caller, blocked_user_id=user_id, at=now))
+                if ended is not None:
+                    uow.record(FriendshipRemoved(from_user_id=caller, to_user_id=user_id, at=now))
+
+            created = self.friendships.block(caller, user_id, now, uow, record)
+            self.friendships.forget(caller, user_id)  # before the events go out
+        return created
+
+    def unblock(self, ctx: RequestContext, user_id: uuid.UUID) -> bool:
+        """Idempotent: no block, nothing published (False). The friendship does not come back."""
+        caller = ctx.caller
+        with UnitOfWork(self.outbox, ctx.correlation_id) as uow:
+            uow.record(UserUnblocked(user_id=caller, blocked_user_id=user_id, at=utcnow()))
+            removed = self.friendships.unblock(caller, user_id, uow)
+            self.friendships.forget(caller, user_id)
+        return removed
+
+    def blocks(
+        self, ctx: RequestContext, limit: int = DEFAULT_PAGE, cursor: str | None = None
+    ) -> Page[BlockedUser]:
+        """Newest first, keyset-paged on (blocked_at, user_id); nicknames in one batch."""
+        after = decode_cursor(cursor, ACTIVITY_KEY) if cursor else None
+        found = self.friendships.blocks_page(ctx.caller, limit + 1, after)
+        page = found[:limit]
+        profiles = self.users.profiles_by_ids([user for user, _ in page])
+        items = [
+            BlockedUser(
+                user_id=user,
+                nickname=profile.nickname if (profile := profiles.get(user)) else None,
+                blocked_at=at,
+            )
+            for user, at in page
+        ]
+        next_cursor = None
+        if len(found) > limit:
+            user, at = page[-1]
+            next_cursor = encode_cursor([at.isoformat(), str(user)])
+        return Page[BlockedUser](items=items, next_cursor=next_cursor)

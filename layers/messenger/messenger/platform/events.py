@@ -48,6 +48,7 @@ def topic_for(event_type: str) -> str:
         "friendship": settings.friendship_events_topic,
         "chat": settings.chat_events_topic,
         "message": settings.chat_events_topic,
+        "report": settings.user_events_topic,  # report.filed, keyed by the reporter (decision 45)
     }
     if family not in topics:
         raise ValueError(f"no topic for event type {event_type!r}")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -87,6 +87,10 @@ class DeliveryLog(Protocol):
 class FriendDirectory(Protocol):
     def friends_of(self, user: uuid.UUID) -> set[uuid.UUID]: ...
 
+    def who_blocked(self, author: uuid.UUID, among: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of `among` blocked `author`: they get none of the author's new messages."""
+        ...
+
 
 class ChatDirectory(Protocol):
     def participants_of(self, chat_id: uuid.UUID) -> list[uuid.UUID] | None: ...
@@ -139,7 +143,11 @@ def _participants(
     return chats.participants_of(data.chat_id) or []
 
 
-def push_for(event: EventEnvelope, chats: ChatDirectory | None = None) -> Push | None:
+def push_for(
+    event: EventEnvelope,
+    chats: ChatDirectory | None = None,
+    friends: FriendDirectory | None = None,
+) -> Push | None:
     """What a chat or friendship event pushes, to whom (API.md, Realtime and its additions);
     None: nothing. What happened to a message goes to every participant (the actor's other
     devices too); a receipt goes to the others.
@@ -150,7 +158,10 @@ def push_for(event: EventEnvelope, chats: ChatDirectory | None = None) -> Push |
     # never push an event).
     from messenger.chats.events import (
         ChatDelivered,
+        ChatMemberAdded,
+        ChatMemberRemoved,
         ChatRead,
+        ChatUpdated,
         MessageDeleted,
         MessageEdited,
         MessageSent,
@@ -171,15 +182,32 @@ def push_for(event: EventEnvelope, chats: ChatDirectory | None = None) -> Push |
         ReactionRemoved,
     )
     to_the_others = (ChatRead, ChatDelivered)
+    # A group's changes go to its members after the change; the removed hear of it too.
+    to_the_members = (ChatUpdated, ChatMemberAdded, ChatMemberRemoved)
     data = event.parse(
-        *to_every_participant, *to_the_others, FriendshipRequested, FriendshipAccepted
+        *to_every_participant,
+        *to_the_others,
+        *to_the_members,
+        FriendshipRequested,
+        FriendshipAccepted,
     )
     if data is None:
         return None
     # The frame is the event's data as published, less the recipients.
     payload = frame(event.type, data.model_dump(mode="json", exclude={"participants"}))
+    if isinstance(data, (MessageSent, MessageEdited, ReactionAdded, ReactionRemoved)) and friends:
+        # A group member who blocked the author (or the reacting user) hears nothing of them.
+        users = _participants(data, chats)
+        actor = (
+            data.user_id if isinstance(data, (ReactionAdded, ReactionRemoved)) else data.author_id
+        )
+        return Push(frozenset(users) - friends.who_blocked(actor, users), payload)
     if isinstance(data, to_every_participant):
         return Push(frozenset(_participants(data, chats)), payload)
+    if isinstance(data, ChatMemberRemoved):
+        return Push(frozenset([*data.participants, *data.user_ids]), payload)
+    if isinstance(data, to_the_members):
+        return Push(frozenset(data.participants), payload)
     if isinstance(data, to_the_others):
         users = _participants(data, chats)
         return Push(frozenset(u for u in users if u != data.user_id), payload)
@@ -361,7 +389,7 @@ class RealtimeService:
         Raises PushIncompleteError when some connections failed (not gone): the event is retried,
         and the connections served this time are skipped then.
         """
-        push = push_for(event, self.chats)
+        push = push_for(event, self.chats, self.friends)
         if push is None:
             return 0
         event_id = str(event.id)

@@ -69,6 +69,8 @@ class ProfileReader(Protocol):
 class FriendsSource(Protocol):
     def friends_of(self, user: uuid.UUID) -> set[uuid.UUID]: ...
 
+    def blocked_by(self, user: uuid.UUID) -> set[uuid.UUID]: ...
+
 
 class ChatsSource(Protocol):
     def export_of(self, user: uuid.UUID) -> list[dict[str, Any]]: ...
@@ -127,7 +129,8 @@ class ExportService:
         if profile is None:
             return False
         friend_ids = sorted(self.friends.friends_of(user), key=str)
-        friend_profiles = self.profiles.many(friend_ids)
+        blocked_ids = sorted(self.friends.blocked_by(user), key=str)
+        friend_profiles = self.profiles.many([*friend_ids, *blocked_ids])
         archive = {
             "version": ARCHIVE_VERSION,
             "export_id": str(requested.export_id),
@@ -146,6 +149,13 @@ class ExportService:
                     "nickname": friend_profiles[f].nickname if f in friend_profiles else None,
                 }
                 for f in friend_ids
+            ],
+            "blocks": [
+                {
+                    "user_id": str(b),
+                    "nickname": friend_profiles[b].nickname if b in friend_profiles else None,
+                }
+                for b in blocked_ids
             ],
             "chats": self.chats.export_of(user),
         }

@@ -29,15 +29,19 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
+from messenger.chats.groups import GroupState
 from messenger.chats.models import MAX_DISTINCT_REACTIONS, Chat, Message
-from messenger.chats.service import ChatMembership, Markers
-from messenger.kernel.errors import NotFound
+from messenger.chats.service import ChatMembership, Markers, new_message_id
+from messenger.kernel.errors import NotFound, Unavailable
 from messenger.media import api as media
 from messenger.platform import mongo, mongo_outbox
 from messenger.platform.observability import logger
 from messenger.platform.redis import REDIS_DOWN
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Collection
+
+    from messenger.chats.groups import GroupChange, Role
     from messenger.chats.service import (
         ChatStore,
         DeletionRecorder,
@@ -105,6 +109,7 @@ def _message(doc: dict[str, Any], reader: uuid.UUID | None = None) -> Message:
         reactions=_reactions(doc.get("reactions"), str(reader) if reader else None),
         # Stored as keys; the URLs are signed now, on every read (local work, no I/O).
         attachments=media.signed(doc.get("attachments")),
+        system=doc.get("system"),
     )
 
 
@@ -112,7 +117,43 @@ def _markers(doc: dict[str, Any]) -> Markers:
     def by_user(field: str) -> dict[uuid.UUID, str]:
         return {uuid.UUID(u): m for u, m in (doc.get(field) or {}).items() if m}
 
-    return Markers(read=by_user("read_up_to"), delivered=by_user("delivered_up_to"))
+    muted = {uuid.UUID(u): (m or {}).get("until") for u, m in (doc.get("muted") or {}).items()}
+    roles: dict[uuid.UUID, Role] = {}
+    joined: dict[uuid.UUID, datetime] = {}
+    if "participants" in doc:
+        state = _group_state(doc)
+        roles = {p: state.role(p) for p in state.participants}
+        joined = dict(state.joined)
+    return Markers(
+        read=by_user("read_up_to"),
+        delivered=by_user("delivered_up_to"),
+        muted=muted,
+        roles=roles,
+        joined=joined,
+    )
+
+
+def _group_state(doc: dict[str, Any]) -> GroupState:
+    """The chat's members and roles as stored; a chat stored before roles reads with the
+    defaults (its creator the owner, everyone joined at its creation)."""
+    participants = tuple(uuid.UUID(p) for p in doc["participants"])
+    joined_at = doc.get("joined_at") or {}
+    return GroupState(
+        chat_id=uuid.UUID(doc["_id"]),
+        type=doc["type"],
+        title=doc.get("title"),
+        participants=participants,
+        owner=uuid.UUID(doc.get("owner") or doc["created_by"]),
+        admins=frozenset(uuid.UUID(a) for a in doc.get("admins") or ()),
+        joined={p: joined_at.get(str(p)) or doc["created_at"] for p in participants},
+    )
+
+
+class _Stale(Exception):
+    """The chat changed between the read and the write of a group change: decide again."""
+
+
+GROUP_CHANGE_ATTEMPTS = 50
 
 
 def _chat(doc: dict[str, Any], user: uuid.UUID | None = None) -> Chat:
@@ -216,6 +257,8 @@ class MongoChats(MongoErasure):
             "last_activity_at": chat.created_at,
             "unread": {},
             "read_up_to": {},
+            "owner": str(chat.created_by),
+            "admins": [],
         }
         if direct_key:
             doc["direct_key"] = direct_key
@@ -236,12 +279,80 @@ class MongoChats(MongoErasure):
         return chat, True
 
     def membership(self, chat_id: uuid.UUID) -> ChatMembership | None:
-        doc = mongo.database().chats.find_one({"_id": str(chat_id)}, {"type": 1, "participants": 1})
+        doc = mongo.database().chats.find_one(
+            {"_id": str(chat_id)},
+            {"type": 1, "participants": 1, "owner": 1, "admins": 1, "created_by": 1},
+        )
         if doc is None:
             return None
         return ChatMembership(
-            chat_id, doc["type"], tuple(uuid.UUID(p) for p in doc["participants"])
+            chat_id,
+            doc["type"],
+            tuple(uuid.UUID(p) for p in doc["participants"]),
+            owner=uuid.UUID(doc.get("owner") or doc["created_by"]),
+            admins=frozenset(uuid.UUID(a) for a in doc.get("admins") or ()),
         )
+
+    def change_group(
+        self,
+        chat_id: uuid.UUID,
+        decide: Callable[[GroupState], GroupChange],
+        by: uuid.UUID,
+        now: datetime,
+        uow: UnitOfWork,
+        record: Callable[[GroupChange], None],
+    ) -> GroupChange:
+        db = mongo.database()
+        chat = str(chat_id)
+
+        def work(session: Any) -> GroupChange:
+            doc = db.chats.find_one({"_id": chat}, session=session)
+            if doc is None:
+                raise NotFound("chat_not_found", "No chat has this id")
+            change = decide(_group_state(doc))
+            if not change.changed:
+                return change
+            version = doc.get("version")
+            guard = {"_id": chat, "version": version}
+            if change.after is None:  # the last member left: the chat ends
+                if db.chats.delete_one(guard, session=session).deleted_count == 0:
+                    raise _Stale
+                db.messages.delete_many({"chat_id": chat}, session=session)
+                record(change)
+                return change
+            after = change.after
+            update: dict[str, Any] = {
+                "$set": {
+                    "participants": [str(p) for p in after.participants],
+                    "owner": str(after.owner),
+                    "admins": sorted(str(a) for a in after.admins),
+                    "title": after.title,
+                    "version": (version or 0) + 1,
+                    **{f"joined_at.{p}": after.joined[p] for p in after.participants},
+                },
+                "$max": {"last_activity_at": now},
+            }
+            gone = [
+                f"{part}.{user}"
+                for user in change.removed
+                for part in ("unread", "read_up_to", "delivered_up_to", "muted", "joined_at")
+            ]
+            if gone:
+                update["$unset"] = dict.fromkeys(gone, "")
+            if db.chats.update_one(guard, update, session=session).matched_count == 0:
+                raise _Stale
+            notes = [_system_doc(chat, by, now, note) for note in change.notes]
+            if notes:
+                db.messages.insert_many(notes, session=session)
+            record(change)
+            return change
+
+        for _ in range(GROUP_CHANGE_ATTEMPTS):
+            try:
+                return mongo_outbox.transact(uow, work, changed=lambda c: c.changed)
+            except _Stale:
+                continue
+        raise Unavailable("The group is changing too fast; retry shortly")
 
     def chats_of(
         self, user: uuid.UUID, limit: int, after: tuple[datetime, str] | None
@@ -268,12 +379,15 @@ class MongoChats(MongoErasure):
         dedupe_key: str,
         uow: UnitOfWork,
         attachments: PreparedAttachments | None = None,
+        uncounted: Collection[uuid.UUID] = (),
     ) -> tuple[Message, bool]:
         doc = {**_message_doc(message), "dedupe_key": dedupe_key}
         if attachments is not None:
             doc["attachments"] = attachments.documents
         chat_id = str(message.chat_id)
-        others = [str(p) for p in membership.participants if p != message.author_id]
+        others = [
+            str(p) for p in membership.participants if p != message.author_id and p not in uncounted
+        ]
 
         last = {k: v for k, v in doc.items() if k != "dedupe_key"}
         counters: dict[str, Any] = {"$max": {"last_activity_at": message.created_at}}
@@ -307,15 +421,24 @@ class MongoChats(MongoErasure):
         return message, True
 
     def history(
-        self, chat_id: uuid.UUID, limit: int, before: str | None, reader: uuid.UUID | None = None
+        self,
+        chat_id: uuid.UUID,
+        limit: int,
+        before: str | None,
+        reader: uuid.UUID | None = None,
+        hidden_authors: Collection[uuid.UUID] = (),
     ) -> list[Message]:
         """One range of the (chat_id, _id) index. Messages the reader deleted for themselves
         are dropped here rather than by a `$ne` in the query (which the local stand-in plans
-        as a collection scan); should they leave the page short, the range goes on below."""
+        as a collection scan); should they leave the page short, the range goes on below.
+        Authors the reader blocked are left out by an `author_id $nin` in that same range
+        query (decision 44): a filter on the index range's documents, not another query."""
         me = str(reader) if reader else None
         found: list[Message] = []
         while True:
             query: dict[str, Any] = {"chat_id": str(chat_id)}
+            if hidden_authors:
+                query["author_id"] = {"$nin": sorted(str(a) for a in hidden_authors)}
             if before:
                 query["_id"] = {"$lt": before}
             docs = list(mongo.database().messages.find(query).sort("_id", DESCENDING).limit(limit))
@@ -327,7 +450,12 @@ class MongoChats(MongoErasure):
             before = docs[-1]["_id"]
 
     def mark_read(
-        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
+        self,
+        chat_id: uuid.UUID,
+        user: uuid.UUID,
+        message_id: uuid.UUID,
+        uow: UnitOfWork,
+        hidden_authors: Collection[uuid.UUID] = (),
     ) -> bool:
         db = mongo.database()
         chat, me, marker = str(chat_id), str(user), str(message_id)
@@ -343,7 +471,8 @@ class MongoChats(MongoErasure):
                 {
                     "chat_id": chat,
                     "_id": {"$gt": marker},
-                    "author_id": {"$ne": me},
+                    # Neither the reader's own messages nor those of whom they blocked.
+                    "author_id": {"$nin": [me, *sorted(str(a) for a in hidden_authors)]},
                     "hidden_for": {"$ne": me},
                 },
                 session=session,
@@ -559,6 +688,41 @@ class MongoChats(MongoErasure):
         doc = mongo.database().chats.find_one({"_id": str(chat_id)})
         return (_chat(doc, reader), _markers(doc)) if doc else None
 
+    def set_mute(
+        self, chat_id: uuid.UUID, user: uuid.UUID, until: datetime | None, *, muted: bool
+    ) -> None:
+        """`muted.<user>: {until}` on the chat (a sub-document: null `until` is a mute)."""
+        field = f"muted.{user}"
+        change = {"$set": {field: {"until": until}}} if muted else {"$unset": {field: ""}}
+        mongo.database().chats.update_one({"_id": str(chat_id)}, change)
+
+    def mutes(self, chat_id: uuid.UUID) -> Markers:
+        """The members' mutes alone (one read of the chat's `muted`)."""
+        doc = mongo.database().chats.find_one({"_id": str(chat_id)}, {"muted": 1})
+        return _markers(doc or {})
+
+
+def _system_doc(chat: str, by: uuid.UUID, now: datetime, note: Any) -> dict[str, Any]:
+    """A system message (kind system, no content): in history like any message, counted unread
+    by nobody."""
+    message_id = str(new_message_id())
+    system: dict[str, Any] = {"event": note.event, "user_ids": [str(u) for u in note.user_ids]}
+    if note.title is not None:
+        system["title"] = note.title
+    if note.role is not None:
+        system["role"] = note.role
+    return {
+        "_id": message_id,
+        "chat_id": chat,
+        "author_id": str(by),
+        "content": None,
+        "created_at": now,
+        "client_message_id": None,
+        "kind": "system",
+        "system": system,
+        "dedupe_key": message_id,
+    }
+
 
 def _in_chat(doc: dict[str, Any] | None, chat: str) -> TypeGuard[dict[str, Any]]:
     """A message of this chat (ids are looked up by `_id` alone)."""
@@ -587,10 +751,39 @@ class CachedChats:
 
     @staticmethod
     def _key(chat_id: uuid.UUID) -> str:
-        return f"chat-members:v1:{chat_id}"
+        return f"chat-members:v2:{chat_id}"  # v2: with the owner and admins
+
+    def forget(self, chat_id: uuid.UUID) -> None:
+        """Drop the cached membership (after a group change commits: removed members lose
+        access at once)."""
+        try:
+            self.redis().delete(self._key(chat_id))
+        except REDIS_DOWN as exc:
+            logger.warning("Could not invalidate chat cache", extra={"error": repr(exc)})
+
+    def change_group(
+        self,
+        chat_id: uuid.UUID,
+        decide: Callable[[GroupState], GroupChange],
+        by: uuid.UUID,
+        now: datetime,
+        uow: UnitOfWork,
+        record: Callable[[GroupChange], None],
+    ) -> GroupChange:
+        try:
+            return self.inner.change_group(chat_id, decide, by, now, uow, record)
+        finally:
+            self.forget(chat_id)
 
     def _remember(self, membership: ChatMembership) -> None:
-        value = json.dumps([membership.type, [str(p) for p in membership.participants]])
+        value = json.dumps(
+            [
+                membership.type,
+                [str(p) for p in membership.participants],
+                str(membership.owner) if membership.owner else None,
+                sorted(str(a) for a in membership.admins),
+            ]
+        )
         try:
             self.redis().set(self._key(membership.chat_id), value, ex=MEMBERSHIP_TTL)
         except REDIS_DOWN as exc:
@@ -602,8 +795,14 @@ class CachedChats:
         except REDIS_DOWN:
             cached = None
         if cached:
-            kind, participants = json.loads(cached)
-            return ChatMembership(chat_id, kind, tuple(uuid.UUID(p) for p in participants))
+            kind, participants, owner, admins = json.loads(cached)
+            return ChatMembership(
+                chat_id,
+                kind,
+                tuple(uuid.UUID(p) for p in participants),
+                owner=uuid.UUID(owner) if owner else None,
+                admins=frozenset(uuid.UUID(a) for a in admins),
+            )
         found = self.inner.membership(chat_id)
         if found is not None:
             self._remember(found)
@@ -611,7 +810,11 @@ class CachedChats:
 
     def create(self, chat: Chat, direct_key: str | None, uow: UnitOfWork) -> tuple[Chat, bool]:
         result, created = self.inner.create(chat, direct_key, uow)
-        self._remember(ChatMembership(result.chat_id, result.type, tuple(result.participants)))
+        self._remember(
+            ChatMembership(
+                result.chat_id, result.type, tuple(result.participants), owner=result.created_by
+            )
+        )
         return result, created
 
     def chats_of(
@@ -626,18 +829,29 @@ class CachedChats:
         dedupe_key: str,
         uow: UnitOfWork,
         attachments: PreparedAttachments | None = None,
+        uncounted: Collection[uuid.UUID] = (),
     ) -> tuple[Message, bool]:
-        return self.inner.send(message, membership, dedupe_key, uow, attachments)
+        return self.inner.send(message, membership, dedupe_key, uow, attachments, uncounted)
 
     def history(
-        self, chat_id: uuid.UUID, limit: int, before: str | None, reader: uuid.UUID | None = None
+        self,
+        chat_id: uuid.UUID,
+        limit: int,
+        before: str | None,
+        reader: uuid.UUID | None = None,
+        hidden_authors: Collection[uuid.UUID] = (),
     ) -> list[Message]:
-        return self.inner.history(chat_id, limit, before, reader)
+        return self.inner.history(chat_id, limit, before, reader, hidden_authors)
 
     def mark_read(
-        self, chat_id: uuid.UUID, user: uuid.UUID, message_id: uuid.UUID, uow: UnitOfWork
+        self,
+        chat_id: uuid.UUID,
+        user: uuid.UUID,
+        message_id: uuid.UUID,
+        uow: UnitOfWork,
+        hidden_authors: Collection[uuid.UUID] = (),
     ) -> bool:
-        return self.inner.mark_read(chat_id, user, message_id, uow)
+        return self.inner.mark_read(chat_id, user, message_id, uow, hidden_authors)
 
     # -- edit, delete, reactions, receipts, one chat: straight to the store ---------------------
     def message(
@@ -717,3 +931,11 @@ class CachedChats:
 
     def forget_published_events(self, user: uuid.UUID) -> int:
         return self.inner.forget_published_events(user)
+
+    def set_mute(
+        self, chat_id: uuid.UUID, user: uuid.UUID, until: datetime | None, *, muted: bool
+    ) -> None:
+        self.inner.set_mute(chat_id, user, until, muted=muted)
+
+    def mutes(self, chat_id: uuid.UUID) -> Markers:
+        return self.inner.mutes(chat_id)

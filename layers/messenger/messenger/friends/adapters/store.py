@@ -17,14 +17,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from messenger.friends.service import Decision, Friendship, Relations, pair
+from messenger.friends.service import BlockSets, Decision, Friendship, Relations, pair
 from messenger.platform.observability import logger
 from messenger.platform.redis import REDIS_DOWN, delete_many
 
 if TYPE_CHECKING:
     import psycopg
 
-    from messenger.friends.service import Friendships
+    from messenger.friends.service import BlockRecorder, Friendships
     from messenger.platform.redis import RedisClient
     from messenger.platform.unit_of_work import UnitOfWork
 
@@ -40,6 +40,28 @@ def cache_key(user: uuid.UUID) -> str:
     return f"friends:v1:{user}"
 
 
+def blocks_key(user: uuid.UUID) -> str:
+    return f"blocks:v1:{user}"
+
+
+def _lock_pair(conn: psycopg.Connection, a: uuid.UUID, b: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
+    """Every change of a pair (friendship transitions, blocks) holds this lock."""
+    low, high = pair(a, b)
+    conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"friends:{low}:{high}",)
+    )
+    return low, high
+
+
+def _blockers(conn: psycopg.Connection, a: uuid.UUID, b: uuid.UUID) -> frozenset[uuid.UUID]:
+    rows = conn.execute(
+        "SELECT blocker FROM friends.blocks WHERE (blocker = %(a)s AND blocked = %(b)s)"
+        " OR (blocker = %(b)s AND blocked = %(a)s)",
+        {"a": a, "b": b},
+    ).fetchall()
+    return frozenset(r[0] for r in rows)
+
+
 class PostgresFriendships:
     def transition(
         self,
@@ -47,15 +69,14 @@ class PostgresFriendships:
         b: uuid.UUID,
         decide: Callable[[Friendship | None], Decision],
         uow: UnitOfWork,
+        refuse_blocked: Callable[[frozenset[uuid.UUID]], None] | None = None,
     ) -> Decision:
         from messenger.platform import outbox
 
-        low, high = pair(a, b)
-
         def work(conn: psycopg.Connection) -> Decision:
-            conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"friends:{low}:{high}",)
-            )
+            low, high = _lock_pair(conn, a, b)
+            if refuse_blocked is not None:
+                refuse_blocked(_blockers(conn, a, b))
             found = conn.execute(
                 f"SELECT {_COLUMNS} FROM friends.friendships"
                 " WHERE user_low = %s AND user_high = %s",
@@ -80,6 +101,86 @@ class PostgresFriendships:
             return decision
 
         return outbox.transact(uow, work)
+
+    # -- blocks -----------------------------------------------------------------------------------
+    def block(
+        self,
+        blocker: uuid.UUID,
+        blocked: uuid.UUID,
+        at: datetime,
+        uow: UnitOfWork,
+        record: BlockRecorder,
+    ) -> bool:
+        from messenger.platform import outbox
+
+        def work(conn: psycopg.Connection) -> bool:
+            low, high = _lock_pair(conn, blocker, blocked)
+            inserted = conn.execute(
+                "INSERT INTO friends.blocks (blocker, blocked, blocked_at) VALUES (%s, %s, %s)"
+                " ON CONFLICT DO NOTHING RETURNING 1",
+                (blocker, blocked, at),
+            ).fetchone()
+            if inserted is None:
+                return False
+            ended = conn.execute(
+                f"DELETE FROM friends.friendships WHERE user_low = %s AND user_high = %s"
+                f" RETURNING {_COLUMNS}",
+                (low, high),
+            ).fetchone()
+            record(_row(ended) if ended else None)
+            return True
+
+        return outbox.transact(uow, work, changed=bool)
+
+    def unblock(self, blocker: uuid.UUID, blocked: uuid.UUID, uow: UnitOfWork) -> bool:
+        from messenger.platform import outbox
+
+        def work(conn: psycopg.Connection) -> bool:
+            _lock_pair(conn, blocker, blocked)
+            gone = conn.execute(
+                "DELETE FROM friends.blocks WHERE blocker = %s AND blocked = %s RETURNING 1",
+                (blocker, blocked),
+            ).fetchone()
+            return gone is not None
+
+        return outbox.transact(uow, work, changed=bool)
+
+    def blocks_page(
+        self, blocker: uuid.UUID, limit: int, after: tuple[datetime, uuid.UUID] | None
+    ) -> list[tuple[uuid.UUID, datetime]]:
+        from messenger.platform import postgres
+
+        where, params = "blocker = %(u)s", {"u": blocker, "limit": limit}
+        if after is not None:
+            where += " AND (blocked_at, blocked) < (%(at)s, %(id)s)"
+            params |= {"at": after[0], "id": after[1]}
+        rows = (
+            postgres.connection()
+            .execute(
+                f"SELECT blocked, blocked_at FROM friends.blocks WHERE {where}"
+                " ORDER BY blocked_at DESC, blocked DESC LIMIT %(limit)s",
+                params,
+            )
+            .fetchall()
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def block_sets(self, user: uuid.UUID) -> BlockSets:
+        from messenger.platform import postgres
+
+        rows = (
+            postgres.connection()
+            .execute(
+                "SELECT 'b', blocked FROM friends.blocks WHERE blocker = %(u)s"
+                " UNION ALL SELECT 'r', blocker FROM friends.blocks WHERE blocked = %(u)s",
+                {"u": user},
+            )
+            .fetchall()
+        )
+        return BlockSets(
+            blocked=frozenset(str(r[1]) for r in rows if r[0] == "b"),
+            blockers=frozenset(str(r[1]) for r in rows if r[0] == "r"),
+        )
 
     def of_user(self, user: uuid.UUID) -> list[Friendship]:
         from messenger.platform import postgres
@@ -112,7 +213,8 @@ class PostgresFriendships:
         """Nothing cached here."""
 
     def erase_user(self, user: uuid.UUID) -> list[uuid.UUID]:
-        """Account deletion: every row of the user, whatever its status; the other users."""
+        """Account deletion: every friendship row of the user, whatever its status, and every
+        block by or of them, in one transaction; the other users (their caches go)."""
         from messenger.platform import postgres
 
         def work(conn: psycopg.Connection) -> list[uuid.UUID]:
@@ -121,7 +223,12 @@ class PostgresFriendships:
                 " RETURNING CASE WHEN user_low = %(u)s THEN user_high ELSE user_low END",
                 {"u": user},
             ).fetchall()
-            return [r[0] for r in rows]
+            blocks = conn.execute(
+                "DELETE FROM friends.blocks WHERE blocker = %(u)s OR blocked = %(u)s"
+                " RETURNING CASE WHEN blocker = %(u)s THEN blocked ELSE blocker END",
+                {"u": user},
+            ).fetchall()
+            return list(dict.fromkeys(r[0] for r in [*rows, *blocks]))
 
         return postgres.transact(work)
 
@@ -140,8 +247,47 @@ class CachedFriendships:
         b: uuid.UUID,
         decide: Callable[[Friendship | None], Decision],
         uow: UnitOfWork,
+        refuse_blocked: Callable[[frozenset[uuid.UUID]], None] | None = None,
     ) -> Decision:
-        return self.inner.transition(a, b, decide, uow)
+        return self.inner.transition(a, b, decide, uow, refuse_blocked)
+
+    def block(
+        self,
+        blocker: uuid.UUID,
+        blocked: uuid.UUID,
+        at: datetime,
+        uow: UnitOfWork,
+        record: BlockRecorder,
+    ) -> bool:
+        return self.inner.block(blocker, blocked, at, uow, record)
+
+    def unblock(self, blocker: uuid.UUID, blocked: uuid.UUID, uow: UnitOfWork) -> bool:
+        return self.inner.unblock(blocker, blocked, uow)
+
+    def blocks_page(
+        self, blocker: uuid.UUID, limit: int, after: tuple[datetime, uuid.UUID] | None
+    ) -> list[tuple[uuid.UUID, datetime]]:
+        return self.inner.blocks_page(blocker, limit, after)
+
+    def block_sets(self, user: uuid.UUID) -> BlockSets:
+        """Cache-aside like the relations: one GET on a warm cache (who_blocked on every send)."""
+        try:
+            cached = self.redis().get(blocks_key(user))
+        except REDIS_DOWN:
+            cached = None
+        if cached:
+            raw = json.loads(cached)
+            return BlockSets(blocked=frozenset(raw[0]), blockers=frozenset(raw[1]))
+        sets = self.inner.block_sets(user)
+        try:
+            self.redis().set(
+                blocks_key(user),
+                json.dumps([sorted(sets.blocked), sorted(sets.blockers)]),
+                ex=CACHE_TTL,
+            )
+        except REDIS_DOWN as exc:
+            logger.warning("Blocks cache unavailable", extra={"error": repr(exc)})
+        return sets
 
     def _raw(self, user: uuid.UUID) -> list[list[str | None]]:
         """The cached rows as stored (strings), filling the cache from Postgres on a miss."""
@@ -178,7 +324,7 @@ class CachedFriendships:
 
     def forget(self, *users: uuid.UUID) -> None:
         try:
-            delete_many(self.redis(), (cache_key(u) for u in users))
+            delete_many(self.redis(), [k for u in users for k in (cache_key(u), blocks_key(u))])
         except REDIS_DOWN as exc:
             logger.warning("Could not invalidate friends cache", extra={"error": repr(exc)})
 

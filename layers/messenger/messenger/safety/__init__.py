@@ -1,0 +1,1 @@
+"""Reports for moderators (issue 14)."""
