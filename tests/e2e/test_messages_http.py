@@ -369,9 +369,11 @@ def test_get_chat_shows_members_and_markers(
     assert response.status_code == 200, response.text
     chat = response.json()
     listed = api.get("/v1/chats", headers=bearer(ann["access_token"])).json()["items"][0]
-    assert {k: v for k, v in chat.items() if k not in ("members", "muted_until")} == listed
+    detail_only = ("members", "muted_until", "muted")
+    assert {k: v for k, v in chat.items() if k not in detail_only} == listed
     assert chat["last_message"]["status"] == "delivered"
     assert chat["muted_until"] is None
+    assert chat["muted"] is False
     assert chat["members"] == [
         {
             "user_id": ann["user_id"],
