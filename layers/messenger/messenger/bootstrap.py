@@ -38,8 +38,10 @@ if TYPE_CHECKING:
     from messenger.platform.publishing import RelayReport
     from messenger.platform.ratelimit import RedisRateLimiter
     from messenger.realtime.adapters.store import DynamoConnections
+    from messenger.realtime.adapters.stream import DynamoStream
     from messenger.realtime.api import Presence, SessionConnections
     from messenger.realtime.service import RealtimeService
+    from messenger.realtime.sync import SyncService
     from messenger.users.adapters.profile_cache import CachedProfiles
     from messenger.users.adapters.profiles import PostgresProfiles
     from messenger.users.api import UsersApi
@@ -396,7 +398,27 @@ def push_service() -> RealtimeService:
     from messenger.platform import redis
     from messenger.realtime.adapters.deliveries import RedisDeliveryLog
 
-    return _realtime(chats=_on_first_use(chats_api), deliveries=RedisDeliveryLog(redis.client))
+    return _realtime(
+        chats=_on_first_use(chats_api),
+        deliveries=RedisDeliveryLog(redis.client),
+        stream=_stream(),  # every frame's cursor (decision 46)
+    )
+
+
+def _stream() -> DynamoStream:
+    from messenger.platform.settings import get_settings
+    from messenger.realtime.adapters.stream import DynamoStream
+
+    return DynamoStream(retention_seconds=get_settings().sync_retention_days * 86400)
+
+
+def sync_service() -> SyncService:
+    """GET /v1/sync: the caller's event stream (DynamoDB), nothing else; the table is bound on
+    the first request (pynamodb imported at init, for SnapStart's snapshot)."""
+    import messenger.realtime.adapters.stream  # noqa: F401
+    from messenger.realtime.sync import SyncService
+
+    return SyncService(_on_first_use(_stream))
 
 
 # -- users -------------------------------------------------------------------------------------
