@@ -1,22 +1,26 @@
 """The per-user event stream in DynamoDB (table `UserStreams`, decision 46), with pynamodb.
 
-One partition per user (hash key `stream`), ordered by `position` (range key):
-- position 0, stream "<user>": the head, `head` = the user's last position (never expires: a
-  position is never reused);
-- position n >= 1, stream "<user>": the frame at n (`frame`: {"type", "data"} as JSON);
-- position 0, stream "<user>#<event id>": the marker that this event was appended, at `head`.
+One partition per user (hash key `stream` = the user id), ordered by `position` (range key):
+- position n >= 1: the frame at n (`frame`: {"type", "data"} as JSON, `event_id`, `expires_at`);
+- position 0: the head, `head` = the highest position written (never expires, so positions are
+  never reused even once every frame has expired);
+- hash key "<user>#<event id>", position 0: the marker that this event is at `head` (expires).
 
-An append is ONE transaction per user: the head moves from n to n+1 (conditioned on n), the frame
-is put at n+1 and the marker is put (conditioned on its absence). So the frames visible are always
-1..head with no hole (a reader can never see n+2 before n+1), and a redelivered event finds its
-marker and gets its old position back. A lost race (another event moved the head) is retried with
-the head read again. Frames and markers carry `expires_at` (the table's TTL attribute, retention);
-expired frames are treated as gone before DynamoDB removes them.
+An append puts the frame at (highest position + 1) on the condition that the slot is empty: a
+writer that lost a race re-reads and takes the next slot. A slot is only ever written by someone
+who saw the one before it, so the frames are 1..n with no hole, and a reader never sees n+1
+before n. One Query (newest first, limit 1) answers the highest position: the newest frame, or
+the head item once every frame has expired. Then the marker and the head are written. A
+redelivered event finds its marker (or, had the writer died between the frame and its marker,
+finds itself as the newest frame) and gets its old position back. No transaction: each write is
+one item (1 WCU), and moto's transactions copy whole tables (tests, `make dev`).
 """
 
 from __future__ import annotations
 
 import json
+import random
+import time
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -24,10 +28,8 @@ from functools import cache
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.connection import Connection as DynamoConnection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
 from messenger.platform import deadline
 from messenger.platform.settings import get_settings
@@ -40,7 +42,8 @@ from messenger.realtime.adapters.store import (
 )
 from messenger.realtime.service import StreamedFrame
 
-MAX_RACES = 8  # lost head races before an append gives up (the record is then retried)
+MAX_RACES = 20  # lost head races before an append gives up (the record is then retried)
+RACE_BACKOFF_SECONDS = 0.01  # times the attempt, jittered: contenders spread out
 MAX_CONCURRENT_APPENDS = 16
 
 
@@ -52,11 +55,12 @@ class StreamRecord(Model):
     position = NumberAttribute(range_key=True)
     head = NumberAttribute(null=True)
     frame = UnicodeAttribute(null=True)
+    event_id = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)
 
 
 @cache
-def configure() -> DynamoConnection:
+def configure() -> None:
     settings = get_settings()
     meta: Any = StreamRecord.Meta
     meta.table_name = settings.require("user_streams_table")
@@ -65,13 +69,6 @@ def configure() -> DynamoConnection:
     meta.connect_timeout_seconds = CONNECT_TIMEOUT_SECONDS
     meta.read_timeout_seconds = READ_TIMEOUT_SECONDS
     meta.max_retry_attempts = RETRIES
-    return DynamoConnection(
-        region=settings.aws_region,
-        host=settings.dynamodb_endpoint or None,
-        connect_timeout_seconds=CONNECT_TIMEOUT_SECONDS,
-        read_timeout_seconds=READ_TIMEOUT_SECONDS,
-        max_retry_attempts=RETRIES,
-    )
 
 
 def _marker(user: str, event_id: str) -> str:
@@ -80,57 +77,65 @@ def _marker(user: str, event_id: str) -> str:
 
 class DynamoStream:
     def __init__(self, retention_seconds: int) -> None:
-        self.connection = configure()
+        configure()
         self.retention_seconds = retention_seconds
 
     # -- writing --------------------------------------------------------------------------------
-    def _known(self, users: list[str], event_id: str) -> tuple[dict[str, int], dict[str, int]]:
-        """Each user's head, and the positions this event already has (one consistent batch)."""
-        keys = [(u, 0) for u in users] + [(_marker(u, event_id), 0) for u in users]
-        heads: dict[str, int] = {}
+    def _markers(self, users: list[str], event_id: str) -> dict[str, int]:
+        """The positions this event already has in these streams (consistent batches)."""
+        keys = [(_marker(u, event_id), 0) for u in users]
         appended: dict[str, int] = {}
         for start in range(0, len(keys), BATCH_GET_LIMIT):
             deadline.require(CALL_SECONDS)
             for item in StreamRecord.batch_get(
                 keys[start : start + BATCH_GET_LIMIT], consistent_read=True
             ):
-                if "#" in item.stream:
-                    appended[item.stream.split("#", 1)[0]] = int(item.head or 0)
-                else:
-                    heads[item.stream] = int(item.head or 0)
-        return heads, appended
+                appended[item.stream.split("#", 1)[0]] = int(item.head or 0)
+        return appended
 
-    def _append_one(self, user: str, event_id: str, body: str, head: int, now: int) -> int:
+    def _newest(self, user: str) -> StreamRecord | None:
+        """The highest position's item: the newest frame, or the head once all expired."""
+        deadline.require(CALL_SECONDS)
+        for item in StreamRecord.query(
+            user, consistent_read=True, scan_index_forward=False, limit=1
+        ):
+            return item
+        return None
+
+    def _append_one(self, user: str, event_id: str, body: str, now: int) -> int:
         expires = now + self.retention_seconds
-        for _ in range(MAX_RACES):
+        for attempt in range(MAX_RACES):
+            if attempt:
+                time.sleep(random.uniform(0, RACE_BACKOFF_SECONDS * attempt))  # noqa: S311
+            newest = self._newest(user)
+            if newest is not None and newest.event_id == event_id:
+                position = int(newest.position)  # written before a crash; its marker was not
+                break
+            head = 0 if newest is None else int(newest.position or newest.head or 0)
             position = head + 1
             deadline.require(CALL_SECONDS)
             try:
-                with TransactWrite(connection=self.connection) as transaction:
-                    transaction.update(
-                        StreamRecord(user, 0),
-                        actions=[StreamRecord.head.set(position)],
-                        condition=(StreamRecord.head == head)
-                        if head
-                        else StreamRecord.head.does_not_exist(),
-                    )
-                    transaction.save(
-                        StreamRecord(user, position, frame=body, expires_at=expires),
-                        condition=StreamRecord.position.does_not_exist(),
-                    )
-                    transaction.save(
-                        StreamRecord(_marker(user, event_id), 0, head=position, expires_at=expires),
-                        condition=StreamRecord.stream.does_not_exist(),
-                    )
-                return position
-            except TransactWriteError as exc:
-                if exc.cause_response_code != "TransactionCanceledException":
+                StreamRecord(
+                    user, position, frame=body, event_id=event_id, expires_at=expires
+                ).save(condition=StreamRecord.position.does_not_exist())
+                break
+            except PutError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
                     raise
-            heads, appended = self._known([user], event_id)
-            if user in appended:  # a concurrent delivery of the same event got there first
-                return appended[user]
-            head = heads.get(user, 0)
-        raise RuntimeError(f"stream append lost {MAX_RACES} races in a row")
+        else:
+            raise RuntimeError(f"stream append lost {MAX_RACES} races in a row")
+        deadline.require(CALL_SECONDS)
+        StreamRecord(_marker(user, event_id), 0, head=position, expires_at=expires).save()
+        deadline.require(CALL_SECONDS)
+        try:
+            StreamRecord(user, 0).update(
+                actions=[StreamRecord.head.set(position)],
+                condition=StreamRecord.head.does_not_exist() | (StreamRecord.head < position),
+            )
+        except UpdateError as exc:  # a later position got there first: the head is past us
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+        return position
 
     def append(
         self, event_id: str, frames: Mapping[uuid.UUID, StreamedFrame], now: int
@@ -138,19 +143,18 @@ class DynamoStream:
         if not frames:
             return {}
         users = {str(u): u for u in frames}
-        heads, appended = self._known(sorted(users), event_id)
+        appended = self._markers(sorted(users), event_id)
         todo = [u for u in sorted(users) if u not in appended]
         positions = {users[u]: p for u, p in appended.items() if u in users}
 
         def one(user: str) -> tuple[str, int]:
             body = json.dumps(frames[users[user]].body(), separators=(",", ":"))
-            return user, self._append_one(user, event_id, body, heads.get(user, 0), now)
+            return user, self._append_one(user, event_id, body, now)
 
         if len(todo) <= 1:
             done = [one(u) for u in todo]
         else:
             _ = StreamRecord._get_connection().connection.client  # created once, not in a race
-            _ = self.connection.client
             with ThreadPoolExecutor(min(len(todo), MAX_CONCURRENT_APPENDS)) as pool:
                 done = list(pool.map(one, todo))
         positions.update({users[u]: p for u, p in done})
@@ -158,11 +162,8 @@ class DynamoStream:
 
     # -- reading --------------------------------------------------------------------------------
     def head(self, user: uuid.UUID) -> int:
-        deadline.require(CALL_SECONDS)
-        try:
-            return int(StreamRecord.get(str(user), 0, consistent_read=True).head or 0)
-        except DoesNotExist:
-            return 0
+        newest = self._newest(str(user))
+        return 0 if newest is None else int(newest.position or newest.head or 0)
 
     def after(
         self, user: uuid.UUID, since: int, limit: int, now: int
