@@ -241,3 +241,24 @@ def test_each_user_reads_only_their_own_stream(world: Any) -> None:
     page = SyncService(stream).sync(as_user(ANN), encode_position(0), 100, NOW)
     assert page.items == []
     assert page.next_cursor == encode_position(0)
+
+
+def test_an_append_between_the_query_and_the_head_is_returned_not_gone(world: Any) -> None:
+    """The stream grew after the first query found nothing: a second look, not a 410."""
+    service, _, _, stream = world
+    sync = SyncService(stream)
+    since = sync.sync(as_user(ANN), None, 100, NOW).next_cursor
+    real_after = stream.after
+    calls = []
+
+    def racing_after(*args: Any) -> list[tuple[int, dict[str, Any] | None]]:
+        calls.append(args)
+        if len(calls) == 1:
+            found = real_after(*args)
+            service.push_event(message(uuid.uuid4(), ANN, BOB), NOW)  # lands right after
+            return found
+        return real_after(*args)
+
+    stream.after = racing_after
+    page = sync.sync(as_user(ANN), since, 100, NOW)
+    assert [f.cursor for f in page.items] == [encode_position(1)]

@@ -66,9 +66,13 @@ class SyncService:
             head = self.stream.head(user)
             if position > head:
                 raise _invalid_since()
-            if position < head:  # everything after it expired and was removed
+            if position == head:
+                return SyncPage(items=[], next_cursor=since, has_more=False)
+            # Past the cursor now: appended since the query above (look again), or expired and
+            # removed (still nothing).
+            rows = self.stream.after(user, position, limit + 1, epoch(now))
+            if not rows:
                 raise _expired()
-            return SyncPage(items=[], next_cursor=since, has_more=False)
         first_position, first_frame = rows[0]
         # Positions expire in the order they were written: the first one alive means all are.
         if first_position != position + 1 or first_frame is None:
