@@ -33,6 +33,7 @@ from messenger_local.gateway import LocalGateway
 from messenger_local.services import LocalServices, drop_database
 from tests.perf import coldstart, floors, idle
 from tests.perf.media_bench import media_rows
+from tests.perf.sync_bench import sync_rows
 from tests.support import RELAXED_LIMITS, ROOT
 
 # Environment overrides for the bench's gateway (every function sees them): the place to raise
@@ -273,7 +274,12 @@ def warm(api: httpx.Client, n: int, backing: dict[str, str]) -> list[Rpc]:
             ("send_friend_request", n, {}),
         ),
     ]
-    return rpcs + chats(api, me, friend, n, backing) + media_rows(api, client, me, n, backing)
+    return (
+        rpcs
+        + chats(api, me, friend, n, backing)
+        + media_rows(api, client, me, n, backing)
+        + sync_rows(api, client, me, n, backing)
+    )
 
 
 def chats(

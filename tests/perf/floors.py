@@ -31,6 +31,7 @@ from kafka import KafkaProducer
 
 from messenger.platform.ratelimit import GCRA_LUA
 from tests.perf.media_floors import MediaFloors
+from tests.perf.sync_floors import SyncFloors
 from tests.support import ROOT
 
 Samples = list[float]
@@ -65,7 +66,7 @@ SEARCH_SQL = (
 )
 
 
-class Floors(MediaFloors):
+class Floors(MediaFloors, SyncFloors):
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
         self.pg = psycopg.connect(env["DATABASE_URL"], autocommit=True, prepare_threshold=None)
