@@ -199,3 +199,22 @@ def test_positions_go_on_after_every_frame_expired_and_was_removed(
     zero = base64.urlsafe_b64encode(b"0").decode()
     assert _sync(user, since=zero)[0] == 410
     assert stream.append(str(uuid.uuid4()), {user: StreamedFrame("x", {})}, now) == {user: 4}
+
+
+def test_dynamodb_unreachable_is_503_with_retry_after(realtime_env: dict[str, str]) -> None:
+    from messenger.realtime.adapters.stream import StreamRecord, configure
+
+    _sync(uuid.uuid4())  # the stream bound (first use)
+    configure()
+    meta: Any = StreamRecord.Meta
+    saved = meta.host
+    meta.host, StreamRecord._connection = "http://127.0.0.1:9", None  # nothing listens there
+    try:
+        event = sample_event("Sync")
+        event["queryStringParameters"] = None
+        result = invoke("Sync", event)
+    finally:
+        meta.host, StreamRecord._connection = saved, None
+    assert result["statusCode"] == 503
+    assert json.loads(result["body"])["code"] == "unavailable"
+    assert {k.lower() for k in result["headers"]} >= {"retry-after"}
