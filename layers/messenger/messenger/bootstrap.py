@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from messenger.friends.service import FriendsService
     from messenger.media.api import MediaApi
     from messenger.media.service import MediaService
+    from messenger.notifications.api import SessionDevices
+    from messenger.notifications.service import DevicesService
     from messenger.platform.kafka_publisher import KafkaPublisher
     from messenger.platform.publishing import RelayReport
     from messenger.platform.ratelimit import RedisRateLimiter
@@ -177,6 +179,7 @@ def logout_service() -> SessionService:
 
     service = session_service()
     service.connections = _on_first_use(session_connections)
+    service.devices = _on_first_use(session_devices)
     return service
 
 
@@ -419,6 +422,37 @@ def sync_service() -> SyncService:
     from messenger.realtime.sync import SyncService
 
     return SyncService(_on_first_use(_stream))
+
+
+# -- notifications -----------------------------------------------------------------------------
+
+
+def devices_service() -> DevicesService:
+    """POST/GET/DELETE /v1/devices: the device table (DynamoDB) and SNS, bound on first use
+    (pynamodb and boto3 imported at init, for SnapStart's snapshot)."""
+    import messenger.notifications.adapters.devices
+    import messenger.notifications.adapters.sns  # noqa: F401
+    from messenger.notifications.service import DevicesService
+
+    def build() -> DevicesService:
+        from messenger.notifications.adapters.devices import DynamoDevices
+        from messenger.notifications.adapters.sns import SnsEndpoints
+
+        return DevicesService(DynamoDevices(), SnsEndpoints())
+
+    built: DevicesService = _on_first_use(build)
+    return built
+
+
+@cache
+def session_devices() -> SessionDevices:
+    """Removing a session's devices (logout; at merge every "session ended" hook)."""
+    from messenger.notifications.adapters.devices import DynamoDevices
+    from messenger.notifications.adapters.sns import SnsEndpoints
+    from messenger.notifications.api import SessionDevices
+    from messenger.notifications.service import DevicesService
+
+    return SessionDevices(DevicesService(DynamoDevices(), SnsEndpoints()))
 
 
 # -- users -------------------------------------------------------------------------------------

@@ -38,6 +38,12 @@ class SessionConnections(Protocol):
     def close_session_connections(self, user_id: uuid.UUID, session_id: str) -> int: ...
 
 
+class SessionDevices(Protocol):
+    """The notifications context's public operation: remove the push devices of a session."""
+
+    def remove_session_devices(self, user_id: uuid.UUID, session_id: str) -> int: ...
+
+
 def hash_token(token: str) -> bytes:
     """Tokens are stored and cached only as their SHA-256: a leaked table holds no credential."""
     return hashlib.sha256(token.encode()).digest()
@@ -55,6 +61,7 @@ class SessionService:
     sessions: Sessions
     session_ttl: timedelta
     connections: SessionConnections | None = None  # what else a logout ends (realtime)
+    devices: SessionDevices | None = None  # and its push devices (notifications)
 
     def open_session(self, user_id: uuid.UUID) -> tuple[str, Session]:
         """A new random bearer token and its session; only the token's hash is stored."""
@@ -64,7 +71,7 @@ class SessionService:
         return token, session
 
     def logout(self, token: str) -> None:
-        """Revoke the token's session, then close its WebSocket connections.
+        """Revoke the token's session, then close its WebSocket connections, remove its devices.
 
         In that order: a connection registered after the listing finds the session revoked when
         its `$connect` looks again, so none survives the logout.
@@ -73,6 +80,8 @@ class SessionService:
         user_id = self.sessions.revoke(token_hash)
         if user_id is not None and self.connections is not None:
             self.connections.close_session_connections(user_id, session_id(token_hash))
+        if user_id is not None and self.devices is not None:
+            self.devices.remove_session_devices(user_id, session_id(token_hash))
 
     def authenticate(self, token: str) -> uuid.UUID | None:
         session = self.sessions.find(hash_token(token))

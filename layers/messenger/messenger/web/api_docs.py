@@ -44,6 +44,7 @@ STATUS_OF: dict[str, int] = {
     "not_friends": 403,
     "not_author": 403,
     "chat_not_found": 404,
+    "device_not_found": 404,
     "message_not_found": 404,
     "not_found": 404,
     "profile_not_ready": 404,

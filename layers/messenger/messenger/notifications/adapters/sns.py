@@ -1,0 +1,83 @@
+"""SNS mobile push: one platform endpoint per device token, on the platform application of its
+platform (APNs, APNs sandbox, FCM: deployment parameters, docs/operations.md). Locally the moto
+server's SNS, whose platform applications the local gateway creates.
+
+SNS unreachable, throttling or failing is `unavailable` (503); calls are bounded (1 s connect,
+2 s read, no retry).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from messenger.kernel.errors import register_unavailable_check
+from messenger.notifications.models import Platform
+from messenger.platform import deadline
+from messenger.platform.settings import get_settings
+
+CONNECT_TIMEOUT_SECONDS = 1
+READ_TIMEOUT_SECONDS = 2
+CALL_SECONDS = CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS
+RETRYABLE_CODES = frozenset({"InternalError", "Throttled", "ThrottlingException", "KMSThrottling"})
+
+
+def sns_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, BotoCoreError):
+        return True
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return error.get("Code") in RETRYABLE_CODES or int(status) >= 500
+    return False
+
+
+register_unavailable_check(sns_unavailable)
+
+
+@cache
+def client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    settings = get_settings()
+    return boto3.client(
+        "sns",
+        region_name=settings.aws_region,
+        endpoint_url=settings.sns_endpoint or None,
+        config=Config(
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            read_timeout=READ_TIMEOUT_SECONDS,
+            retries={"max_attempts": 1, "mode": "standard"},
+        ),
+    )
+
+
+def application_arn(platform: Platform) -> str:
+    settings = get_settings()
+    names = {
+        "apns": "apns_platform_application_arn",
+        "apns_sandbox": "apns_sandbox_platform_application_arn",
+        "fcm": "fcm_platform_application_arn",
+    }
+    return settings.require(names[platform])
+
+
+class SnsEndpoints:
+    def create(self, platform: Platform, token: str) -> str:
+        deadline.require(CALL_SECONDS)
+        arn = str(
+            client().create_platform_endpoint(
+                PlatformApplicationArn=application_arn(platform), Token=token
+            )["EndpointArn"]
+        )
+        # A token SNS disabled earlier (the app was reinstalled) is live again once registered.
+        deadline.require(CALL_SECONDS)
+        client().set_endpoint_attributes(EndpointArn=arn, Attributes={"Enabled": "true"})
+        return arn
+
+    def delete(self, endpoint_arn: str) -> None:
+        deadline.require(CALL_SECONDS)
+        client().delete_endpoint(EndpointArn=endpoint_arn)  # deleting a gone one succeeds
