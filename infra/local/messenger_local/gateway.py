@@ -20,8 +20,8 @@ from messenger_local.http_gateway import HttpApi
 from messenger_local.kafka_triggers import KafkaTriggers
 from messenger_local.runtime import DEFAULT_MAX_CONCURRENCY, InvokeResult, LambdaRuntime
 from messenger_local.s3 import CDN_PREFIX, ensure_buckets
-from messenger_local.sns import ensure_platform_applications
 from messenger_local.schedules import Schedules
+from messenger_local.sns import ensure_platform_applications
 from messenger_local.template import Template, load_template
 from messenger_local.websocket_gateway import WebSocketGateway
 
