@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from messenger.media.api import MediaApi
     from messenger.media.service import MediaService
     from messenger.notifications.api import SessionDevices
+    from messenger.notifications.notifier import Notifier
     from messenger.notifications.service import DevicesService
     from messenger.platform.kafka_publisher import KafkaPublisher
     from messenger.platform.publishing import RelayReport
@@ -441,6 +442,38 @@ def devices_service() -> DevicesService:
         return DevicesService(DynamoDevices(), SnsEndpoints())
 
     built: DevicesService = _on_first_use(build)
+    return built
+
+
+def notifier_service() -> Notifier:
+    """The message.sent notifier: devices, SNS, the chats context's title and unread totals, the
+    users context's nicknames; mutes and blocks answer "nobody" until those contexts have them
+    (at merge: ChatsApi.muted_members, FriendsApi.who_blocked)."""
+    from messenger.chats.adapters.notification_facts import MongoNotificationFacts
+    from messenger.chats.api import ChatsApi
+    from messenger.notifications.adapters.devices import DynamoDevices, DynamoSentLog
+    from messenger.notifications.adapters.sns import SnsEndpoints, SnsPublisher
+    from messenger.notifications.notifier import Notifier
+    from messenger.notifications.service import DevicesService
+
+    class Nicknames:
+        def nickname_of(self, user: Any) -> str | None:
+            profile = users_api().profiles_by_ids([user]).get(user)
+            return profile.nickname if profile else None
+
+    def build() -> Notifier:
+        chats = ChatsApi(
+            _chats_store(), friends=friends_api(), notification_source=MongoNotificationFacts()
+        )
+        return Notifier(
+            devices=DevicesService(DynamoDevices(), SnsEndpoints()),
+            chats=chats,
+            nicknames=Nicknames(),
+            log=DynamoSentLog(),
+            publisher=SnsPublisher(),
+        )
+
+    built: Notifier = _on_first_use(build)
     return built
 
 

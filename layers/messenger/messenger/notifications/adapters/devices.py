@@ -3,7 +3,9 @@
 - hash key = the user id, range key = the device id: the user's device (platform, token, SNS
   endpoint, session); a user's devices are one strongly consistent Query;
 - hash key "device#<device id>", range key "owner": whose device the token is now (a token that
-  moves to another account leaves its previous owner).
+  moves to another account leaves its previous owner);
+- hash key "sent#<message id>", range key the device id: that notification was sent (claimed
+  before the publish, released if it failed; expires after a day: redeliveries come sooner).
 
 Calls are bounded like the realtime store's (1 s connect, 1 s read, no retry); DynamoDB
 unreachable or throttling is `unavailable` (503).
@@ -11,13 +13,14 @@ unreachable or throttling is `unavailable` (503).
 
 from __future__ import annotations
 
+import time
 import uuid
 from functools import cache
 from typing import Any, cast
 
 from botocore.exceptions import BotoCoreError
-from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import DeleteError, DoesNotExist, PynamoDBException
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, PynamoDBException
 from pynamodb.models import Model
 
 from messenger.kernel.errors import register_unavailable_check
@@ -69,6 +72,7 @@ class DeviceRecord(Model):
     endpoint_arn = UnicodeAttribute(null=True)
     session_id = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)  # the table's TTL: sent-notification claims only
 
 
 @cache
@@ -151,3 +155,27 @@ class DynamoDevices:
     def of_user(self, user: uuid.UUID) -> list[StoredDevice]:
         deadline.require(CALL_SECONDS)
         return [_device(r) for r in DeviceRecord.query(str(user), consistent_read=True)]
+
+
+SENT_TTL_SECONDS = 86400
+
+
+class DynamoSentLog:
+    def __init__(self) -> None:
+        configure()
+
+    def claim(self, message_id: uuid.UUID, device_id: uuid.UUID) -> bool:
+        deadline.require(CALL_SECONDS)
+        try:
+            DeviceRecord(
+                f"sent#{message_id}", str(device_id), expires_at=int(time.time()) + SENT_TTL_SECONDS
+            ).save(condition=DeviceRecord.owner.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release(self, message_id: uuid.UUID, device_id: uuid.UUID) -> None:
+        deadline.require(CALL_SECONDS)
+        DeviceRecord(f"sent#{message_id}", str(device_id)).delete()

@@ -8,15 +8,23 @@ SNS unreachable, throttling or failing is `unavailable` (503); calls are bounded
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from messenger.kernel.clock import rfc3339, utcnow
 from messenger.kernel.errors import register_unavailable_check
 from messenger.notifications.models import Platform
+from messenger.notifications.notifier import Published
 from messenger.platform import deadline
 from messenger.platform.settings import get_settings
+
+if TYPE_CHECKING:
+    from messenger.notifications.notifier import Notification
+    from messenger.notifications.service import StoredDevice
 
 CONNECT_TIMEOUT_SECONDS = 1
 READ_TIMEOUT_SECONDS = 2
@@ -81,3 +89,41 @@ class SnsEndpoints:
     def delete(self, endpoint_arn: str) -> None:
         deadline.require(CALL_SECONDS)
         client().delete_endpoint(EndpointArn=endpoint_arn)  # deleting a gone one succeeds
+
+
+class SnsPublisher:
+    """One publish per device, in each platform's own payload. The `default` message (which no
+    platform receives when each has its own) carries the notification as API.md describes it:
+    what the local gateway's /_local/notifications shows from moto's records."""
+
+    def publish(self, device: StoredDevice, notification: Notification) -> Published:
+        alert = {"title": notification.title, "body": notification.body}
+        apns = json.dumps(
+            {"aps": {"alert": alert, "badge": notification.badge}, **notification.data}
+        )
+        fcm = json.dumps(
+            {
+                "notification": alert,
+                "data": {**notification.data, "badge": str(notification.badge)},
+            }
+        )
+        default = {
+            "user_id": str(device.user_id),
+            "device_id": str(device.device_id),
+            "platform": device.platform,
+            **dataclasses.asdict(notification),
+            "sent_at": rfc3339(utcnow()),
+        }
+        message = {"default": json.dumps(default), "APNS": apns, "APNS_SANDBOX": apns, "GCM": fcm}
+        deadline.require(CALL_SECONDS)
+        try:
+            client().publish(
+                TargetArn=device.endpoint_arn,
+                Message=json.dumps(message),
+                MessageStructure="json",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("EndpointDisabled", "NotFound"):
+                return Published.DISABLED
+            raise
+        return Published.SENT
