@@ -146,3 +146,84 @@ def test_the_samples_answer(devices_env: dict[str, str]) -> None:
     assert invoke("RegisterDevice", sample_event("RegisterDevice"))["statusCode"] in (200, 201)
     assert invoke("ListDevices", sample_event("ListDevices"))["statusCode"] == 200
     assert invoke("DeleteDevice", sample_event("DeleteDevice"))["statusCode"] == 404
+
+
+def _published(env: dict[str, str]) -> list[dict[str, Any]]:
+    """Every notification moto's SNS kept (the `default` message: the notification itself)."""
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{env['SNS_ENDPOINT']}/moto-api/data.json") as response:
+        state = json.loads(response.read())
+    found = []
+    for endpoint in state.get("sns", {}).get("PlatformEndpoint", []):
+        for message in (endpoint.get("messages") or {}).values():
+            found.append({**json.loads(json.loads(message)["default"]), "arn": endpoint["arn"]})
+    return found
+
+
+def _message_sent(chat_id: str, author: str, *others: str) -> dict[str, Any]:
+    import base64
+    import json
+
+    event = sample_event("NotifyMessageSent")
+    (record,) = next(iter(event["records"].values()))
+    envelope = json.loads(base64.b64decode(record["value"]))
+    envelope["id"] = str(uuid.uuid4())
+    envelope["data"].update(
+        message_id=str(uuid.uuid4()),
+        chat_id=chat_id,
+        author_id=author,
+        content="x" * 150,
+        participants=[author, *others],
+    )
+    record["value"] = base64.b64encode(json.dumps(envelope).encode()).decode()
+    return event
+
+
+def test_a_message_notifies_the_others_devices_once(devices_env: dict[str, str]) -> None:
+    from tests.integration.helpers import friends
+
+    ann, bob = friends()
+    status, chat, _ = http_call("CreateChat", {"participants": [bob]}, user_id=ann)
+    assert status in (200, 201)
+    status, _, _ = http_call(
+        "SendMessage", {"content": "one"}, user_id=ann, path_parameters={"chat_id": chat["chat_id"]}
+    )
+    assert status == 201  # bob has 1 unread now
+    for user, token in ((ann, "c" * 64), (bob, "d" * 64), (bob, "e" * 64)):
+        body = {"platform": "apns", "token": f"{token[:32]}{uuid.uuid4().hex}"}
+        assert _call("RegisterDevice", uuid.UUID(user), "s", body=body)[0] == 201
+    bobs = {str(d.device_id) for d in _stored(uuid.UUID(bob))}
+    anns = {str(d.device_id) for d in _stored(uuid.UUID(ann))}
+
+    event = _message_sent(chat["chat_id"], ann, bob)
+    assert invoke("NotifyMessageSent", event) == {"batchItemFailures": []}
+    assert invoke("NotifyMessageSent", event) == {"batchItemFailures": []}  # redelivered
+    mine = [n for n in _published(devices_env) if n["device_id"] in bobs | anns]
+    assert {n["device_id"] for n in mine} == bobs  # not the author's, each device once
+    assert len(mine) == 2
+    ann_nickname = http_call("GetProfile", path_parameters={"user_id": ann})[1]["nickname"]
+    for notification in mine:
+        assert notification["user_id"] == bob
+        assert notification["title"] == ann_nickname
+        assert len(notification["body"]) == 100
+        assert notification["badge"] == 1
+        assert notification["data"]["chat_id"] == chat["chat_id"]
+
+
+def test_a_disabled_endpoint_removes_its_device(devices_env: dict[str, str]) -> None:
+    from tests.integration.helpers import friends
+
+    ann, bob = friends()
+    status, chat, _ = http_call("CreateChat", {"participants": [bob]}, user_id=ann)
+    assert status in (200, 201)
+    body = {"platform": "fcm", "token": uuid.uuid4().hex}
+    assert _call("RegisterDevice", uuid.UUID(bob), "s", body=body)[0] == 201
+    (device,) = _stored(uuid.UUID(bob))
+    _sns(devices_env).set_endpoint_attributes(
+        EndpointArn=device.endpoint_arn, Attributes={"Enabled": "false"}
+    )
+    event = _message_sent(chat["chat_id"], ann, bob)
+    assert invoke("NotifyMessageSent", event) == {"batchItemFailures": []}
+    assert _stored(uuid.UUID(bob)) == []

@@ -25,6 +25,7 @@ from starlette.types import Receive, Scope, Send
 from messenger_local import api_explorer
 from messenger_local.runtime import InvokeResult, LambdaRuntime
 from messenger_local.s3 import LocalCdn
+from messenger_local.sns import LocalNotifications
 from messenger_local.template import ACCOUNT_ID, REGION, Authorizer, HttpRoute, Template
 
 log = logging.getLogger("messenger_local.http")
@@ -110,6 +111,8 @@ class HttpApi:
         self._explorer: Any = None
         # The template's CloudFront distributions (messenger_local.s3), on this port.
         self.cdn = LocalCdn(template.distributions, runtime.env_overrides.get("S3_ENDPOINT"))
+        # Every push notification published through the local SNS (moto), for developers.
+        self.notifications = LocalNotifications(lambda: runtime.env_overrides.get("SNS_ENDPOINT"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Plain ASGI: every path and method reaches `match` (no framework redirects or 405s)."""
@@ -127,6 +130,9 @@ class HttpApi:
             return
         if self.cdn.serves(scope["path"]):
             await self.cdn(scope, receive, send)
+            return
+        if self.notifications.serves(scope["method"], scope["path"]):
+            await self.notifications(scope, receive, send)
             return
         response = await self._handle(Request(scope, receive))
         await response(scope, receive, send)
