@@ -227,3 +227,21 @@ def test_a_disabled_endpoint_removes_its_device(devices_env: dict[str, str]) -> 
     event = _message_sent(chat["chat_id"], ann, bob)
     assert invoke("NotifyMessageSent", event) == {"batchItemFailures": []}
     assert _stored(uuid.UUID(bob)) == []
+
+
+def test_a_platform_this_environment_has_no_application_for_is_422(
+    devices_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from messenger.platform.settings import get_settings
+
+    monkeypatch.setenv("FCM_PLATFORM_APPLICATION_ARN", "")
+    get_settings.cache_clear()
+    try:
+        user = uuid.uuid4()
+        status, problem = _call("RegisterDevice", user, "s", body={"platform": "fcm", "token": "t"})
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert status == 422
+    assert problem["errors"][0]["field"] == "platform"
+    assert _stored(user) == []

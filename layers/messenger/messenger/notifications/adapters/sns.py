@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from messenger.kernel.clock import rfc3339, utcnow
-from messenger.kernel.errors import register_unavailable_check
+from messenger.kernel.errors import InvalidInput, register_unavailable_check
 from messenger.notifications.models import Platform
 from messenger.notifications.notifier import Published
 from messenger.platform import deadline
@@ -64,13 +64,21 @@ def client() -> Any:
 
 
 def application_arn(platform: Platform) -> str:
+    """The platform's application; a platform this environment has none for is refused (422)."""
     settings = get_settings()
-    names = {
-        "apns": "apns_platform_application_arn",
-        "apns_sandbox": "apns_sandbox_platform_application_arn",
-        "fcm": "fcm_platform_application_arn",
+    arns = {
+        "apns": settings.apns_platform_application_arn,
+        "apns_sandbox": settings.apns_sandbox_platform_application_arn,
+        "fcm": settings.fcm_platform_application_arn,
     }
-    return settings.require(names[platform])
+    arn = arns[platform]
+    if not arn:
+        raise InvalidInput(
+            "validation_failed",
+            f"Push notifications to {platform} are not enabled here",
+            errors=[{"field": "platform", "message": "not enabled in this environment"}],
+        )
+    return arn
 
 
 class SnsEndpoints:
