@@ -33,7 +33,7 @@ from messenger_local.gateway import LocalGateway
 from messenger_local.services import LocalServices, drop_database
 from tests.perf import coldstart, floors, idle
 from tests.perf.media_bench import media_rows
-from tests.perf.sync_bench import sync_rows
+from tests.perf.sync_bench import fanout, sync_rows
 from tests.support import RELAXED_LIMITS, ROOT
 
 # Environment overrides for the bench's gateway (every function sees them): the place to raise
@@ -911,6 +911,8 @@ def main() -> None:
                     if "push" in parts:
                         note("push latency")
                         push = push_latency(api, gateway, clients=50)
+                        note("fan-out to a 100-member group")
+                        push += "\n" + fanout(api, backing)
                 if "idle" in parts:
                     note("idle CPU")
                     idle_cpu = idle.report(services, settle=10)
