@@ -31,7 +31,7 @@ def sync_rows(
     client.befriend(me, friend)
     chat_id = setup_call(
         lambda: api.post(
-            "/v1/chats", json={"participants": [friend["user_id"]]}, headers=friend["headers"]
+            "/v1/chats", json={"participants": [me["user_id"]]}, headers=friend["headers"]
         )
     ).json()["chat_id"]
     since = setup_call(lambda: api.get("/v1/sync", headers=me["headers"])).json()["next_cursor"]
