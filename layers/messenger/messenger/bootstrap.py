@@ -172,15 +172,18 @@ def session_service() -> SessionService:
 
 
 def logout_service() -> SessionService:
-    """Sessions, plus the realtime context's operation that closes their connections. Every
-    logout writes Postgres and closes connections (boto3, pynamodb): loaded here, at init."""
+    """Sessions, plus the realtime context's operation that closes their connections and the
+    notifications context's that removes their devices. Every logout writes Postgres, closes
+    connections and removes devices (boto3, pynamodb): loaded here, at init."""
+    import messenger.notifications.adapters.devices
+    import messenger.notifications.adapters.sns
     import messenger.platform.postgres
     import messenger.realtime.adapters.pusher
     import messenger.realtime.adapters.store  # noqa: F401
 
     service = session_service()
     service.connections = _on_first_use(session_connections)
-    service.devices = _on_first_use(session_devices)
+    service.devices = session_devices()
     return service
 
 
@@ -479,13 +482,18 @@ def notifier_service() -> Notifier:
 
 @cache
 def session_devices() -> SessionDevices:
-    """Removing a session's devices (logout; at merge every "session ended" hook)."""
-    from messenger.notifications.adapters.devices import DynamoDevices
-    from messenger.notifications.adapters.sns import SnsEndpoints
+    """Removing a session's devices (logout; at merge every "session ended" hook). The store and
+    SNS are bound on the first removal, inside its best-effort guard."""
     from messenger.notifications.api import SessionDevices
-    from messenger.notifications.service import DevicesService
 
-    return SessionDevices(DevicesService(DynamoDevices(), SnsEndpoints()))
+    def build() -> DevicesService:
+        from messenger.notifications.adapters.devices import DynamoDevices
+        from messenger.notifications.adapters.sns import SnsEndpoints
+        from messenger.notifications.service import DevicesService
+
+        return DevicesService(DynamoDevices(), SnsEndpoints())
+
+    return SessionDevices(_on_first_use(build))
 
 
 # -- users -------------------------------------------------------------------------------------
