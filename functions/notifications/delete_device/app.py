@@ -18,7 +18,9 @@ devices = devices_service()
     "/v1/devices/<device_id>",
     summary="Remove a push device",
     tags=["notifications"],
-    responses=problem_responses("device_not_found", no_content="Removed", path=True),
+    responses=problem_responses(
+        "device_not_found", "validation_failed", no_content="Removed", path=True
+    ),
 )
 def delete_device(device_id: uuid.UUID) -> Response[str]:
     devices.remove(request_context(app), device_id)
