@@ -128,7 +128,9 @@ class Notifier:
         recipients = self.recipients(message)
         if not recipients:
             return 0
-        targets = [d for user in sorted(recipients) for d in self.devices.store.of_user(user)]
+        # One Query per recipient, concurrently (a group's 99 are one round trip's latency x 7).
+        found = _concurrently(self.devices.store.of_user, sorted(recipients))
+        targets = [device for devices in found for device in devices]
         if not targets:
             return 0
         facts = self.chats.notification_facts(message.chat_id, sorted(recipients))
@@ -164,8 +166,11 @@ class Notifier:
 
 
 def _concurrently(work: Any, items: Iterable[Any]) -> list[Any]:
+    """`work` over the items, in order; the first one here (it creates the clients the others
+    share: botocore's are thread-safe once created, not while), the rest concurrently."""
     items = list(items)
     if len(items) <= 1:
         return [work(i) for i in items]
-    with ThreadPoolExecutor(min(len(items), MAX_CONCURRENT_PUBLISHES)) as pool:
-        return list(pool.map(work, items))
+    first = work(items[0])
+    with ThreadPoolExecutor(min(len(items) - 1, MAX_CONCURRENT_PUBLISHES)) as pool:
+        return [first, *pool.map(work, items[1:])]
