@@ -94,7 +94,7 @@ typecheck: install ## mypy on layers/, functions/ and the deploy tooling (infra/
 	$(VENV)/bin/mypy
 
 # Generated from infra/app/base.yaml + infra/app/functions.yaml (infra/generate.py).
-GENERATED_STACKS := infra/app/alarms.yaml infra/app/dashboard.yaml
+GENERATED_STACKS = $(wildcard infra/app/alarms-*.yaml) infra/app/dashboard.yaml infra/app/logs.yaml
 
 .PHONY: validate
 validate: install tools ## Generated files current, sam validate --lint, cfn-lint on every stack, no cycle

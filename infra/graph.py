@@ -117,16 +117,25 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+MAX_RESOURCES = 500  # CloudFormation's limit per template, counted after the transform
+
+
 def problems(path: Path, alarms_stack: str = "Alarms") -> list[str]:
+    """Cycles, and deployment groups that do not wait for an alarms stack (one per context,
+    `Alarms<Context>`: each group waits for its function's)."""
     template = transformed(path)
     graph = dependencies(template)
     found = [f"dependency cycle: {' -> '.join(c)}" for c in cycles(graph)]
+    if len(template["Resources"]) > MAX_RESOURCES:
+        found.append(
+            f"{len(template['Resources'])} resources after the SAM transform: over"
+            f" CloudFormation's {MAX_RESOURCES} (move some into a nested stack; decision 53)"
+        )
     for name, resource in template["Resources"].items():
-        if (
-            resource["Type"] == "AWS::CodeDeploy::DeploymentGroup"
-            and alarms_stack not in graph[name]
+        if resource["Type"] == "AWS::CodeDeploy::DeploymentGroup" and not any(
+            d.startswith(alarms_stack) for d in graph[name]
         ):
-            found.append(f"{name} does not wait for the {alarms_stack} stack's alarms")
+            found.append(f"{name} does not wait for an {alarms_stack}<Context> stack's alarms")
     return found
 
 

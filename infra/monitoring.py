@@ -1,13 +1,14 @@
-"""The alarms and the dashboard of the application stack, as two generated nested stacks.
+"""The alarms and the dashboard of the application stack, as generated nested stacks.
 
-Every CodeDeploy-shifted function gets three rollback alarms (errors and p99 duration of the
-version being deployed, throttles of its `live` alias), listed in its DeploymentPreference, so a
-canary/linear/all-at-once shift rolls back as soon as one fires. They live in
-infra/app/alarms.yaml (nested stack `Alarms`): each function's DeploymentPreference names them
-through the stack's outputs, so CodeDeploy's deployment groups wait for the alarms to watch the
-new version before any traffic moves. That stack takes only the functions' names and versions:
-the HTTP API depends on every route's alias, each alias on its deployment group, so an alarm of
-the Alarms stack that watched the API would close a dependency cycle.
+Every CodeDeploy-shifted function gets three rollback alarms (errors and p99 duration of the version
+being deployed, throttles of its `live` alias), listed in its DeploymentPreference, so a
+canary/linear/all-at-once shift rolls back as soon as one fires. They live in one nested stack per
+context, infra/app/alarms-<context>.yaml (`AlarmsAuth`, `AlarmsChats`, ...: one stack for all of
+them passed CloudFormation's 200 outputs at 70 functions): each function's DeploymentPreference
+names them through its context's stack's outputs, so CodeDeploy's deployment groups wait for the
+alarms to watch the new version before any traffic moves. Those stacks take only the functions'
+names and versions: the HTTP API depends on every route's alias, each alias on its deployment
+group, so an alarm of the Alarms stack that watched the API would close a dependency cycle.
 
 What watches the API or the queue as a whole (the authorizer's rollback alarm on the API's 5xx,
 the dead-letter alarm) and the dashboard live in infra/app/dashboard.yaml (nested stack
@@ -28,9 +29,9 @@ from infra.specs import Spec
 
 ALIAS = "live"
 API_5XX = "Api5xx"  # the authorizer's "errors" alarm: its 401s are Lambda errors by design
-ALARMS_STACK = "Alarms"
+ALARMS_STACK = "Alarms"  # the prefix of every context's alarms stack
 DASHBOARD_STACK = "Dashboard"
-ALARMS_FILE = "infra/app/alarms.yaml"
+ALARMS_DIR = "infra/app"
 DASHBOARD_FILE = "infra/app/dashboard.yaml"
 STACK_NAME = "AppStackName"  # the application stack's name, passed to both nested stacks
 DEAD_LETTERS = "EventsDeadLetterQueueName"
@@ -47,6 +48,38 @@ def kinds(specs: dict[str, Spec], base: dict[str, Any]) -> dict[str, str]:
             continue
         found[name] = "authorizer" if name in authorizers else "batch" if spec.batch else "api"
     return found
+
+
+def contexts(specs: dict[str, Spec]) -> dict[str, str]:
+    """Function -> its context (functions/<context>/...): which alarms stack holds its alarms."""
+    return {name: spec.code.split("/", 1)[0] for name, spec in specs.items()}
+
+
+def alarms_stack(context: str) -> str:
+    """The logical id of a context's alarms stack: auth -> AlarmsAuth."""
+    return ALARMS_STACK + context.title().replace("_", "")
+
+
+def alarms_file(context: str) -> str:
+    return f"{ALARMS_DIR}/alarms-{context}.yaml"
+
+
+def thresholds(members: dict[str, str]) -> list[str]:
+    """The threshold parameters a stack of these functions uses (cfn-lint refuses unused ones)."""
+    used = ["AlarmErrorsThreshold"]
+    if any(kind != "batch" for kind in members.values()):
+        used.append("ApiP99DurationMs")
+    if any(kind == "batch" for kind in members.values()):
+        used.append("BatchP99DurationMs")
+    return used
+
+
+def by_context(functions: dict[str, str], where: dict[str, str]) -> dict[str, dict[str, str]]:
+    """The shifted functions (name -> kind) of each context, contexts in order."""
+    grouped: dict[str, dict[str, str]] = {}
+    for name in sorted(functions):
+        grouped.setdefault(where[name], {})[name] = functions[name]
+    return dict(sorted(grouped.items()))
 
 
 def alarm_ids(name: str, kind: str) -> list[str]:
@@ -67,14 +100,14 @@ def alarm_name(alarm_id: str) -> str:
     raise ValueError(alarm_id)
 
 
-def deployment_alarms(name: str, kind: str) -> list[Any]:
+def deployment_alarms(name: str, kind: str, context: str) -> list[Any]:
     """What a function's DeploymentPreference.Alarms lists (in the application template)."""
     refs: list[Any] = []
     for alarm in alarm_ids(name, kind):
         if alarm.endswith(f"{API_5XX}Alarm"):
             refs.append({"Fn::Sub": f"${{AWS::StackName}}-{alarm_name(alarm)}"})
         else:
-            refs.append({"Fn::GetAtt": [ALARMS_STACK, f"Outputs.{alarm}"]})
+            refs.append({"Fn::GetAtt": [alarms_stack(context), f"Outputs.{alarm}"]})
     return refs
 
 
@@ -85,31 +118,36 @@ def _common_parameters() -> dict[str, Any]:
     return {STACK_NAME: {"Ref": "AWS::StackName"}, "AlarmTopicArn": {"Ref": "AlarmTopicArn"}}
 
 
-def stack_resources(functions: dict[str, str]) -> dict[str, Any]:
-    """The `Alarms` and `Dashboard` AWS::CloudFormation::Stack resources of template.yaml."""
-    alarm_params: dict[str, Any] = {
-        **_common_parameters(),
-        **{t: {"Ref": t} for t in THRESHOLDS},
-    }
+def stack_resources(functions: dict[str, str], where: dict[str, str]) -> dict[str, Any]:
+    """Each context's `Alarms<Context>` and the `Dashboard` AWS::CloudFormation::Stack
+    resources of template.yaml."""
     dashboard_params: dict[str, Any] = {
         **_common_parameters(),
         "AlarmErrorsThreshold": {"Ref": "AlarmErrorsThreshold"},
         "HttpApi": {"Ref": "HttpApi"},
         DEAD_LETTERS: {"Fn::GetAtt": ["EventsDeadLetterQueue", "QueueName"]},
     }
+    stacks: dict[str, Any] = {}
+    for context, members in by_context(functions, where).items():
+        alarm_params: dict[str, Any] = {
+            **_common_parameters(),
+            **{t: {"Ref": t} for t in thresholds(members)},
+        }
+        for name in members:
+            alarm_params[name] = {"Ref": name}
+            alarm_params[f"{name}Version"] = {"Fn::GetAtt": [name, "Version.Version"]}
+        stacks[alarms_stack(context)] = {
+            "Type": "AWS::CloudFormation::Stack",
+            "Properties": {"TemplateURL": alarms_file(context), "Parameters": alarm_params},
+        }
     for name in sorted(functions):
-        alarm_params[name] = {"Ref": name}
-        alarm_params[f"{name}Version"] = {"Fn::GetAtt": [name, "Version.Version"]}
         dashboard_params[name] = {"Ref": name}
     return {
-        ALARMS_STACK: {
-            "Type": "AWS::CloudFormation::Stack",
-            "Properties": {"TemplateURL": ALARMS_FILE, "Parameters": alarm_params},
-        },
+        **stacks,
         DASHBOARD_STACK: {
             "Type": "AWS::CloudFormation::Stack",
-            # Its alarm widget lists the Alarms stack's alarms (by ARN).
-            "DependsOn": ALARMS_STACK,
+            # Its alarm widget lists the alarms stacks' alarms (by ARN).
+            "DependsOn": sorted(stacks),
             "Properties": {"TemplateURL": DASHBOARD_FILE, "Parameters": dashboard_params},
         },
     }
@@ -231,13 +269,17 @@ def _shared_parameters() -> dict[str, Any]:
     }
 
 
-def alarms_template(functions: dict[str, str]) -> dict[str, Any]:
-    """infra/app/alarms.yaml: every rollback alarm that watches a function's new version."""
+def alarms_template(functions: dict[str, str], context: str) -> dict[str, Any]:
+    """infra/app/alarms-<context>.yaml: the rollback alarms that watch the new versions of one
+    context's functions."""
+    described = {
+        "AlarmErrorsThreshold": "Errors per minute that roll a version back",
+        "ApiP99DurationMs": "p99 (ms) that rolls an API version back",
+        "BatchP99DurationMs": "p99 (ms) that rolls a consumer back",
+    }
     parameters = {
         **_shared_parameters(),
-        "AlarmErrorsThreshold": _parameter("Errors per minute that roll a version back", "Number"),
-        "ApiP99DurationMs": _parameter("p99 (ms) that rolls an API version back", "Number"),
-        "BatchP99DurationMs": _parameter("p99 (ms) that rolls a consumer back", "Number"),
+        **{t: _parameter(described[t], "Number") for t in thresholds(functions)},
     }
     resources: dict[str, Any] = {}
     outputs: dict[str, Any] = {}
@@ -252,13 +294,13 @@ def alarms_template(functions: dict[str, str]) -> dict[str, Any]:
             }
     if len(parameters) > LIMIT or len(outputs) > LIMIT:
         raise ValueError(
-            f"{ALARMS_FILE}: {len(parameters)} parameters, {len(outputs)} outputs: over "
-            f"CloudFormation's {LIMIT}; split the Alarms stack (one per context)"
+            f"{alarms_file(context)}: {len(parameters)} parameters, {len(outputs)} outputs: over "
+            f"CloudFormation's {LIMIT}; split the context's alarms stack"
         )
     return {
         **_header(
-            "Rollback alarms of every function's version being deployed (generated by "
-            "`make template` from infra/app/functions.yaml; do not edit)"
+            f"Rollback alarms of the {context} functions' versions being deployed (generated "
+            "by `make template` from infra/app/functions.yaml; do not edit)"
         ),
         "Parameters": parameters,
         "Conditions": _CONDITIONS,

@@ -18,7 +18,7 @@ def realtime_env(in_process_env: dict[str, str]) -> Iterator[dict[str, str]]:
 
     from messenger.bootstrap import session_connections
     from messenger.platform.settings import get_settings
-    from messenger.realtime.adapters import store
+    from messenger.realtime.adapters import store, stream
 
     gateway = LocalGateway(
         ROOT / "template.yaml",
@@ -33,6 +33,7 @@ def realtime_env(in_process_env: dict[str, str]) -> Iterator[dict[str, str]]:
     extra = {
         "CONNECTIONS_TABLE": function_env["CONNECTIONS_TABLE"],
         "USER_CONNECTIONS_TABLE": function_env["USER_CONNECTIONS_TABLE"],
+        "USER_STREAMS_TABLE": function_env["USER_STREAMS_TABLE"],
         "WEBSOCKET_MANAGEMENT_ENDPOINT": f"http://127.0.0.1:{gateway.ws_port}/dev",
         # Dummies for the local stand-ins (moto, the gateway), as the local runtime sets them.
         "AWS_ACCESS_KEY_ID": "testing",
@@ -42,6 +43,7 @@ def realtime_env(in_process_env: dict[str, str]) -> Iterator[dict[str, str]]:
     os.environ.update(extra)
     get_settings.cache_clear()
     store.configure.cache_clear()
+    stream.configure.cache_clear()
     session_connections.cache_clear()  # built against this module's gateway
     try:
         yield {**in_process_env, **extra}

@@ -36,6 +36,7 @@ from tests.perf.erasure_bench import erasure_rows
 from tests.perf.groups_bench import groups_rows
 from tests.perf.media_bench import media_rows
 from tests.perf.session_bench import session_rows
+from tests.perf.sync_bench import fanout, sync_rows
 from tests.support import RELAXED_LIMITS, ROOT
 
 # Environment overrides for the bench's gateway (every function sees them): the place to raise
@@ -283,6 +284,7 @@ def warm(api: httpx.Client, n: int, backing: dict[str, str]) -> list[Rpc]:
         + session_rows(api, client, n, backing)
         + erasure_rows(api, client, n, backing)
         + groups_rows(api, client, me, n, backing)
+        + sync_rows(api, client, me, n, backing)
     )
 
 
@@ -915,6 +917,8 @@ def main() -> None:
                     if "push" in parts:
                         note("push latency")
                         push = push_latency(api, gateway, clients=50)
+                        note("fan-out to a 100-member group")
+                        push += "\n" + fanout(api, backing)
                 if "idle" in parts:
                     note("idle CPU")
                     idle_cpu = idle.report(services, settle=10)

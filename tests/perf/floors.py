@@ -34,6 +34,7 @@ from tests.perf.erasure_floors import ErasureFloors
 from tests.perf.groups_floors import GroupsFloors
 from tests.perf.media_floors import MediaFloors
 from tests.perf.session_floors import SessionFloors
+from tests.perf.sync_floors import SyncFloors
 from tests.support import ROOT
 
 Samples = list[float]
@@ -74,7 +75,7 @@ SEARCH_SQL = (
 )
 
 
-class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors):
+class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors):
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
         self.pg = psycopg.connect(env["DATABASE_URL"], autocommit=True, prepare_threshold=None)

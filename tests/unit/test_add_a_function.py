@@ -106,20 +106,23 @@ def test_the_generated_template_has_the_whole_function_block(tree: Path) -> None
         },
     }
     # Its log group, with the stack's retention.
-    group = resources[props["LoggingConfig"]["LogGroup"]["Ref"]]
+    stack, output = props["LoggingConfig"]["LogGroup"]["Fn::GetAtt"]
+    logs = cfn_yaml.load(tree / resources[stack]["Properties"]["TemplateURL"])
+    group = logs["Resources"][output.removeprefix("Outputs.")]
     assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
-    assert group["Properties"]["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${AWS::StackName}/Ping"}
+    assert group["Properties"]["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${AppStackName}/Ping"}
     # The alias and CodeDeploy come from Globals; its rollback alarms from the Alarms stack.
     assert doc["Globals"]["Function"]["AutoPublishAlias"] == "live"
     alarms = props["DeploymentPreference"]["Alarms"]
-    nested = cfn_yaml.load(tree / resources["Alarms"]["Properties"]["TemplateURL"])
+    # In its context's alarms stack (users/ping: AlarmsUsers).
+    nested = cfn_yaml.load(tree / resources["AlarmsUsers"]["Properties"]["TemplateURL"])
     for alarm in alarms:
         stack, output = alarm["Fn::GetAtt"]
-        assert stack == "Alarms"
+        assert stack == "AlarmsUsers"
         alarm_id = output.removeprefix("Outputs.")
         assert nested["Resources"][alarm_id]["Type"] == "AWS::CloudWatch::Alarm"
     assert len(alarms) == 3
-    passed = resources["Alarms"]["Properties"]["Parameters"]
+    passed = resources["AlarmsUsers"]["Properties"]["Parameters"]
     assert passed["PingVersion"] == {"Fn::GetAtt": ["Ping", "Version.Version"]}
     dashboard = cfn_yaml.load(tree / "infra" / "app" / "dashboard.yaml")
     assert (

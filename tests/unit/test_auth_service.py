@@ -37,11 +37,12 @@ class AuthService:
         self.outbox = FakeOutbox()
         self.throttle = FakeThrottle()
         self.closed: list[tuple[uuid.UUID, str]] = []
+        self.devices_removed: list[tuple[uuid.UUID, str]] = []
         self.sessions = SessionService(
             FakeSessions(),
             access_ttl=timedelta(hours=1),
             refresh_ttl=timedelta(days=60),
-            ended=[self.close_session_connections],
+            ended=[self.close_session_connections, self.remove_session_devices],
         )
         self.registration = RegistrationService(
             self.accounts, self.passwords, self.nicknames, self.outbox
@@ -56,6 +57,10 @@ class AuthService:
 
     def close_session_connections(self, user_id: uuid.UUID, session_id: str) -> int:
         self.closed.append((user_id, session_id))
+        return 1
+
+    def remove_session_devices(self, user_id: uuid.UUID, session_id: str) -> int:
+        self.devices_removed.append((user_id, session_id))
         return 1
 
 
@@ -212,10 +217,12 @@ def test_logout_closes_the_connections_of_that_session_only(service: AuthService
     assert first.access_token not in session_id  # names the session; is not its credential
     service.sessions.logout(first.access_token)
     assert service.closed == [(user_id, session_id)]
+    assert service.devices_removed == [(user_id, session_id)]  # its push devices go with it
     assert service.sessions.identify(first.access_token) is None
     assert service.sessions.identify(second.access_token) is not None
     service.sessions.logout(first.access_token)  # already revoked: nothing more to close
     assert len(service.closed) == 1
+    assert len(service.devices_removed) == 1
 
 
 def test_tokens_are_stored_only_as_hashes(service: AuthService) -> None:

@@ -317,7 +317,10 @@ CONSUMED = {
         "chat.read",
         "friendship.requested",
         "friendship.accepted",
+        "friendship.rejected",
+        "friendship.removed",
     ],
+    "NotifyMessageSent": ["message.sent"],
 }
 # An event of the consumer's topic it does not handle (and one nobody publishes).
 SKIPPED = {
@@ -326,7 +329,9 @@ SKIPPED = {
     ("InvalidateCaches", "friendship"): "friendship.blocked",
     ("PushRealtimeEvents", "chat"): "chat.created",
     ("PushRealtimeEvents", "message"): "chat.created",
-    ("PushRealtimeEvents", "friendship"): "friendship.removed",
+    ("PushRealtimeEvents", "friendship"): "friendship.blocked",
+    ("NotifyMessageSent", "chat"): "chat.read",
+    ("NotifyMessageSent", "message"): "message.edited",
 }
 
 

@@ -4,7 +4,7 @@ Every CodeDeploy-shifted function has its three alarms wired into its Deployment
 canary/linear/blue-green shift rolls back by itself), the alarms watch the `live` alias and the
 version being deployed, the dashboard shows every function, the CA bundles ship in a layer, and
 the hot RPCs have their scaling knobs. The alarms and the dashboard are the nested stacks
-infra/app/alarms.yaml and dashboard.yaml: read through what template.yaml passes them.
+infra/app/alarms-<context>.yaml and dashboard.yaml: read through what template.yaml passes them.
 """
 
 from __future__ import annotations
@@ -27,11 +27,18 @@ ALARM_ARN = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:a
 DEPLOYED = sorted(set(functions()) - {HOOK})
 # Derived from the specs (infra/app/functions.yaml) and the base template, as `make template` does.
 KINDS = monitoring.kinds(specs.load(), cfn_yaml.load(specs.BASE))
+CONTEXTS = monitoring.contexts(specs.load())
+ALARM_STACKS = sorted({monitoring.alarms_stack(CONTEXTS[n]) for n in DEPLOYED})
+
+
+def alarms_of(name: str) -> str:
+    """The alarms stack of the function's context."""
+    return monitoring.alarms_stack(CONTEXTS[name])
 
 
 @cache
 def nested(stack: str) -> dict[str, Any]:
-    """A generated nested stack of template.yaml (Alarms, Dashboard), read from its file."""
+    """A generated nested stack of template.yaml (Alarms<Context>, Dashboard), from its file."""
     resource = resources()[stack]
     assert resource["Type"] == "AWS::CloudFormation::Stack"
     return cfn_yaml.load(ROOT / resource["Properties"]["TemplateURL"])
@@ -55,7 +62,7 @@ def in_parent(stack: str, value: Any) -> Any:
 
 def alarm(alarm_id: str) -> tuple[str, dict[str, Any]]:
     """(the nested stack, the alarm resource) of a generated alarm."""
-    for stack in (monitoring.ALARMS_STACK, monitoring.DASHBOARD_STACK):
+    for stack in (*ALARM_STACKS, monitoring.DASHBOARD_STACK):
         found = nested(stack)["Resources"].get(alarm_id)
         if found is not None:
             return stack, found
@@ -78,7 +85,7 @@ def test_every_function_but_the_hook_is_monitored() -> None:
 def test_function_rolls_back_on_its_alarms(name: str) -> None:
     kind = KINDS[name]
     alarms = (functions()[name].get("DeploymentPreference") or {}).get("Alarms")
-    assert alarms == monitoring.deployment_alarms(name, kind), (
+    assert alarms == monitoring.deployment_alarms(name, kind, CONTEXTS[name]), (
         f"{name} has no rollback alarms: run `make template`"
     )
     for alarm_id, listed in zip(monitoring.alarm_ids(name, kind), alarms, strict=True):
@@ -112,7 +119,7 @@ def test_alarms_watch_the_alias_and_the_new_version(name: str) -> None:
     alias = {"Fn::Sub": f"${{{name}}}:live"}
     version = {"Fn::GetAtt": [name, "Version.Version"]}
     # `${Name}` in the nested stacks is the parameter the parent sets to the function's name.
-    assert passed(monitoring.ALARMS_STACK, name) == {"Ref": name}
+    assert passed(alarms_of(name), name) == {"Ref": name}
 
     errors = alarm(first)[1]["Properties"]
     if KINDS[name] == "authorizer":
@@ -137,7 +144,7 @@ def test_alarms_watch_the_alias_and_the_new_version(name: str) -> None:
     assert p99["ExtendedStatistic"] == "p99"
     assert _dimensions(duration)["ExecutedVersion"] == version
     expected = "BatchP99DurationMs" if KINDS[name] == "batch" else "ApiP99DurationMs"
-    assert in_parent(monitoring.ALARMS_STACK, p99["Threshold"]) == {"Ref": expected}
+    assert in_parent(alarms_of(name), p99["Threshold"]) == {"Ref": expected}
 
 
 def test_alarm_thresholds_leave_room_under_the_timeouts() -> None:
@@ -169,7 +176,7 @@ def test_dashboard_shows_every_function_and_every_alarm() -> None:
 
 def test_alarms_notify_the_optional_topic() -> None:
     found = 0
-    for stack in (monitoring.ALARMS_STACK, monitoring.DASHBOARD_STACK):
+    for stack in (*ALARM_STACKS, monitoring.DASHBOARD_STACK):
         assert passed(stack, "AlarmTopicArn") == {"Ref": "AlarmTopicArn"}
         for name, resource in nested(stack)["Resources"].items():
             if resource["Type"] != "AWS::CloudWatch::Alarm":

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from messenger.platform.events import EventEnvelope
+from messenger.kernel.events import MalformedEvent
 from messenger.realtime.service import (
     Connection,
     Outcome,
@@ -19,115 +18,21 @@ from messenger.realtime.service import (
     epoch,
     push_for,
 )
+from tests.unit.realtime_fakes import (
+    ANN,
+    AT,
+    BOB,
+    CAT,
+    NOW,
+    Directory,
+    FakeConnections,
+    FakeDeliveries,
+    FakePusher,
+    envelope,
+    message,
+)
 
 pytestmark = pytest.mark.unit
-
-NOW = datetime(2026, 11, 26, 16, 30, tzinfo=UTC)
-AT = "2026-11-26T16:30:00.000Z"  # NOW on the wire
-ANN, BOB, CAT = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-
-
-class FakeConnections:
-    def __init__(self) -> None:
-        self.by_id: dict[str, Connection] = {}
-
-    def add(self, connection: Connection, now: int) -> list[Connection]:
-        self.by_id[connection.connection_id] = connection
-        return self.of_users([connection.user_id], now)
-
-    def remove(self, connection_id: str, now: int) -> tuple[Connection | None, list[Connection]]:
-        gone = self.by_id.pop(connection_id, None)
-        return gone, self.of_users([gone.user_id], now) if gone else []
-
-    def get(self, connection_id: str) -> Connection | None:
-        return self.by_id.get(connection_id)
-
-    def of_users(self, user_ids: Iterable[uuid.UUID], now: int) -> list[Connection]:
-        wanted = set(user_ids)
-        return sorted(
-            (c for c in self.by_id.values() if c.user_id in wanted and c.expires_at > now),
-            key=lambda c: c.connection_id,
-        )
-
-
-class FakePusher:
-    def __init__(self) -> None:
-        self.outcomes: dict[str, Outcome] = {}
-        self.frames: list[tuple[str, dict[str, Any]]] = []
-        self.closed: list[str] = []
-
-    def close_many(self, connection_ids: Sequence[str]) -> dict[str, Outcome]:
-        self.closed.extend(connection_ids)
-        return dict.fromkeys(connection_ids, Outcome.DELIVERED)
-
-    def post_many(self, posts: Sequence[tuple[str, bytes]]) -> dict[str, Outcome]:
-        result = {}
-        for connection_id, payload in posts:
-            outcome = self.outcomes.get(connection_id, Outcome.DELIVERED)
-            if outcome is Outcome.DELIVERED:
-                self.frames.append((connection_id, json.loads(payload)))
-            result[connection_id] = outcome
-        return result
-
-    def to(self, connection_id: str) -> list[dict[str, Any]]:
-        return [f for cid, f in self.frames if cid == connection_id]
-
-
-class FakeDeliveries:
-    def __init__(self) -> None:
-        self.log: dict[str, set[str]] = {}
-
-    def served(self, event_id: str) -> set[str]:
-        return set(self.log.get(event_id, set()))
-
-    def remember(self, event_id: str, connection_ids: Iterable[str]) -> None:
-        self.log.setdefault(event_id, set()).update(connection_ids)
-
-
-class Directory:
-    """Friends, chats and sessions: the other contexts' public queries, in memory."""
-
-    def __init__(self) -> None:
-        self.friends: dict[uuid.UUID, set[uuid.UUID]] = {ANN: {BOB}, BOB: {ANN}, CAT: set()}
-        self.chats: dict[uuid.UUID, list[uuid.UUID]] = {}
-        self.direct: set[uuid.UUID] = set()  # chats that are direct (friends only)
-        self.tokens = {"ann": ANN, "bob": BOB, "cat": CAT, "ann-2": ANN}
-        self.revoked: set[str] = set()  # session ids
-        self.revoke_on_identify: dict[str, int] = {}  # token -> revoke after that many checks
-        self.blocks: set[tuple[uuid.UUID, uuid.UUID]] = set()  # (blocker, blocked)
-
-    def friends_of(self, user: uuid.UUID) -> set[uuid.UUID]:
-        return self.friends.get(user, set())
-
-    def who_blocked(self, author: uuid.UUID, among: Collection[uuid.UUID]) -> set[uuid.UUID]:
-        return {u for u in among if (u, author) in self.blocks}
-
-    def participants_of(self, chat_id: uuid.UUID) -> list[uuid.UUID] | None:
-        return self.chats.get(chat_id)
-
-    def participants_if_may_send(
-        self, chat_id: uuid.UUID, user: uuid.UUID
-    ) -> list[uuid.UUID] | None:
-        participants = self.chats.get(chat_id)
-        if not participants or user not in participants:
-            return None
-        others = [p for p in participants if p != user]
-        if chat_id in self.direct and others[0] not in self.friends_of(user):
-            return None
-        return participants
-
-    def identify(self, token: str) -> tuple[uuid.UUID, str] | None:
-        if token in self.revoke_on_identify:
-            self.revoke_on_identify[token] -= 1
-            if self.revoke_on_identify[token] < 0:
-                self.revoked.add(f"s-{token}")
-        user = self.tokens.get(token)
-        if user is None or f"s-{token}" in self.revoked:
-            return None
-        return user, f"s-{token}"
-
-    def known_revoked(self, session_ids: Iterable[str]) -> set[str]:
-        return set(session_ids) & self.revoked
 
 
 @pytest.fixture
@@ -144,23 +49,6 @@ def world() -> tuple[RealtimeService, FakeConnections, FakePusher, Directory]:
         revocations=directory,
     )
     return service, connections, pusher, directory
-
-
-def envelope(kind: str, **data: Any) -> EventEnvelope:
-    return EventEnvelope(id=uuid.uuid4(), type=kind, occurred_at=NOW, data=data)
-
-
-def message(chat: uuid.UUID, *participants: uuid.UUID) -> EventEnvelope:
-    return envelope(
-        "message.sent",
-        message_id=str(uuid.uuid4()),
-        chat_id=str(chat),
-        author_id=str(participants[0]),
-        content="hi",
-        created_at=AT,
-        client_message_id=None,
-        participants=[str(p) for p in participants],
-    )
 
 
 def test_a_bad_token_is_refused_and_nothing_is_stored(world: Any) -> None:
@@ -271,13 +159,16 @@ def test_a_read_receipt_goes_to_the_others_only() -> None:
 
 
 def test_friendship_events_go_to_the_other_user() -> None:
-    for kind in ("friendship.requested", "friendship.accepted"):
+    kinds = ("requested", "accepted", "rejected", "removed")
+    for kind in (f"friendship.{k}" for k in kinds):
         push = push_for(envelope(kind, from_user_id=str(ANN), to_user_id=str(BOB), at=AT))
         assert push is not None
         assert push.users == {BOB}
-    assert (
-        push_for(envelope("friendship.removed", from_user_id=str(ANN), to_user_id=str(BOB))) is None
-    )
+        assert push.streamed is not None
+        assert push.streamed.type == kind
+    # Broken data is refused, not pushed half-formed.
+    with pytest.raises(MalformedEvent):
+        push_for(envelope("friendship.removed", from_user_id=str(ANN), to_user_id=str(BOB)))
 
 
 def test_a_gone_connection_is_forgotten_and_the_others_still_served(world: Any) -> None:
@@ -358,8 +249,9 @@ def test_closing_a_session_closes_its_connections_only(world: Any) -> None:
     assert service.close_session(ANN, "s-ann", NOW) == 1
     assert pusher.closed == ["a1"]
     assert set(connections.by_id) == {"a2", "b1"}
-    # Told, then closed; no presence change: Ann is still online on her other device.
-    assert pusher.frames == [("a1", {"type": "session.revoked", "data": {"session_id": "s-ann"}})]
+    # The closed session hears why, first; Ann is still online on her other device.
+    revoked = {"type": "session.revoked", "data": {"session_id": "s-ann"}}
+    assert pusher.frames == [("a1", revoked)]
     pusher.frames.clear()
     assert service.close_session(ANN, "s-ann-2", NOW) == 1
     assert pusher.frames == [

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from infra import specs
+from infra import cfn_yaml, specs
 from tests.unit.sam_template import (
     FUNCTION,
     LAYER,
@@ -97,10 +97,17 @@ def test_alias_runtime_and_architecture_come_from_globals() -> None:
 def test_function_logs_json_to_its_own_log_group_with_retention(name: str) -> None:
     logging = functions()[name]["LoggingConfig"]
     assert logging["LogFormat"] == "JSON"
-    group_id = logging["LogGroup"]["Ref"]
-    group = resources()[group_id]
+    # Its group lives in the LogGroups nested stack (the application stack's 500 resources).
+    stack, output = logging["LogGroup"]["Fn::GetAtt"]
+    assert (stack, output) == ("LogGroups", f"Outputs.{name}LogGroup")
+    nested = cfn_yaml.load(ROOT / resources()[stack]["Properties"]["TemplateURL"])
+    group = nested["Resources"][f"{name}LogGroup"]
     assert group["Type"] == "AWS::Logs::LogGroup"
     assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert nested["Outputs"][f"{name}LogGroup"]["Value"] == {"Ref": f"{name}LogGroup"}
+    assert resources()[stack]["Properties"]["Parameters"]["LogRetentionDays"] == {
+        "Ref": "LogRetentionDays"
+    }
 
 
 @pytest.mark.parametrize("name", sorted(set(functions()) - {HOOK}))

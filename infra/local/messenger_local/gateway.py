@@ -22,6 +22,7 @@ from messenger_local.mail import ensure_identity
 from messenger_local.runtime import DEFAULT_MAX_CONCURRENCY, InvokeResult, LambdaRuntime
 from messenger_local.s3 import CDN_PREFIX, ensure_buckets
 from messenger_local.schedules import Schedules
+from messenger_local.sns import ensure_platform_applications
 from messenger_local.template import Template, load_template
 from messenger_local.websocket_gateway import WebSocketGateway
 
@@ -146,6 +147,10 @@ class LocalGateway:
                 ensure_tables(self.template.tables, endpoint)
             else:
                 log.warning("no DYNAMODB_ENDPOINT in env: the template's tables are not created")
+        if endpoint:  # moto serves SNS too: the push platforms' applications, and SNS itself
+            self.runtime.env_overrides.setdefault("SNS_ENDPOINT", endpoint)
+            for name, arn in ensure_platform_applications(endpoint).items():
+                self.runtime.env_overrides.setdefault(name, arn)
         s3_endpoint = self.env.get("S3_ENDPOINT")
         if self.template.buckets:
             if s3_endpoint:

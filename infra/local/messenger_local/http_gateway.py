@@ -27,6 +27,7 @@ from messenger_local.cors import CorsPolicy
 from messenger_local.mail import LocalMailbox
 from messenger_local.runtime import InvokeResult, LambdaRuntime
 from messenger_local.s3 import LocalCdn
+from messenger_local.sns import LocalNotifications
 from messenger_local.template import ACCOUNT_ID, REGION, Authorizer, HttpRoute, Template
 
 log = logging.getLogger("messenger_local.http")
@@ -115,6 +116,8 @@ class HttpApi:
         self.cdn = LocalCdn(template.distributions, runtime.env_overrides.get("S3_ENDPOINT"))
         # Every mail sent through SES locally (messenger_local.mail).
         self.mailbox = LocalMailbox(runtime.env_overrides.get("SES_ENDPOINT"))
+        # Every push notification published through the local SNS (moto), for developers.
+        self.notifications = LocalNotifications(lambda: runtime.env_overrides.get("SNS_ENDPOINT"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Plain ASGI: every path and method reaches `match` (no framework redirects or 405s)."""
@@ -135,6 +138,9 @@ class HttpApi:
             return
         if self.mailbox.serves(scope["method"], scope["path"]):
             await self.mailbox(scope, receive, send)
+            return
+        if self.notifications.serves(scope["method"], scope["path"]):
+            await self.notifications(scope, receive, send)
             return
         response = await self._handle(Request(scope, receive))
         await response(scope, receive, send)

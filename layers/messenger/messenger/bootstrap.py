@@ -43,12 +43,17 @@ if TYPE_CHECKING:
     from messenger.friends.service import FriendsService
     from messenger.media.api import MediaApi
     from messenger.media.service import MediaService
+    from messenger.notifications.api import SessionDevices
+    from messenger.notifications.notifier import Notifier
+    from messenger.notifications.service import DevicesService
     from messenger.platform.kafka_publisher import KafkaPublisher
     from messenger.platform.publishing import RelayReport
     from messenger.platform.ratelimit import RedisRateLimiter
     from messenger.realtime.adapters.store import DynamoConnections
+    from messenger.realtime.adapters.stream import DynamoStream
     from messenger.realtime.api import Presence, SessionConnections
     from messenger.realtime.service import RealtimeService
+    from messenger.realtime.sync import SyncService
     from messenger.safety.service import ReportsService
     from messenger.users.adapters.profile_cache import CachedProfiles
     from messenger.users.adapters.profiles import PostgresProfiles
@@ -190,19 +195,26 @@ def session_service() -> SessionService:
 
 def _session_ended_hooks() -> list[Callable[[uuid.UUID, str], object]]:
     """What else ends with a session, in order, for every way one ends (logout, revocation,
-    password change or reset, account deletion): its WebSocket connections are closed. (Its push
-    devices join here.)"""
+    password change or reset, account deletion): its WebSocket connections are closed (after a
+    `session.revoked` frame), then its push devices are removed (best effort each)."""
     connections = _on_first_use(session_connections)
+    devices = session_devices()
 
     def close_connections(user_id: uuid.UUID, session_id: str) -> object:
         return connections.close_session_connections(user_id, session_id)
 
-    return [close_connections]
+    def remove_devices(user_id: uuid.UUID, session_id: str) -> object:
+        return devices.remove_session_devices(user_id, session_id)
+
+    return [close_connections, remove_devices]
 
 
 def logout_service() -> SessionService:
-    """Sessions, plus what ends with one (the hooks). Ending a session writes Postgres and
-    closes connections (boto3, pynamodb): loaded here, at init."""
+    """Sessions, plus what ends with one (the hooks: connections closed, devices removed).
+    Ending a session writes Postgres, closes connections and removes devices (boto3, pynamodb):
+    loaded here, at init."""
+    import messenger.notifications.adapters.devices
+    import messenger.notifications.adapters.sns
     import messenger.platform.postgres
     import messenger.realtime.adapters.pusher
     import messenger.realtime.adapters.store  # noqa: F401
@@ -549,7 +561,101 @@ def push_service() -> RealtimeService:
     from messenger.platform import redis
     from messenger.realtime.adapters.deliveries import RedisDeliveryLog
 
-    return _realtime(chats=_on_first_use(chats_api), deliveries=RedisDeliveryLog(redis.client))
+    return _realtime(
+        chats=_on_first_use(chats_api),
+        deliveries=RedisDeliveryLog(redis.client),
+        stream=_stream(),  # every frame's cursor (decision 46)
+    )
+
+
+def _stream() -> DynamoStream:
+    from messenger.platform.settings import get_settings
+    from messenger.realtime.adapters.stream import DynamoStream
+
+    return DynamoStream(retention_seconds=get_settings().sync_retention_days * 86400)
+
+
+def sync_service() -> SyncService:
+    """GET /v1/sync: the caller's event stream (DynamoDB), nothing else; the table is bound on
+    the first request (pynamodb imported at init, for SnapStart's snapshot)."""
+    import messenger.realtime.adapters.stream  # noqa: F401
+    from messenger.realtime.sync import SyncService
+
+    return SyncService(_on_first_use(_stream))
+
+
+# -- notifications -----------------------------------------------------------------------------
+
+
+def devices_service() -> DevicesService:
+    """POST/GET/DELETE /v1/devices: the device table (DynamoDB) and SNS, bound on first use
+    (pynamodb and boto3 imported at init, for SnapStart's snapshot)."""
+    import messenger.notifications.adapters.devices
+    import messenger.notifications.adapters.sns  # noqa: F401
+    from messenger.notifications.service import DevicesService
+
+    def build() -> DevicesService:
+        from messenger.notifications.adapters.devices import DynamoDevices
+        from messenger.notifications.adapters.sns import SnsEndpoints
+
+        return DevicesService(DynamoDevices(), SnsEndpoints())
+
+    built: DevicesService = _on_first_use(build)
+    return built
+
+
+def notifier_service() -> Notifier:
+    """The message.sent notifier: devices, SNS, the chats context's title, unread totals and
+    mutes, the users context's nicknames, the friends context's blocks."""
+    from messenger.chats.adapters.notification_facts import MongoNotificationFacts
+    from messenger.chats.api import ChatsApi
+    from messenger.notifications.adapters.devices import DynamoDevices, DynamoSentLog
+    from messenger.notifications.adapters.sns import SnsEndpoints, SnsPublisher
+    from messenger.notifications.notifier import Notifier
+    from messenger.notifications.service import DevicesService
+
+    class Nicknames:
+        def nickname_of(self, user: Any) -> str | None:
+            profile = users_api().profiles_by_ids([user]).get(user)
+            return profile.nickname if profile else None
+
+    def build() -> Notifier:
+        chats = ChatsApi(
+            _chats_store(), friends=friends_api(), notification_source=MongoNotificationFacts()
+        )
+
+        class Mutes:
+            def who_muted(self, chat_id: Any, among: set[Any]) -> set[Any]:
+                return chats.muted_members(chat_id) & among
+
+        return Notifier(
+            devices=DevicesService(DynamoDevices(), SnsEndpoints()),
+            chats=chats,
+            nicknames=Nicknames(),
+            log=DynamoSentLog(),
+            publisher=SnsPublisher(),
+            muted=Mutes(),
+            blocking=friends_api(),
+        )
+
+    built: Notifier = _on_first_use(build)
+    return built
+
+
+@cache
+def session_devices() -> SessionDevices:
+    """Removing a session's devices (a "session ended" hook: every way a session ends). The
+    store and SNS are bound on the first removal, inside its best-effort guard."""
+    from messenger.notifications.api import SessionDevices
+
+    def build() -> DevicesService:
+        from messenger.notifications.adapters.devices import DynamoDevices
+        from messenger.notifications.adapters.sns import SnsEndpoints
+        from messenger.notifications.service import DevicesService
+
+        return DevicesService(DynamoDevices(), SnsEndpoints())
+
+    return SessionDevices(_on_first_use(build))
 
 
 # -- users -------------------------------------------------------------------------------------

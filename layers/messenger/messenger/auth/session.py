@@ -96,6 +96,12 @@ class SessionConnections(Protocol):
     def close_session_connections(self, user_id: uuid.UUID, session_id: str) -> int: ...
 
 
+class SessionDevices(Protocol):
+    """The notifications context's public operation: remove the push devices of a session."""
+
+    def remove_session_devices(self, user_id: uuid.UUID, session_id: str) -> int: ...
+
+
 def hash_token(token: str) -> bytes:
     """Tokens are stored and cached only as their SHA-256: a leaked table holds no credential.
 

@@ -11,6 +11,7 @@ from messenger.kernel.errors import Forbidden, NotFound
 
 if TYPE_CHECKING:
     import uuid
+    from collections.abc import Sequence
     from datetime import datetime
 
     from messenger.chats.models import Chat, Message
@@ -38,9 +39,31 @@ EXPORT_MAX_CHATS = 10_000
 
 
 @dataclass(frozen=True)
+class NotificationFacts:
+    """What a push notification of a message shows: a group's title, each recipient's badge."""
+
+    group: bool
+    title: str | None
+    unread_totals: dict[uuid.UUID, int]
+
+
+class NotificationFactsSource(Protocol):
+    def facts(self, chat_id: uuid.UUID, users: Sequence[uuid.UUID]) -> NotificationFacts: ...
+
+
+@dataclass(frozen=True)
 class ChatsApi:
     chats: Memberships
     friends: FriendDirectory
+    notification_source: NotificationFactsSource | None = None
+
+    def notification_facts(
+        self, chat_id: uuid.UUID, users: Sequence[uuid.UUID]
+    ) -> NotificationFacts:
+        """The chat's title (groups) and each user's total unread count, for notifications."""
+        if self.notification_source is None:
+            raise RuntimeError("notification facts need their source (bootstrap)")
+        return self.notification_source.facts(chat_id, users)
 
     def participants_of(self, chat_id: uuid.UUID) -> list[uuid.UUID] | None:
         """The chat's participants (cached), or None if there is no such chat."""

@@ -48,6 +48,12 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class Gone(DomainError):
+    """What was asked for existed but is no longer kept (e.g. a sync cursor past retention)."""
+
+    title = "Gone"
+
+
 class RateLimited(DomainError):
     title = "Too many requests"
 

@@ -119,6 +119,16 @@ class Settings(BaseModel):
     dynamodb_endpoint: str | None = None
     connections_table: str | None = None
     user_connections_table: str | None = None
+    # The per-user event stream behind frame cursors and GET /v1/sync (decision 46).
+    user_streams_table: str | None = None
+    sync_retention_days: int = Field(default=14, ge=1, le=365)
+    # Push devices (decision 47): their table, SNS (SNS_ENDPOINT only locally) and the platform
+    # applications of APNs, APNs sandbox and FCM (deployment parameters, docs/operations.md).
+    devices_table: str | None = None
+    sns_endpoint: str | None = None
+    apns_platform_application_arn: str | None = None
+    apns_sandbox_platform_application_arn: str | None = None
+    fcm_platform_application_arn: str | None = None
     websocket_management_endpoint: str | None = None
     # API Gateway closes every WebSocket connection after 2 hours: records live no longer.
     websocket_connection_ttl_seconds: int = Field(default=2 * 3600, ge=60, le=2 * 3600)

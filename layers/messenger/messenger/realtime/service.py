@@ -8,6 +8,10 @@ Fan-out: every recipient's connections are read in one batch and posted to concu
 connection (410) is forgotten; any other failure never stops the remaining recipients, and when
 the event has to be retried, the connections already served are remembered so they get it once.
 
+Every frame but typing and presence is first appended to each recipient's event stream (the
+`EventStream` port, decision 46): its position is the frame's `cursor`, what GET /v1/sync resumes
+from. The append is idempotent by event id, so a retried event carries the same cursors.
+
 Every connection carries the session (login) it was opened with. Ending a session closes its
 connections (`close_session`, what logout calls); and a push skips, and closes, connections whose
 session the auth context knows revoked, so one registered in a race with a logout hears nothing.
@@ -18,7 +22,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -111,13 +115,55 @@ class Revocations(Protocol):
         """Those of these sessions known to be revoked (one round trip; best effort)."""
 
 
+@dataclass(frozen=True)
+class StreamedFrame:
+    """A frame as the stream keeps it; each recipient's copy adds its own cursor."""
+
+    type: str
+    data: Mapping[str, Any]
+
+    def body(self) -> dict[str, Any]:
+        return {"type": self.type, "data": dict(self.data)}
+
+    def payload(self, cursor: str) -> bytes:
+        return frame(self.type, self.data, cursor)
+
+
+class EventStream(Protocol):
+    """Each user's stream of the frames addressed to them, positions 1, 2, 3... (no holes)."""
+
+    def append(
+        self, event_id: str, frames: Mapping[uuid.UUID, StreamedFrame], now: int
+    ) -> dict[uuid.UUID, int]:
+        """Append each user's frame once per event id (a retry gets the same positions back)."""
+
+    def head(self, user: uuid.UUID) -> int:
+        """The user's last position (0: nothing yet)."""
+
+    def after(
+        self, user: uuid.UUID, since: int, limit: int, now: int
+    ) -> list[tuple[int, dict[str, Any] | None]]:
+        """Up to `limit` positions after `since`, oldest first; the frame None once expired."""
+
+
 class PushIncompleteError(RuntimeError):
     """Some connections could not be served (not gone, just failing): retry the event."""
 
 
-def frame(event_type: str, data: Mapping[str, Any]) -> bytes:
-    """The JSON frame every client receives: {"type": ..., "data": {...}}."""
-    return json.dumps({"type": event_type, "data": data}, separators=(",", ":")).encode()
+def frame(event_type: str, data: Mapping[str, Any], cursor: str | None = None) -> bytes:
+    """The JSON frame every client receives: {"type": ..., "data": {...}, "cursor": ...} (no
+    cursor on the frames the stream does not keep: typing, presence, session.revoked)."""
+    body: dict[str, Any] = {"type": event_type, "data": data}
+    if cursor is not None:
+        body["cursor"] = cursor
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def encode_position(position: int) -> str:
+    """A stream position as the opaque cursor clients hold (messenger.kernel.pagination's)."""
+    from messenger.kernel.pagination import encode_cursor
+
+    return encode_cursor(position)
 
 
 def epoch(moment: datetime) -> int:
@@ -131,6 +177,11 @@ class Push:
     users: frozenset[uuid.UUID]
     payload: bytes
     skip_connections: frozenset[str] = frozenset()
+    streamed: StreamedFrame | None = None  # what the recipients' streams keep (None: nothing)
+    payloads: Mapping[uuid.UUID, bytes] = field(default_factory=dict)  # a user's own copy
+
+    def payload_for(self, user: uuid.UUID) -> bytes:
+        return self.payloads.get(user, self.payload)
 
 
 def _participants(
@@ -171,6 +222,8 @@ def push_for(
     from messenger.friends.events import (
         FriendshipAccepted,
         FriendshipChanged,
+        FriendshipRejected,
+        FriendshipRemoved,
         FriendshipRequested,
     )
 
@@ -190,30 +243,35 @@ def push_for(
         *to_the_members,
         FriendshipRequested,
         FriendshipAccepted,
+        FriendshipRejected,
+        FriendshipRemoved,
     )
     if data is None:
         return None
     # The frame is the event's data as published, less the recipients.
-    payload = frame(event.type, data.model_dump(mode="json", exclude={"participants"}))
+    streamed = StreamedFrame(event.type, data.model_dump(mode="json", exclude={"participants"}))
+    payload = frame(streamed.type, streamed.data)
     if isinstance(data, (MessageSent, MessageEdited, ReactionAdded, ReactionRemoved)) and friends:
         # A group member who blocked the author (or the reacting user) hears nothing of them.
         users = _participants(data, chats)
         actor = (
             data.user_id if isinstance(data, (ReactionAdded, ReactionRemoved)) else data.author_id
         )
-        return Push(frozenset(users) - friends.who_blocked(actor, users), payload)
+        recipients = frozenset(users) - friends.who_blocked(actor, users)
+        return Push(recipients, payload, streamed=streamed)
     if isinstance(data, to_every_participant):
-        return Push(frozenset(_participants(data, chats)), payload)
+        return Push(frozenset(_participants(data, chats)), payload, streamed=streamed)
     if isinstance(data, ChatMemberRemoved):
-        return Push(frozenset([*data.participants, *data.user_ids]), payload)
+        recipients = frozenset([*data.participants, *data.user_ids])
+        return Push(recipients, payload, streamed=streamed)
     if isinstance(data, to_the_members):
-        return Push(frozenset(data.participants), payload)
+        return Push(frozenset(data.participants), payload, streamed=streamed)
     if isinstance(data, to_the_others):
         users = _participants(data, chats)
-        return Push(frozenset(u for u in users if u != data.user_id), payload)
+        return Push(frozenset(u for u in users if u != data.user_id), payload, streamed=streamed)
     if isinstance(data, FriendshipChanged):
-        # from_user_id is whoever acted (asked, or accepted): the other one hears about it.
-        return Push(frozenset([data.to_user_id]), payload)
+        # from_user_id is whoever acted (asked, accepted, rejected, removed): the other one hears.
+        return Push(frozenset([data.to_user_id]), payload, streamed=streamed)
     return None
 
 
@@ -270,7 +328,9 @@ class FanOut:
             gone.extend(doomed)
         if not targets:
             return set(), set(), gone
-        outcomes = self.pusher.post_many([(c.connection_id, push.payload) for c in targets])
+        outcomes = self.pusher.post_many(
+            [(c.connection_id, push.payload_for(c.user_id)) for c in targets]
+        )
         delivered = {cid for cid, o in outcomes.items() if o is Outcome.DELIVERED}
         failed = {cid for cid, o in outcomes.items() if o is Outcome.FAILED}
         for target in targets:
@@ -290,6 +350,7 @@ class RealtimeService:
     chats: ChatDirectory | None = None
     deliveries: DeliveryLog | None = None
     revocations: Revocations | None = None
+    stream: EventStream | None = None
 
     @property
     def _fan_out(self) -> FanOut:
@@ -366,9 +427,11 @@ class RealtimeService:
         doomed = [
             c for c in self.connections.of_users([user], epoch(now)) if c.session == session_id
         ]
-        if doomed:  # told first (API.md: `session.revoked` to its own connections), then closed
-            payload = frame("session.revoked", {"session_id": session_id})
-            self.pusher.post_many([(c.connection_id, payload) for c in doomed])
+        if doomed:
+            # Told first, so the client knows why the socket closes (and not to reconnect with
+            # it). Not in the stream: it is addressed to a session that ends here.
+            revoked = frame("session.revoked", {"session_id": session_id})
+            self.pusher.post_many([(c.connection_id, revoked) for c in doomed])
         for last in self._fan_out.close(doomed, epoch(now)):
             self._announce(last.user_id, False, epoch(now))
         return len(doomed)
@@ -393,6 +456,16 @@ class RealtimeService:
         if push is None:
             return 0
         event_id = str(event.id)
+        if self.stream is not None and push.streamed is not None and push.users:
+            # Appended before any post: a frame a client sees is always one sync can return.
+            streamed = push.streamed
+            positions = self.stream.append(
+                event_id, dict.fromkeys(push.users, streamed), epoch(now)
+            )
+            push = replace(
+                push,
+                payloads={u: streamed.payload(encode_position(p)) for u, p in positions.items()},
+            )
         served = self.deliveries.served(event_id) if self.deliveries else set()
         delivered, failed, gone = self._fan_out.deliver(push, epoch(now), served)
         self._forgotten(gone, epoch(now))

@@ -49,6 +49,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], HTTPStatus] = {
     errors.Forbidden: HTTPStatus.FORBIDDEN,
     errors.NotFound: HTTPStatus.NOT_FOUND,
     errors.Conflict: HTTPStatus.CONFLICT,
+    errors.Gone: HTTPStatus.GONE,
     errors.RateLimited: HTTPStatus.TOO_MANY_REQUESTS,
     errors.Unavailable: HTTPStatus.SERVICE_UNAVAILABLE,
 }

@@ -1,0 +1,1 @@
+"""Where the notifications context keeps devices (DynamoDB) and reaches phones (SNS)."""

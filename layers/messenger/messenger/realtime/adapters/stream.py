@@ -1,0 +1,187 @@
+"""The per-user event stream in DynamoDB (table `UserStreams`, decision 46), with pynamodb.
+
+One partition per user (hash key `stream` = the user id), ordered by `position` (range key):
+- position n >= 1: the frame at n (`frame`: {"type", "data"} as JSON, `event_id`, `expires_at`);
+- position 0: the head, `head` = the highest position written (never expires, so positions are
+  never reused even once every frame has expired);
+- hash key "<user>#<event id>", position 0: the marker that this event is at `head` (expires).
+
+An append puts the frame at (highest position + 1) on the condition that the slot is empty: a
+writer that lost a race re-reads and takes the next slot. A slot is only ever written by someone
+who saw the one before it, so the frames are 1..n with no hole, and a reader never sees n+1
+before n. One Query (newest first, limit 1) answers the highest position: the newest frame, or
+the head item once every frame has expired. Then the marker and the head are written. A
+redelivered event finds its marker (or, had the writer died between the frame and its marker,
+finds itself as the newest frame) and gets its old position back. No transaction: each write is
+one item (1 WCU), and moto's transactions copy whole tables (tests, `make dev`).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.models import Model
+
+from messenger.platform import deadline
+from messenger.platform.settings import get_settings
+from messenger.realtime.adapters.store import (
+    BATCH_GET_LIMIT,
+    CALL_SECONDS,
+    CONNECT_TIMEOUT_SECONDS,
+    READ_TIMEOUT_SECONDS,
+    RETRIES,
+)
+from messenger.realtime.service import StreamedFrame
+
+MAX_RACES = 20  # lost head races before an append gives up (the record is then retried)
+RACE_BACKOFF_SECONDS = 0.01  # times the attempt, jittered: contenders spread out
+MAX_CONCURRENT_APPENDS = 16
+
+
+class StreamRecord(Model):
+    class Meta:
+        table_name = "UserStreams"  # replaced from settings by `configure()`
+
+    stream = UnicodeAttribute(hash_key=True)
+    position = NumberAttribute(range_key=True)
+    head = NumberAttribute(null=True)
+    frame = UnicodeAttribute(null=True)
+    event_id = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+
+
+@cache
+def configure() -> None:
+    settings = get_settings()
+    meta: Any = StreamRecord.Meta
+    meta.table_name = settings.require("user_streams_table")
+    meta.region = settings.aws_region
+    meta.host = settings.dynamodb_endpoint or None
+    meta.connect_timeout_seconds = CONNECT_TIMEOUT_SECONDS
+    meta.read_timeout_seconds = READ_TIMEOUT_SECONDS
+    meta.max_retry_attempts = RETRIES
+
+
+def _marker(user: str, event_id: str) -> str:
+    return f"{user}#{event_id}"
+
+
+class DynamoStream:
+    def __init__(self, retention_seconds: int) -> None:
+        configure()
+        self.retention_seconds = retention_seconds
+
+    # -- writing --------------------------------------------------------------------------------
+    def _markers(self, users: list[str], event_id: str) -> dict[str, int]:
+        """The positions this event already has in these streams (consistent batches)."""
+        keys = [(_marker(u, event_id), 0) for u in users]
+        appended: dict[str, int] = {}
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            deadline.require(CALL_SECONDS)
+            for item in StreamRecord.batch_get(
+                keys[start : start + BATCH_GET_LIMIT], consistent_read=True
+            ):
+                appended[item.stream.split("#", 1)[0]] = int(item.head or 0)
+        return appended
+
+    def _newest(self, user: str) -> StreamRecord | None:
+        """The highest position's item: the newest frame, or the head once all expired."""
+        deadline.require(CALL_SECONDS)
+        for item in StreamRecord.query(
+            user, consistent_read=True, scan_index_forward=False, limit=1
+        ):
+            return item
+        return None
+
+    def _append_one(self, user: str, event_id: str, body: str, now: int) -> int:
+        expires = now + self.retention_seconds
+        for attempt in range(MAX_RACES):
+            if attempt:
+                time.sleep(random.uniform(0, RACE_BACKOFF_SECONDS * attempt))  # noqa: S311
+            newest = self._newest(user)
+            if newest is not None and newest.event_id == event_id:
+                position = int(newest.position)  # written before a crash; its marker was not
+                break
+            head = 0 if newest is None else int(newest.position or newest.head or 0)
+            position = head + 1
+            deadline.require(CALL_SECONDS)
+            try:
+                StreamRecord(
+                    user, position, frame=body, event_id=event_id, expires_at=expires
+                ).save(condition=StreamRecord.position.does_not_exist())
+                break
+            except PutError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+        else:
+            raise RuntimeError(f"stream append lost {MAX_RACES} races in a row")
+        deadline.require(CALL_SECONDS)
+        StreamRecord(_marker(user, event_id), 0, head=position, expires_at=expires).save()
+        deadline.require(CALL_SECONDS)
+        try:
+            StreamRecord(user, 0).update(
+                actions=[StreamRecord.head.set(position)],
+                condition=StreamRecord.head.does_not_exist() | (StreamRecord.head < position),
+            )
+        except UpdateError as exc:  # a later position got there first: the head is past us
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+        return position
+
+    def append(
+        self, event_id: str, frames: Mapping[uuid.UUID, StreamedFrame], now: int
+    ) -> dict[uuid.UUID, int]:
+        if not frames:
+            return {}
+        users = {str(u): u for u in frames}
+        appended = self._markers(sorted(users), event_id)
+        todo = [u for u in sorted(users) if u not in appended]
+        positions = {users[u]: p for u, p in appended.items() if u in users}
+
+        def one(user: str) -> tuple[str, int]:
+            body = json.dumps(frames[users[user]].body(), separators=(",", ":"))
+            return user, self._append_one(user, event_id, body, now)
+
+        if len(todo) <= 1:
+            done = [one(u) for u in todo]
+        else:
+            _ = StreamRecord._get_connection().connection.client  # created once, not in a race
+            with ThreadPoolExecutor(min(len(todo), MAX_CONCURRENT_APPENDS)) as pool:
+                done = list(pool.map(one, todo))
+        positions.update({users[u]: p for u, p in done})
+        return positions
+
+    # -- reading --------------------------------------------------------------------------------
+    def head(self, user: uuid.UUID) -> int:
+        newest = self._newest(str(user))
+        return 0 if newest is None else int(newest.position or newest.head or 0)
+
+    def after(
+        self, user: uuid.UUID, since: int, limit: int, now: int
+    ) -> list[tuple[int, dict[str, Any] | None]]:
+        """Up to `limit` positions after `since`, in order; the frame None once expired."""
+        deadline.require(CALL_SECONDS)
+        found: list[tuple[int, dict[str, Any] | None]] = []
+        for item in StreamRecord.query(
+            str(user),
+            StreamRecord.position > since,
+            consistent_read=True,
+            limit=limit,
+        ):
+            position = int(item.position)
+            if item.expires_at is not None and int(item.expires_at) <= now:
+                found.append((position, None))
+            else:
+                found.append((position, json.loads(item.frame or "{}")))
+            if len(found) >= limit:
+                break
+        return found
