@@ -107,7 +107,10 @@ def redis_entries_with(env: dict[str, str], needles: list[str]) -> list[str]:
     return found
 
 
-def dynamodb_items_with(env: dict[str, str], needles: list[str]) -> list[str]:
+def dynamodb_items_with(env: dict[str, str], needles: list[str], owner: str) -> list[str]:
+    """Every item of every table of the template holding a needle, but the frames of other
+    users' sync streams: those quote what was sent to them (the author's id, and the content
+    until the tombstone's own frame) and expire with the stream's retention (decision 50)."""
     dynamodb = boto3.client(
         "dynamodb",
         endpoint_url=env["DYNAMODB_ENDPOINT"],
@@ -116,10 +119,12 @@ def dynamodb_items_with(env: dict[str, str], needles: list[str]) -> list[str]:
         aws_secret_access_key="testing",
     )
     found = []
-    function_env = template().functions["PushRealtimeEvents"].env
-    for table in (function_env["CONNECTIONS_TABLE"], function_env["USER_CONNECTIONS_TABLE"]):
+    streams = template().functions["PushRealtimeEvents"].env["USER_STREAMS_TABLE"]
+    for table in (t.name for t in template().tables):
         for page in dynamodb.get_paginator("scan").paginate(TableName=table):
             for item in page["Items"]:
+                if table == streams and not item["stream"]["S"].startswith(owner):
+                    continue
                 text = json.dumps(item).lower()
                 if any(n in text for n in needles):
                     found.append(f"{table}: {text[:200]}")
@@ -162,6 +167,10 @@ def test_a_deleted_account_leaves_nothing_personal_in_any_store(
     assert patched.status_code == 200, patched.text
     attachment_url = message["attachments"][0]["url"]
     assert httpx.get(attachment_url, timeout=15).status_code == 200
+    phone = api.post(
+        "/v1/devices", json={"platform": "fcm", "token": unique("phone")}, headers=ann_headers
+    )
+    assert phone.status_code == 201, phone.text  # goes with the session at once
 
     with device(gateway, ann) as ws:
         wrong = api.request(
@@ -209,7 +218,13 @@ def test_a_deleted_account_leaves_nothing_personal_in_any_store(
     assert [m["user_id"] for m in chat["members"]] == [bob["user_id"]]
     poll(lambda: httpx.get(attachment_url, timeout=15).status_code == 404, timeout=60, interval=0.5)
     poll(lambda: not s3_keys_with(backing_env, [ann["user_id"]]), timeout=60, interval=0.5)
-    poll(lambda: not dynamodb_items_with(backing_env, [ann["user_id"]]), timeout=60, interval=0.5)
+    poll(
+        lambda: (
+            not dynamodb_items_with(backing_env, [ann["user_id"], secret.lower()], ann["user_id"])
+        ),
+        timeout=60,
+        interval=0.5,
+    )
 
     # Every store, scanned: nothing of the user's email, nickname or message contents. (The
     # new registrations above used the same email and nickname: look for what only Ann had.)

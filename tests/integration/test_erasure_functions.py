@@ -407,12 +407,20 @@ def test_realtime_consumer_forgets_and_closes_every_connection() -> None:
         event["queryStringParameters"] = {"token": ann["token"]}
         assert invoke("WebSocketConnect", event)["statusCode"] == 200
         ids.append(connection_id)
+    from messenger.realtime.adapters.stream import DynamoStream, StreamRecord
+    from messenger.realtime.service import StreamedFrame
+
+    stream = DynamoStream(retention_seconds=3600)
+    frame = StreamedFrame("message.sent", {"content": "for ann"})
+    stream.append(unique("event"), {uuid.UUID(ann["user_id"]): frame}, int(utcnow().timestamp()))
+    assert StreamRecord.count(ann["user_id"]) > 0
     consume("CloseConnectionsOnUserDeleted", ann["user_id"])
     from messenger.realtime.adapters.store import DynamoConnections
 
     store = DynamoConnections()
     assert all(store.get(c) is None for c in ids)
     assert UserConnectionsRecord.count(ann["user_id"]) == 0
+    assert StreamRecord.count(ann["user_id"]) == 0  # the frames addressed to them, and the head
     consume("CloseConnectionsOnUserDeleted", ann["user_id"])  # idempotent
 
 

@@ -552,8 +552,9 @@ def typing_service() -> RealtimeService:
 
 
 def connection_erasure() -> RealtimeService:
-    """CloseConnectionsOnUserDeleted: a deleted user's connections (DynamoDB, @connections)."""
-    return _realtime()
+    """CloseConnectionsOnUserDeleted: a deleted user's connections (DynamoDB, @connections) and
+    event stream (DynamoDB)."""
+    return _realtime(stream=_stream())
 
 
 def push_service() -> RealtimeService:

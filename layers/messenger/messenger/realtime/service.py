@@ -145,6 +145,9 @@ class EventStream(Protocol):
     ) -> list[tuple[int, dict[str, Any] | None]]:
         """Up to `limit` positions after `since`, oldest first; the frame None once expired."""
 
+    def purge(self, user: uuid.UUID) -> int:
+        """Account deletion: every item of the user's stream (frames and head); how many."""
+
 
 class PushIncompleteError(RuntimeError):
     """Some connections could not be served (not gone, just failing): retry the event."""
@@ -439,10 +442,13 @@ class RealtimeService:
     def close_user(self, user: uuid.UUID) -> int:
         """Account deletion (`user.deleted`): forget, then close, every connection of the user;
         how many. Idempotent: the second time there is nothing to forget. Devices (push
-        notifications, on the devices branch) are erased beside this, in the same consumer."""
+        notifications) went with the user's sessions (the session-ended hooks); the user's own
+        event stream (the frames addressed to them) is purged here too."""
         ids = self.connections.purge_user(user)
         if ids:
             self.pusher.close_many(ids)  # a socket already gone answers 410: nothing to do
+        if self.stream is not None:
+            self.stream.purge(user)
         return len(ids)
 
     # -- events --------------------------------------------------------------------------------

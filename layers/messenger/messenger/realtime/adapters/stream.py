@@ -160,6 +160,17 @@ class DynamoStream:
         positions.update({users[u]: p for u, p in done})
         return positions
 
+    def purge(self, user: uuid.UUID) -> int:
+        """Every item of the user's stream partition (frames and head), in batches of 25. The
+        per-event markers (`<user>#<event>`) hold a position and an event id only, and expire
+        with the retention."""
+        deadline.require(CALL_SECONDS)
+        items = list(StreamRecord.query(str(user), consistent_read=True))
+        with StreamRecord.batch_write() as batch:
+            for item in items:
+                batch.delete(item)
+        return len(items)
+
     # -- reading --------------------------------------------------------------------------------
     def head(self, user: uuid.UUID) -> int:
         newest = self._newest(str(user))
