@@ -52,7 +52,11 @@ def test_buckets_are_created_once_with_their_configuration(fresh_s3: str) -> Non
     assert ensure_buckets(buckets, s3_endpoint) == []
     s3 = client(s3_endpoint)
     rules = s3.get_bucket_lifecycle_configuration(Bucket="MediaBucket")["Rules"]
-    assert {r["ID"] for r in rules} == {"ExpireUploads", "AbortIncompleteMultipartUploads"}
+    assert {r["ID"] for r in rules} == {
+        "ExpireUploads",
+        "ExpireExports",
+        "AbortIncompleteMultipartUploads",
+    }
     block = s3.get_public_access_block(Bucket="MediaBucket")["PublicAccessBlockConfiguration"]
     assert all(block.values())
     encryption = s3.get_bucket_encryption(Bucket="MediaBucket")
