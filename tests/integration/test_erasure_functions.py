@@ -420,7 +420,12 @@ def test_realtime_consumer_forgets_and_closes_every_connection() -> None:
     store = DynamoConnections()
     assert all(store.get(c) is None for c in ids)
     assert UserConnectionsRecord.count(ann["user_id"]) == 0
-    assert StreamRecord.count(ann["user_id"]) == 0  # the frames addressed to them, and the head
+    # The frames addressed to them went; only the `erased` marker stays, and takes nothing more.
+    (marker,) = StreamRecord.query(ann["user_id"])
+    assert (int(marker.position), marker.erased, marker.frame) == (0, True, None)
+    later = stream.append(unique("event"), {uuid.UUID(ann["user_id"]): frame}, 0)
+    assert later == {}
+    assert StreamRecord.count(ann["user_id"]) == 1
     consume("CloseConnectionsOnUserDeleted", ann["user_id"])  # idempotent
 
 

@@ -5,6 +5,9 @@ One partition per user (hash key `stream` = the user id), ordered by `position` 
 - position 0: the head, `head` = the highest position written (never expires, so positions are
   never reused even once every frame has expired);
 - hash key "<user>#<event id>", position 0: the marker that this event is at `head` (expires).
+- a deleted user's partition holds only position 0 with `erased` (expires with the retention):
+  appends to it are dropped, so events still addressed to the user after the purge (a
+  tombstone's, a group leave's) leave nothing of theirs behind.
 
 An append puts the frame at (highest position + 1) on the condition that the slot is empty: a
 writer that lost a race re-reads and takes the next slot. A slot is only ever written by someone
@@ -27,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.models import Model
 
@@ -57,6 +60,7 @@ class StreamRecord(Model):
     frame = UnicodeAttribute(null=True)
     event_id = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)
+    erased = BooleanAttribute(null=True)
 
 
 @cache
@@ -108,6 +112,8 @@ class DynamoStream:
             if attempt:
                 time.sleep(random.uniform(0, RACE_BACKOFF_SECONDS * attempt))  # noqa: S311
             newest = self._newest(user)
+            if newest is not None and newest.erased:
+                return 0  # a deleted user's stream takes nothing more
             if newest is not None and newest.event_id == event_id:
                 position = int(newest.position)  # written before a crash; its marker was not
                 break
@@ -157,19 +163,25 @@ class DynamoStream:
             _ = StreamRecord._get_connection().connection.client  # created once, not in a race
             with ThreadPoolExecutor(min(len(todo), MAX_CONCURRENT_APPENDS)) as pool:
                 done = list(pool.map(one, todo))
-        positions.update({users[u]: p for u, p in done})
+        positions.update({users[u]: p for u, p in done if p})
         return positions
 
     def purge(self, user: uuid.UUID) -> int:
-        """Every item of the user's stream partition (frames and head), in batches of 25. The
+        """Account deletion: the partition's head becomes the `erased` marker first (so appends
+        from then on are dropped), then every frame goes, in batches of 25; how many. The
         per-event markers (`<user>#<event>`) hold a position and an event id only, and expire
         with the retention."""
+        now = int(time.time())
         deadline.require(CALL_SECONDS)
-        items = list(StreamRecord.query(str(user), consistent_read=True))
+        StreamRecord(str(user), 0, erased=True, expires_at=now + self.retention_seconds).save()
+        deadline.require(CALL_SECONDS)
+        frames = list(
+            StreamRecord.query(str(user), StreamRecord.position > 0, consistent_read=True)
+        )
         with StreamRecord.batch_write() as batch:
-            for item in items:
+            for item in frames:
                 batch.delete(item)
-        return len(items)
+        return len(frames)
 
     # -- reading --------------------------------------------------------------------------------
     def head(self, user: uuid.UUID) -> int:
