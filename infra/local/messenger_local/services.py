@@ -420,7 +420,9 @@ class LocalServices:
 
     def _start_dynamodb(self) -> Callable[[], None]:
         port = free_port()
-        proc = self._spawn("dynamodb", [str(VENV_BIN / "moto_server"), "-H", HOST, "-p", str(port)])
+        # moto's server with its Query reading one partition (messenger_local.moto_server).
+        server = [sys.executable, "-m", "messenger_local.moto_server", "-H", HOST, "-p", str(port)]
+        proc = self._spawn("dynamodb", server)
         return self._waiter(
             "dynamodb", proc, f"http://{HOST}:{port}", lambda: port_open(HOST, port)
         )
