@@ -264,6 +264,12 @@ def test_concurrent_adds_and_removals_keep_the_group_consistent(mongo: Any) -> N
         befriend(admin, user)
     service = group_service()
     chat = uuid.UUID(chat_id)
+    # The adder's friends and blocks, cached before the threads: on a miss they are read from
+    # Postgres over the one connection an execution environment has (decision 7), which a real
+    # Lambda never shares between threads and this test would.
+    ids = [uuid.UUID(u) for u in newcomers]
+    assert service.friends.non_friends_of(uuid.UUID(admin), ids) == []
+    assert service.friends.who_blocked(uuid.UUID(admin), ids) == set()
 
     def as_(user: str) -> RequestContext:
         return RequestContext(user_id=uuid.UUID(user))
