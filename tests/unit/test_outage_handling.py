@@ -188,7 +188,7 @@ def _client_error(code: str) -> ClientError:
 
 
 def test_dynamodb_unreachable_or_throttling_is_unavailable_a_refusal_is_not() -> None:
-    from messenger.realtime.adapters.store import dynamodb_unavailable
+    from messenger.platform.dynamodb import dynamodb_unavailable
 
     unreachable = EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
     assert dynamodb_unavailable(PutError("put failed", cause=unreachable))

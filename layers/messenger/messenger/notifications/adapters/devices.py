@@ -18,44 +18,20 @@ import uuid
 from functools import cache
 from typing import Any, cast
 
-from botocore.exceptions import BotoCoreError
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, PynamoDBException
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 from pynamodb.models import Model
 
-from messenger.kernel.errors import register_unavailable_check
 from messenger.notifications.models import Platform
 from messenger.notifications.service import StoredDevice
 from messenger.platform import deadline
-from messenger.platform.settings import get_settings
-
-CONNECT_TIMEOUT_SECONDS = 1
-READ_TIMEOUT_SECONDS = 1
-RETRIES = 0
-CALL_SECONDS = (CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS) * (1 + RETRIES)
-RETRYABLE_CODES = frozenset(
-    {
-        "InternalServerError",
-        "ServiceUnavailable",
-        "ThrottlingException",
-        "ProvisionedThroughputExceededException",
-        "RequestLimitExceeded",
-    }
+from messenger.platform.dynamodb import (  # the one DynamoDB call policy
+    CALL_SECONDS,
+    CONNECT_TIMEOUT_SECONDS,
+    READ_TIMEOUT_SECONDS,
+    RETRIES,
 )
-
-
-def dynamodb_unavailable(exc: BaseException) -> bool:
-    """DynamoDB could not be reached or serve (as messenger.realtime.adapters.store decides)."""
-    if isinstance(exc, BotoCoreError):
-        return True
-    if not isinstance(exc, PynamoDBException) or isinstance(exc, DoesNotExist):
-        return False
-    if isinstance(exc.cause, BotoCoreError):
-        return True
-    return exc.cause_response_code in RETRYABLE_CODES
-
-
-register_unavailable_check(dynamodb_unavailable)
+from messenger.platform.settings import get_settings
 
 OWNER = "owner"
 

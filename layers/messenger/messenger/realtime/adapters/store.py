@@ -26,49 +26,22 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
 
-from botocore.exceptions import BotoCoreError
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.models import Model
 
-from messenger.kernel.errors import register_unavailable_check
 from messenger.platform import deadline
+from messenger.platform.dynamodb import (  # the one DynamoDB call policy
+    CALL_SECONDS,
+    CONNECT_TIMEOUT_SECONDS,
+    READ_TIMEOUT_SECONDS,
+    RETRIES,
+)
 from messenger.platform.observability import logger
 from messenger.platform.settings import get_settings
 from messenger.realtime.service import Connection
 
 BATCH_GET_LIMIT = 100
-CONNECT_TIMEOUT_SECONDS = 1
-READ_TIMEOUT_SECONDS = 1
-RETRIES = 0  # botocore's retry would double the worst case; the caller retries (503, a record)
-# The longest one call can take; none starts unless that much time is left (platform.deadline).
-CALL_SECONDS = (CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS) * (1 + RETRIES)
-
-# DynamoDB error codes that mean "not now" rather than "not this request".
-RETRYABLE_CODES = frozenset(
-    {
-        "InternalServerError",
-        "ServiceUnavailable",
-        "ThrottlingException",
-        "ProvisionedThroughputExceededException",
-        "RequestLimitExceeded",
-        "TransactionInProgressException",
-    }
-)
-
-
-def dynamodb_unavailable(exc: BaseException) -> bool:
-    """DynamoDB could not be reached or could not serve (not: the request was refused)."""
-    if isinstance(exc, BotoCoreError):  # endpoint unreachable, connect/read timeout
-        return True
-    if not isinstance(exc, PynamoDBException) or isinstance(exc, DoesNotExist):
-        return False
-    if isinstance(exc.cause, BotoCoreError):
-        return True
-    return exc.cause_response_code in RETRYABLE_CODES
-
-
-register_unavailable_check(dynamodb_unavailable)
 MAX_CONCURRENT_BATCHES = 5  # a friends page of 500
 
 

@@ -35,14 +35,14 @@ from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.models import Model
 
 from messenger.platform import deadline
-from messenger.platform.settings import get_settings
-from messenger.realtime.adapters.store import (
-    BATCH_GET_LIMIT,
+from messenger.platform.dynamodb import (
     CALL_SECONDS,
     CONNECT_TIMEOUT_SECONDS,
     READ_TIMEOUT_SECONDS,
     RETRIES,
 )
+from messenger.platform.settings import get_settings
+from messenger.realtime.adapters.store import BATCH_GET_LIMIT
 from messenger.realtime.service import StreamedFrame
 
 MAX_RACES = 20  # lost head races before an append gives up (the record is then retried)
