@@ -35,7 +35,6 @@ ALARMS_DIR = "infra/app"
 DASHBOARD_FILE = "infra/app/dashboard.yaml"
 STACK_NAME = "AppStackName"  # the application stack's name, passed to both nested stacks
 DEAD_LETTERS = "EventsDeadLetterQueueName"
-THRESHOLDS = ("AlarmErrorsThreshold", "ApiP99DurationMs", "BatchP99DurationMs")
 LIMIT = 200  # CloudFormation's limit of parameters, and of outputs, per template
 
 
