@@ -613,12 +613,21 @@ class ChatsService:
     def chat(self, ctx: RequestContext, chat_id: uuid.UUID) -> ChatDetails:
         """One chat with its members and their markers: one read of the chat document (its
         membership check included)."""
+        return self._details(ctx, chat_id, member_check=True)
+
+    def _chat_after_change(self, ctx: RequestContext, chat_id: uuid.UUID) -> ChatDetails:
+        """The chat as it stands after the caller's committed change. No membership check: a
+        concurrent removal or leave may have taken the caller out since, and the change still
+        happened, so its answer is the 200 with the chat, not a 403 that says it did not."""
+        return self._details(ctx, chat_id, member_check=False)
+
+    def _details(self, ctx: RequestContext, chat_id: uuid.UUID, member_check: bool) -> ChatDetails:
         caller = ctx.caller
         found = self.store.chat_with_markers(chat_id, caller)
         if found is None:
             raise NotFound("chat_not_found", "No chat has this id")
         chat, markers = found
-        if caller not in chat.participants:
+        if member_check and caller not in chat.participants:
             raise Forbidden("not_participant", "You are not a participant of this chat")
         last = chat.last_message
         if last is not None:
@@ -708,7 +717,7 @@ class ChatsService:
         from messenger.chats.groups import decide_title
 
         self._change_group(ctx, chat_id, lambda state: decide_title(state, ctx.caller, title))
-        return self.chat(ctx, chat_id)
+        return self._chat_after_change(ctx, chat_id)
 
     def add_members(
         self, ctx: RequestContext, chat_id: uuid.UUID, user_ids: Sequence[uuid.UUID]
@@ -731,7 +740,7 @@ class ChatsService:
             )
         now = utcnow()
         self._change_group(ctx, chat_id, lambda state: decide_add(state, caller, new, now))
-        return self.chat(ctx, chat_id)
+        return self._chat_after_change(ctx, chat_id)
 
     def remove_member(self, ctx: RequestContext, chat_id: uuid.UUID, user: uuid.UUID) -> None:
         from messenger.chats.groups import decide_remove
@@ -748,13 +757,13 @@ class ChatsService:
         from messenger.chats.groups import decide_role
 
         self._change_group(ctx, chat_id, lambda state: decide_role(state, ctx.caller, user, role))
-        return self.chat(ctx, chat_id)
+        return self._chat_after_change(ctx, chat_id)
 
     def hand_over(self, ctx: RequestContext, chat_id: uuid.UUID, user: uuid.UUID) -> ChatDetails:
         from messenger.chats.groups import decide_owner
 
         self._change_group(ctx, chat_id, lambda state: decide_owner(state, ctx.caller, user))
-        return self.chat(ctx, chat_id)
+        return self._chat_after_change(ctx, chat_id)
 
 
 @dataclass(frozen=True)
