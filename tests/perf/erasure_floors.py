@@ -39,10 +39,16 @@ class ErasureFloors:
                 " VALUES (%s, %s, %s, now())",
                 (user_id, f"{nickname}@example.com", nickname),
             )
+            session_id = uuid.uuid4().hex
             self.pg.execute(
-                "INSERT INTO auth.sessions (token_hash, user_id, expires_at)"
-                " VALUES (%s, %s, now() + interval '1 hour')",
-                (uuid.uuid4().bytes * 2, user_id),
+                "INSERT INTO auth.logins (session_id, user_id, expires_at)"
+                " VALUES (%s, %s, now() + interval '60 days')",
+                (session_id, user_id),
+            )
+            self.pg.execute(
+                "INSERT INTO auth.sessions (token_hash, user_id, expires_at, session_id)"
+                " VALUES (%s, %s, now() + interval '1 hour', %s)",
+                (uuid.uuid4().bytes * 2, user_id, session_id),
             )
             users.append(user_id)
         samples = []
@@ -57,20 +63,25 @@ class ErasureFloors:
                 pipe.ttl(key)
             pipe.execute()
             self.hasher.verify(row[1], "correct horse")
-            sessions = self.pg.execute(
-                "SELECT token_hash, expires_at FROM auth.sessions"
-                " WHERE user_id = %s AND expires_at > now()",
-                (user_id,),
-            ).fetchall()
-            pipe = self.redis.pipeline(transaction=False)
-            for token_hash, _ in sessions:
-                pipe.set(f"session:{bytes(token_hash).hex()}", "revoked", ex=300)
-            pipe.execute()
-            self.pg.execute(
-                "UPDATE auth.sessions SET revoked_at = now() WHERE user_id = %s"
-                " AND revoked_at IS NULL",
-                (user_id,),
-            )
+            with self.pg.transaction():  # the session store's revoke: logins, then their tokens
+                ids = [
+                    r[0]
+                    for r in self.pg.execute(
+                        "UPDATE auth.logins SET revoked_at = now()"
+                        " WHERE user_id = %s AND revoked_at IS NULL RETURNING session_id",
+                        (user_id,),
+                    ).fetchall()
+                ]
+                tokens = self.pg.execute(
+                    "UPDATE auth.sessions SET revoked_at = now()"
+                    " WHERE session_id = ANY(%s) AND revoked_at IS NULL AND expires_at > now()"
+                    " RETURNING token_hash, expires_at",
+                    (ids,),
+                ).fetchall()
+                pipe = self.redis.pipeline(transaction=False)
+                for token_hash, _ in tokens:
+                    pipe.set(f"session:{bytes(token_hash).hex()}", "revoked", ex=300)
+                pipe.execute()
             self.dynamodb.batch_get_item(  # the sessions' connections (none here)
                 RequestItems={
                     table: {
