@@ -215,7 +215,9 @@ def stack() -> Iterator[Stack]:
         use_machine_services=False,
         startup_timeout=60,
     ) as services:
-        env = prepare_backing(services, "fault")
+        # Production's DynamoDB read timeout: these services serve this tier alone, and the
+        # outage answers are measured against the real policy (decision 55).
+        env = {**prepare_backing(services, "fault"), "DYNAMODB_READ_TIMEOUT_SECONDS": "1"}
         database_url = env["DATABASE_URL"]
         controls = {
             "postgres": Service(services, "postgres", _pg_ready(database_url)),

@@ -1,23 +1,48 @@
 """How every DynamoDB call is bounded and when its failure means "unavailable" (503).
 
 One policy for every context's pynamodb models (the realtime connections and stream, the push
-devices): 1 s to connect, 1 s to read, no botocore retry (it would double the worst case; the
-caller retries: a 503, a redelivered record), and no call started with less than its worst case
-left (messenger.platform.deadline).
+devices): 1 s to connect, 1 s to read (DYNAMODB_READ_TIMEOUT_SECONDS; the local stack raises it,
+decision 55), no botocore retry (it would double the worst case; the caller retries: a 503, a
+redelivered record), and no call started with less than its worst case left
+(messenger.platform.deadline).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from botocore.exceptions import BotoCoreError
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
 from messenger.kernel.errors import register_unavailable_check
+from messenger.platform import deadline
+from messenger.platform.settings import get_settings
 
 CONNECT_TIMEOUT_SECONDS = 1
-READ_TIMEOUT_SECONDS = 1
 RETRIES = 0
-# The longest one call can take; none starts unless that much time is left (platform.deadline).
-CALL_SECONDS = (CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS) * (1 + RETRIES)
+
+
+def call_seconds() -> float:
+    """The longest one call can take; none starts unless that much time is left."""
+    return (CONNECT_TIMEOUT_SECONDS + get_settings().dynamodb_read_timeout_seconds) * (1 + RETRIES)
+
+
+def require_call() -> None:
+    """Before each DynamoDB call: refuse it (DeadlineExceeded, a 503) if it could outlive the
+    invocation."""
+    deadline.require(call_seconds())
+
+
+def configure_model(meta: Any, table_name: str) -> None:
+    """Point a pynamodb model's Meta at its table (and the local endpoint) with the policy."""
+    settings = get_settings()
+    meta.table_name = table_name
+    meta.region = settings.aws_region
+    meta.host = settings.dynamodb_endpoint or None
+    meta.connect_timeout_seconds = CONNECT_TIMEOUT_SECONDS
+    meta.read_timeout_seconds = settings.dynamodb_read_timeout_seconds
+    meta.max_retry_attempts = RETRIES
+
 
 # DynamoDB error codes that mean "not now" rather than "not this request".
 RETRYABLE_CODES = frozenset(

@@ -117,6 +117,9 @@ class Settings(BaseModel):
     # Realtime (WebSocket API): DynamoDB tables of live connections (DYNAMODB_ENDPOINT only
     # locally), the API's @connections management endpoint, how many pushes run at once.
     dynamodb_endpoint: str | None = None
+    # How long a DynamoDB call may wait for its answer (messenger.platform.dynamodb). 1 s is
+    # ~100x DynamoDB's p99; the local stack's moto server is that much slower (decision 55).
+    dynamodb_read_timeout_seconds: float = Field(default=1.0, gt=0, le=5)
     connections_table: str | None = None
     user_connections_table: str | None = None
     # The per-user event stream behind frame cursors and GET /v1/sync (decision 46).

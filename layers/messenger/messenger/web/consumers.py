@@ -7,6 +7,13 @@ function's on-failure destination with the error. Nothing is dropped silently. A
 takes the same path, and its validation error is logged with the record's event id and type.
 An event of a type the consumer does not handle is skipped (its handler's `parse` answers None).
 
+A batch runs under the invocation's deadline (messenger.platform.deadline), as an HTTP request
+does: no call to a backing service starts that could outlive it, and no record starts with less
+than RECORD_START_SECONDS left. The records not reached are reported failed, so the mapping
+redelivers from the first of them: a batch that cannot finish in one invocation (a burst into a
+large group) makes progress each time instead of timing out whole and being retried from its
+start until it is dead-lettered.
+
 A consumer's file is its handler and one line:
 
     lambda_handler = kafka_entrypoint(handle)
@@ -24,6 +31,7 @@ from aws_lambda_powertools.utilities.batch import (
 from pydantic import ValidationError
 
 from messenger.kernel.events import EventEnvelope, MalformedEvent
+from messenger.platform import deadline
 from messenger.platform.events import CORRELATION_HEADER
 from messenger.platform.observability import logger
 
@@ -32,6 +40,15 @@ if TYPE_CHECKING:
 
     from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+RECORD_START_SECONDS = 5.0
+"""No record starts with less than this left of the invocation (the slowest records, a fan-out
+to a large group, take seconds): it is redelivered rather than cut short."""
+
+
+class NoTimeLeft(Exception):
+    """The invocation's time ran out before this record was reached: redelivered, untouched."""
 
 
 class MalformedRecord(ValueError):
@@ -66,6 +83,8 @@ def process_kafka_batch(
     """Decode each record's envelope and pass it to `handle`; report the ones that failed."""
 
     def handle_record(record: KafkaEventRecord) -> None:
+        if not deadline.has_time(RECORD_START_SECONDS):
+            raise NoTimeLeft(f"not reached before the invocation's deadline: {record.offset}")
         logger.set_correlation_id(correlation_id_of(record))
         logger.remove_keys(["event_id", "event_type"])  # the previous record's
         try:
@@ -87,11 +106,12 @@ def process_kafka_batch(
             raise
 
     processor = BatchProcessor(event_type=EventType.Kafka)
-    return dict(
-        process_partial_response(
-            event=event, record_handler=handle_record, processor=processor, context=context
+    with deadline.invocation(context):
+        return dict(
+            process_partial_response(
+                event=event, record_handler=handle_record, processor=processor, context=context
+            )
         )
-    )
 
 
 def kafka_entrypoint(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 import uuid
 from functools import cache
-from typing import Any, cast
+from typing import cast
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
@@ -24,13 +24,7 @@ from pynamodb.models import Model
 
 from messenger.notifications.models import Platform
 from messenger.notifications.service import StoredDevice
-from messenger.platform import deadline
-from messenger.platform.dynamodb import (  # the one DynamoDB call policy
-    CALL_SECONDS,
-    CONNECT_TIMEOUT_SECONDS,
-    READ_TIMEOUT_SECONDS,
-    RETRIES,
-)
+from messenger.platform.dynamodb import configure_model, require_call
 from messenger.platform.settings import get_settings
 
 OWNER = "owner"
@@ -53,14 +47,7 @@ class DeviceRecord(Model):
 
 @cache
 def configure() -> None:
-    settings = get_settings()
-    meta: Any = DeviceRecord.Meta
-    meta.table_name = settings.require("devices_table")
-    meta.region = settings.aws_region
-    meta.host = settings.dynamodb_endpoint or None
-    meta.connect_timeout_seconds = CONNECT_TIMEOUT_SECONDS
-    meta.read_timeout_seconds = READ_TIMEOUT_SECONDS
-    meta.max_retry_attempts = RETRIES
+    configure_model(DeviceRecord.Meta, get_settings().require("devices_table"))
 
 
 def _token_key(device_id: uuid.UUID) -> str:
@@ -84,14 +71,14 @@ class DynamoDevices:
         configure()
 
     def get(self, user: uuid.UUID, device_id: uuid.UUID) -> StoredDevice | None:
-        deadline.require(CALL_SECONDS)
+        require_call()
         try:
             return _device(DeviceRecord.get(str(user), str(device_id), consistent_read=True))
         except DoesNotExist:
             return None
 
     def owner_of(self, device_id: uuid.UUID) -> uuid.UUID | None:
-        deadline.require(CALL_SECONDS)
+        require_call()
         try:
             record = DeviceRecord.get(_token_key(device_id), OWNER, consistent_read=True)
         except DoesNotExist:
@@ -99,7 +86,7 @@ class DynamoDevices:
         return uuid.UUID(record.user_id) if record.user_id else None
 
     def put(self, device: StoredDevice) -> None:
-        deadline.require(CALL_SECONDS)
+        require_call()
         DeviceRecord(
             str(device.user_id),
             str(device.device_id),
@@ -109,16 +96,16 @@ class DynamoDevices:
             session_id=device.session_id,
             created_at=device.created_at,
         ).save()
-        deadline.require(CALL_SECONDS)
+        require_call()
         DeviceRecord(_token_key(device.device_id), OWNER, user_id=str(device.user_id)).save()
 
     def delete(self, user: uuid.UUID, device_id: uuid.UUID) -> StoredDevice | None:
         found = self.get(user, device_id)
         if found is None:
             return None
-        deadline.require(CALL_SECONDS)
+        require_call()
         DeviceRecord(str(user), str(device_id)).delete()
-        deadline.require(CALL_SECONDS)
+        require_call()
         try:  # the token's owner item, unless the token has moved on to someone else
             DeviceRecord(_token_key(device_id), OWNER).delete(
                 condition=DeviceRecord.user_id == str(user)
@@ -129,7 +116,7 @@ class DynamoDevices:
         return found
 
     def of_user(self, user: uuid.UUID) -> list[StoredDevice]:
-        deadline.require(CALL_SECONDS)
+        require_call()
         return [_device(r) for r in DeviceRecord.query(str(user), consistent_read=True)]
 
 
@@ -141,7 +128,7 @@ class DynamoSentLog:
         configure()
 
     def claim(self, message_id: uuid.UUID, device_id: uuid.UUID) -> bool:
-        deadline.require(CALL_SECONDS)
+        require_call()
         try:
             DeviceRecord(
                 f"sent#{message_id}", str(device_id), expires_at=int(time.time()) + SENT_TTL_SECONDS
@@ -153,5 +140,5 @@ class DynamoSentLog:
         return True
 
     def release(self, message_id: uuid.UUID, device_id: uuid.UUID) -> None:
-        deadline.require(CALL_SECONDS)
+        require_call()
         DeviceRecord(f"sent#{message_id}", str(device_id)).delete()

@@ -30,13 +30,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAtt
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.models import Model
 
-from messenger.platform import deadline
-from messenger.platform.dynamodb import (  # the one DynamoDB call policy
-    CALL_SECONDS,
-    CONNECT_TIMEOUT_SECONDS,
-    READ_TIMEOUT_SECONDS,
-    RETRIES,
-)
+from messenger.platform.dynamodb import configure_model, require_call
 from messenger.platform.observability import logger
 from messenger.platform.settings import get_settings
 from messenger.realtime.service import Connection
@@ -74,12 +68,7 @@ def configure() -> None:
         (UserConnectionsRecord.Meta, settings.require("user_connections_table")),
     ]
     for meta, name in metas:
-        meta.table_name = name
-        meta.region = settings.aws_region
-        meta.host = settings.dynamodb_endpoint or None
-        meta.connect_timeout_seconds = CONNECT_TIMEOUT_SECONDS
-        meta.read_timeout_seconds = READ_TIMEOUT_SECONDS
-        meta.max_retry_attempts = RETRIES
+        configure_model(meta, name)
 
 
 def _member(connection: Connection) -> str:
@@ -103,7 +92,7 @@ class DynamoConnections:
         configure()
 
     def add(self, connection: Connection, now: int) -> list[Connection]:
-        deadline.require(CALL_SECONDS)
+        require_call()
         record = ConnectionRecord(
             connection.connection_id,
             user_id=str(connection.user_id),
@@ -114,7 +103,7 @@ class DynamoConnections:
         record.save()
         item = UserConnectionsRecord(str(connection.user_id))
         try:
-            deadline.require(CALL_SECONDS)
+            require_call()
             item.update(
                 actions=[
                     UserConnectionsRecord.connections.add({_member(connection)}),
@@ -133,7 +122,7 @@ class DynamoConnections:
         return _parse(connection.user_id, item.connections, now)
 
     def get(self, connection_id: str) -> Connection | None:
-        deadline.require(CALL_SECONDS)
+        require_call()
         try:
             record = ConnectionRecord.get(connection_id, consistent_read=True)
         except DoesNotExist:
@@ -149,11 +138,11 @@ class DynamoConnections:
         connection = self.get(connection_id)
         if connection is None:
             return None, []
-        deadline.require(CALL_SECONDS)
+        require_call()
         ConnectionRecord(connection_id).delete()
         item = UserConnectionsRecord(str(connection.user_id))
         try:
-            deadline.require(CALL_SECONDS)
+            require_call()
             item.update(
                 actions=[UserConnectionsRecord.connections.delete({_member(connection)})],
                 condition=UserConnectionsRecord.user_id.exists(),
@@ -167,16 +156,16 @@ class DynamoConnections:
     def purge_user(self, user: uuid.UUID) -> list[str]:
         """Account deletion: forget every connection of the user, expired ones included (the
         table's TTL may not have run yet), and the user's item; the connection ids."""
-        deadline.require(CALL_SECONDS)
+        require_call()
         try:
             item = UserConnectionsRecord.get(str(user), consistent_read=True)
         except DoesNotExist:
             return []
         ids = sorted({member.split(" ")[0] for member in item.connections or ()})
         for connection_id in ids:
-            deadline.require(CALL_SECONDS)
+            require_call()
             ConnectionRecord(connection_id).delete()
-        deadline.require(CALL_SECONDS)
+        require_call()
         item.delete()
         return ids
 
@@ -186,7 +175,7 @@ class DynamoConnections:
         chunks = [keys[i : i + BATCH_GET_LIMIT] for i in range(0, len(keys), BATCH_GET_LIMIT)]
 
         def batch(chunk: list[str]) -> list[Connection]:
-            deadline.require(CALL_SECONDS)
+            require_call()
             found: list[Connection] = []
             for item in UserConnectionsRecord.batch_get(
                 chunk, attributes_to_get=["user_id", "connections"]

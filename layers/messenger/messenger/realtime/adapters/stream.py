@@ -34,13 +34,7 @@ from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttrib
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.models import Model
 
-from messenger.platform import deadline
-from messenger.platform.dynamodb import (
-    CALL_SECONDS,
-    CONNECT_TIMEOUT_SECONDS,
-    READ_TIMEOUT_SECONDS,
-    RETRIES,
-)
+from messenger.platform.dynamodb import configure_model, require_call
 from messenger.platform.settings import get_settings
 from messenger.realtime.adapters.store import BATCH_GET_LIMIT
 from messenger.realtime.service import StreamedFrame
@@ -65,14 +59,7 @@ class StreamRecord(Model):
 
 @cache
 def configure() -> None:
-    settings = get_settings()
-    meta: Any = StreamRecord.Meta
-    meta.table_name = settings.require("user_streams_table")
-    meta.region = settings.aws_region
-    meta.host = settings.dynamodb_endpoint or None
-    meta.connect_timeout_seconds = CONNECT_TIMEOUT_SECONDS
-    meta.read_timeout_seconds = READ_TIMEOUT_SECONDS
-    meta.max_retry_attempts = RETRIES
+    configure_model(StreamRecord.Meta, get_settings().require("user_streams_table"))
 
 
 def _marker(user: str, event_id: str) -> str:
@@ -90,7 +77,7 @@ class DynamoStream:
         keys = [(_marker(u, event_id), 0) for u in users]
         appended: dict[str, int] = {}
         for start in range(0, len(keys), BATCH_GET_LIMIT):
-            deadline.require(CALL_SECONDS)
+            require_call()
             for item in StreamRecord.batch_get(
                 keys[start : start + BATCH_GET_LIMIT], consistent_read=True
             ):
@@ -99,7 +86,7 @@ class DynamoStream:
 
     def _newest(self, user: str) -> StreamRecord | None:
         """The highest position's item: the newest frame, or the head once all expired."""
-        deadline.require(CALL_SECONDS)
+        require_call()
         for item in StreamRecord.query(
             user, consistent_read=True, scan_index_forward=False, limit=1
         ):
@@ -119,7 +106,7 @@ class DynamoStream:
                 break
             head = 0 if newest is None else int(newest.position or newest.head or 0)
             position = head + 1
-            deadline.require(CALL_SECONDS)
+            require_call()
             try:
                 StreamRecord(
                     user, position, frame=body, event_id=event_id, expires_at=expires
@@ -130,9 +117,9 @@ class DynamoStream:
                     raise
         else:
             raise RuntimeError(f"stream append lost {MAX_RACES} races in a row")
-        deadline.require(CALL_SECONDS)
+        require_call()
         StreamRecord(_marker(user, event_id), 0, head=position, expires_at=expires).save()
-        deadline.require(CALL_SECONDS)
+        require_call()
         try:
             StreamRecord(user, 0).update(
                 actions=[StreamRecord.head.set(position)],
@@ -172,9 +159,9 @@ class DynamoStream:
         per-event markers (`<user>#<event>`) hold a position and an event id only, and expire
         with the retention."""
         now = int(time.time())
-        deadline.require(CALL_SECONDS)
+        require_call()
         StreamRecord(str(user), 0, erased=True, expires_at=now + self.retention_seconds).save()
-        deadline.require(CALL_SECONDS)
+        require_call()
         frames = list(
             StreamRecord.query(str(user), StreamRecord.position > 0, consistent_read=True)
         )
@@ -192,7 +179,7 @@ class DynamoStream:
         self, user: uuid.UUID, since: int, limit: int, now: int
     ) -> list[tuple[int, dict[str, Any] | None]]:
         """Up to `limit` positions after `since`, in order; the frame None once expired."""
-        deadline.require(CALL_SECONDS)
+        require_call()
         found: list[tuple[int, dict[str, Any] | None]] = []
         for item in StreamRecord.query(
             str(user),
