@@ -232,6 +232,9 @@ def test_a_deleted_message_loses_its_files(
         "data": {
             "chat_id": chat_id,
             "message_id": doomed["message_id"],
+            # The publisher's whole schema (chats.events.MessageDeleted): the push consumer on
+            # the same topic dead-letters an event that breaks it (retrying its partition first).
+            "author_id": ann["user_id"],
             "deleted_by": ann["user_id"],
             "at": now,
             "participants": [ann["user_id"], bob["user_id"]],

@@ -481,3 +481,26 @@ def test_a_record_that_is_no_envelope_is_reported_and_logged(
     (line,) = [line for line in logged if line["message"].startswith("Malformed event")]
     assert "not an event envelope" in line["error"]
     assert "event_id" not in line  # nothing left over from the record before
+
+
+def test_every_sample_msk_record_is_an_event_its_publisher_could_have_written() -> None:
+    """A sample (events/*.json) that breaks its publisher's schema teaches a wrong shape, and
+    one replayed onto a shared topic is dead-lettered by every other consumer of it."""
+    import base64
+
+    checked = 0
+    for path in sorted((ROOT / "events").glob("*.json")):
+        event = json.loads(path.read_text())
+        if not isinstance(event, dict) or event.get("eventSource") != "aws:kafka":
+            continue
+        for records in event["records"].values():
+            for record in records:
+                envelope = EventEnvelope.model_validate_json(base64.b64decode(record["value"]))
+                schema = PUBLISHED.get(envelope.type)
+                assert schema is not None, (path.name, envelope.type)
+                try:
+                    envelope.parse(schema)
+                except MalformedEvent as exc:
+                    raise AssertionError(f"{path.name}: {exc}") from exc
+                checked += 1
+    assert checked >= 10
