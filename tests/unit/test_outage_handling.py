@@ -198,3 +198,24 @@ def test_dynamodb_unreachable_or_throttling_is_unavailable_a_refusal_is_not() ->
         PutError("put failed", cause=_client_error("ValidationException"))
     )
     assert not dynamodb_unavailable(DoesNotExist())
+
+
+def test_a_timed_out_conditional_write_is_neither_a_condition_failure_nor_an_attribute_error() -> (
+    None
+):
+    """pynamodb's `cause_response_code` raises AttributeError when botocore timed out (its
+    error's `response` is None): the adapters ask `is_condition_failure`, which says no."""
+    from botocore.exceptions import ReadTimeoutError
+    from pynamodb.exceptions import UpdateError
+
+    from messenger.platform.dynamodb import dynamodb_unavailable, error_code, is_condition_failure
+
+    timed_out = UpdateError("update failed", cause=ReadTimeoutError(endpoint_url="http://x"))
+    with pytest.raises(AttributeError):
+        _ = timed_out.cause_response_code  # why the helper exists
+    assert error_code(timed_out) is None
+    assert not is_condition_failure(timed_out)
+    assert dynamodb_unavailable(timed_out)
+    refused = PutError("put failed", cause=_client_error("ConditionalCheckFailedException"))
+    assert is_condition_failure(refused)
+    assert not dynamodb_unavailable(refused)

@@ -57,6 +57,21 @@ RETRYABLE_CODES = frozenset(
 )
 
 
+def error_code(exc: PynamoDBException) -> str | None:
+    """DynamoDB's error code (`ConditionalCheckFailedException`, ...), None when no answer came.
+    pynamodb's own `cause_response_code` raises AttributeError on a timeout (botocore's error
+    then has `response = None`): a refused write must not be told from a hung one that way."""
+    response = getattr(exc.cause, "response", None)
+    if not isinstance(response, dict):
+        return None
+    code = (response.get("Error") or {}).get("Code")
+    return str(code) if code is not None else None
+
+
+def is_condition_failure(exc: PynamoDBException) -> bool:
+    return error_code(exc) == "ConditionalCheckFailedException"
+
+
 def dynamodb_unavailable(exc: BaseException) -> bool:
     """DynamoDB could not be reached or could not serve (not: the request was refused)."""
     if isinstance(exc, BotoCoreError):  # endpoint unreachable, connect/read timeout
@@ -65,7 +80,7 @@ def dynamodb_unavailable(exc: BaseException) -> bool:
         return False
     if isinstance(exc.cause, BotoCoreError):
         return True
-    return exc.cause_response_code in RETRYABLE_CODES
+    return error_code(exc) in RETRYABLE_CODES
 
 
 register_unavailable_check(dynamodb_unavailable)

@@ -107,10 +107,28 @@ def process_kafka_batch(
 
     processor = BatchProcessor(event_type=EventType.Kafka)
     with deadline.invocation(context):
-        return dict(
+        answer = dict(
             process_partial_response(
                 event=event, record_handler=handle_record, processor=processor, context=context
             )
+        )
+    _log_failures(processor)
+    return answer
+
+
+def _log_failures(processor: BatchProcessor) -> None:
+    """Powertools logs failed records only when the whole batch failed; a partial failure
+    (retried, then dead-lettered) should say why as well. Records not reached: one line."""
+    not_reached = 0
+    for _, error, _ in processor.exceptions:
+        if isinstance(error, NoTimeLeft):
+            not_reached += 1
+        elif error is not None:
+            logger.warning("Record failed: reported for redelivery", exc_info=error)
+    if not_reached:
+        logger.warning(
+            "Records not reached before the deadline: reported for redelivery",
+            extra={"records": not_reached},
         )
 
 

@@ -24,7 +24,7 @@ from pynamodb.models import Model
 
 from messenger.notifications.models import Platform
 from messenger.notifications.service import StoredDevice
-from messenger.platform.dynamodb import configure_model, require_call
+from messenger.platform.dynamodb import configure_model, is_condition_failure, require_call
 from messenger.platform.settings import get_settings
 
 OWNER = "owner"
@@ -111,7 +111,7 @@ class DynamoDevices:
                 condition=DeviceRecord.user_id == str(user)
             )
         except DeleteError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
+            if not is_condition_failure(exc):
                 raise
         return found
 
@@ -134,7 +134,7 @@ class DynamoSentLog:
                 f"sent#{message_id}", str(device_id), expires_at=int(time.time()) + SENT_TTL_SECONDS
             ).save(condition=DeviceRecord.owner.does_not_exist())
         except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
+            if is_condition_failure(exc):
                 return False
             raise
         return True

@@ -30,7 +30,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAtt
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.models import Model
 
-from messenger.platform.dynamodb import configure_model, require_call
+from messenger.platform.dynamodb import configure_model, is_condition_failure, require_call
 from messenger.platform.observability import logger
 from messenger.platform.settings import get_settings
 from messenger.realtime.service import Connection
@@ -148,7 +148,7 @@ class DynamoConnections:
                 condition=UserConnectionsRecord.user_id.exists(),
             )
         except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
+            if not is_condition_failure(exc):
                 raise
             return connection, []
         return connection, _parse(connection.user_id, item.connections, now)

@@ -34,7 +34,7 @@ from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttrib
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.models import Model
 
-from messenger.platform.dynamodb import configure_model, require_call
+from messenger.platform.dynamodb import configure_model, is_condition_failure, require_call
 from messenger.platform.settings import get_settings
 from messenger.realtime.adapters.store import BATCH_GET_LIMIT
 from messenger.realtime.service import StreamedFrame
@@ -113,7 +113,7 @@ class DynamoStream:
                 ).save(condition=StreamRecord.position.does_not_exist())
                 break
             except PutError as exc:
-                if exc.cause_response_code != "ConditionalCheckFailedException":
+                if not is_condition_failure(exc):
                     raise
         else:
             raise RuntimeError(f"stream append lost {MAX_RACES} races in a row")
@@ -126,7 +126,7 @@ class DynamoStream:
                 condition=StreamRecord.head.does_not_exist() | (StreamRecord.head < position),
             )
         except UpdateError as exc:  # a later position got there first: the head is past us
-            if exc.cause_response_code != "ConditionalCheckFailedException":
+            if not is_condition_failure(exc):
                 raise
         return position
 
