@@ -131,6 +131,23 @@ def next_frame(ws: ClientConnection, wanted: Callable[[Frame], bool], timeout: f
             return frame
 
 
+def typing_reaches(
+    sender: ClientConnection, receiver: ClientConnection, chat_id: str, attempts: int = 3
+) -> Frame:
+    """`typing` from `sender` until `receiver` hears it: the first typing frame it gets. A
+    typing indicator is ephemeral (not in the sync stream); a client repeats it while its user
+    types, and one lost to a busy local stack is replaced by the next. Every 10 s at most, so a
+    late frame is not mistaken for a later one."""
+    for attempt in range(attempts):
+        sender.send(json.dumps({"action": "typing", "chat_id": chat_id}))
+        try:
+            return next_frame(receiver, of_type("typing"), timeout=10)
+        except AssertionError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def of_type(kind: str, **data: Any) -> Callable[[Frame], bool]:
     def check(frame: Frame) -> bool:
         return frame.get("type") == kind and all(frame["data"].get(k) == v for k, v in data.items())

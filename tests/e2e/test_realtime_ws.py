@@ -21,7 +21,17 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from messenger_local.gateway import LocalGateway
-from tests.e2e.flows import Frame, bearer, befriend, device, login, next_frame, of_type, signed_up
+from tests.e2e.flows import (
+    Frame,
+    bearer,
+    befriend,
+    device,
+    login,
+    next_frame,
+    of_type,
+    signed_up,
+    typing_reaches,
+)
 from tests.support import poll, template
 
 pytestmark = pytest.mark.e2e
@@ -123,16 +133,13 @@ def test_typing_reaches_the_other_participants_only(
     ann, bob, cat = trio
     chat_id = create_chat(api, ann, bob)
     with device(gateway, ann) as a, device(gateway, bob) as b, device(gateway, cat) as c:
-        a.send(json.dumps({"action": "typing", "chat_id": chat_id}))
-        frame = next_frame(b, of_type("typing"))
+        frame = typing_reaches(a, b, chat_id)
         assert frame["data"] == {"chat_id": chat_id, "user_id": ann["user_id"]}
         # Not to ann herself: bob's typing is the first typing frame she sees.
-        b.send(json.dumps({"action": "typing", "chat_id": chat_id}))
-        assert next_frame(a, of_type("typing"))["data"]["user_id"] == bob["user_id"]
+        assert typing_reaches(b, a, chat_id)["data"]["user_id"] == bob["user_id"]
         # cat is no participant: typing there is refused and reaches no one.
         c.send(json.dumps({"action": "typing", "chat_id": chat_id}))
-        a.send(json.dumps({"action": "typing", "chat_id": chat_id}))
-        assert next_frame(b, of_type("typing"))["data"]["user_id"] == ann["user_id"]
+        assert typing_reaches(a, b, chat_id)["data"]["user_id"] == ann["user_id"]
 
 
 def test_malformed_frames_get_forbidden_and_the_connection_stays_open(
@@ -147,8 +154,7 @@ def test_malformed_frames_get_forbidden_and_the_connection_stays_open(
             refusal = next_frame(a, lambda f: "message" in f)
             assert refusal["message"] == "Forbidden"
             assert {"connectionId", "requestId"} <= refusal.keys()
-        a.send(json.dumps({"action": "typing", "chat_id": chat_id}))
-        assert next_frame(b, of_type("typing"))["data"]["user_id"] == ann["user_id"]
+        assert typing_reaches(a, b, chat_id)["data"]["user_id"] == ann["user_id"]
 
 
 def _tables() -> tuple[str, str]:
@@ -320,8 +326,7 @@ def test_typing_in_a_direct_chat_after_unfriending_reaches_nobody(
     direct = create_chat(api, ann, bob)
     group = create_chat(api, ann, bob, cat)  # a group needs no friendship to type in
     with device(gateway, ann) as a, device(gateway, bob) as b:
-        a.send(json.dumps({"action": "typing", "chat_id": direct}))
-        assert next_frame(b, of_type("typing"))["data"]["chat_id"] == direct
+        assert typing_reaches(a, b, direct)["data"]["chat_id"] == direct
 
         removed = api.delete(f"/v1/friends/{bob['nickname']}", headers=bearer(ann["access_token"]))
         assert removed.status_code == 204, removed.text
