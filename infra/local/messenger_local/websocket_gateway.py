@@ -202,16 +202,6 @@ class WebSocketGateway:
             return
         connection_id = _new_id()
         connected_at = int(time.time() * 1000)
-        route = self.api.routes.get("$connect")
-        if route is not None and route.function is not None:
-            result = await self._invoke(
-                route.function, self.connect_event(scope, connection_id, connected_at)
-            )
-            status = self._status(result)
-            if not 200 <= status < 300:
-                log.info("$connect refused with %s", status)
-                await self._refuse(scope, send, status, self._retry_after(result))
-                return
         headers = self._headers(scope)
         client = scope.get("client") or ("127.0.0.1", 0)
         conn = _Connection(
@@ -222,12 +212,32 @@ class WebSocketGateway:
             headers.get("user-agent", ""),
             connected_at,
         )
-        # As in AWS, the connection is postable the moment $connect succeeded: register it before
-        # the client learns it is open, holding its lock so an early post waits for the accept
-        # instead of finding no connection (410, which would make a pusher forget it).
-        async with conn.lock:
-            self.connections[connection_id] = conn
+        # `$connect` stores the connection (DynamoDB) before it returns, so a push may post to it
+        # while `$connect` still runs. Known here from the start, its lock held until the accept:
+        # such a post waits (or times out: a failure the pusher retries) instead of finding no
+        # connection, a 410 that makes the pusher forget a connection about to open (decision 55).
+        await conn.lock.acquire()
+        self.connections[connection_id] = conn
+        try:
+            route = self.api.routes.get("$connect")
+            if route is not None and route.function is not None:
+                result = await self._invoke(
+                    route.function, self.connect_event(scope, connection_id, connected_at)
+                )
+                status = self._status(result)
+                if not 200 <= status < 300:
+                    log.info("$connect refused with %s", status)
+                    conn.closed = True
+                    self.connections.pop(connection_id, None)
+                    await self._refuse(scope, send, status, self._retry_after(result))
+                    return
             await send({"type": "websocket.accept"})
+        except BaseException:
+            conn.closed = True
+            self.connections.pop(connection_id, None)
+            raise
+        finally:
+            conn.lock.release()
         code = 1005
         try:
             while True:
@@ -344,6 +354,8 @@ class WebSocketGateway:
                 message = {"type": "websocket.send", "bytes": data}
             try:
                 async with conn.lock:
+                    if conn.closed:  # its `$connect` refused it while this post waited
+                        return _error(410, "GoneException", None)
                     await conn.send(message)
             except Exception:  # the socket died under us: what API Gateway reports is 410
                 return _error(410, "GoneException", None)
