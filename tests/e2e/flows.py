@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -138,14 +139,13 @@ def typing_reaches(
     typing indicator is ephemeral (not in the sync stream); a client repeats it while its user
     types, and one lost to a busy local stack is replaced by the next. Every 10 s at most, so a
     late frame is not mistaken for a later one."""
-    for attempt in range(attempts):
-        sender.send(json.dumps({"action": "typing", "chat_id": chat_id}))
-        try:
+    frame = json.dumps({"action": "typing", "chat_id": chat_id})
+    for _ in range(attempts - 1):
+        sender.send(frame)
+        with contextlib.suppress(AssertionError):
             return next_frame(receiver, of_type("typing"), timeout=10)
-        except AssertionError:
-            if attempt == attempts - 1:
-                raise
-    raise AssertionError("unreachable")
+    sender.send(frame)
+    return next_frame(receiver, of_type("typing"), timeout=10)
 
 
 def of_type(kind: str, **data: Any) -> Callable[[Frame], bool]:
