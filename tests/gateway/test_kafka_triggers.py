@@ -184,3 +184,25 @@ def test_an_idle_poller_fetches_right_after_any_invocation(
         producer.send(topic, value.encode(), partition=0).get(10)
         assert gateway.invoke("Echo", {}).ok  # any invocation, as if it had produced the record
         wait_for(lambda: times_seen(tmp_path, value), timeout=15, what="delivery after the wake-up")
+
+
+def test_paused_mappings_fetch_nothing_and_their_lag_shows_it_until_resumed(
+    kafka_gateway: LocalGateway, producer: KafkaProducer, out_dir: Path
+) -> None:
+    """What the bench relies on to measure a function alone: while paused, a record waits (and
+    counts in the lag, even after a wake-up); after, it is delivered once and the lag is zero."""
+    kafka = kafka_gateway.kafka
+    assert kafka is not None
+    name = kafka.get("Consumer").name
+    wait_for(lambda: kafka.lag()[name] == 0, what="no backlog before")
+    value = f"ok-paused-{RUN}"
+    with kafka.paused():
+        batches = kafka.get("Consumer").batches
+        send(producer, value, partition=2)
+        assert kafka_gateway.invoke("Echo", {}).ok  # wakes the poller: still nothing fetched
+        wait_for(lambda: kafka.lag()[name] == 1, what="the record in the lag")
+        assert kafka.get("Consumer").batches == batches
+        assert times_seen(out_dir, value) == 0
+    wait_for(lambda: times_seen(out_dir, value), what="delivery after resume")
+    wait_for(lambda: kafka.lag()[name] == 0, what="the lag back to zero")
+    assert times_seen(out_dir, value) == 1

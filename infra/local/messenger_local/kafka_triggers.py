@@ -143,6 +143,8 @@ class KafkaTrigger:
         self._attempts: dict[tuple[TopicPartition, int], int] = {}
         self._warned_item_failures = False
         self._pending_commit: dict[TopicPartition, OffsetAndMetadata] = {}
+        self._pause_wanted = threading.Event()
+        self._paused = threading.Event()
         self.batches = 0  # invocations made, for observers and tests
 
     @property
@@ -187,6 +189,17 @@ class KafkaTrigger:
         """Fetch now: something may have been produced (called after every local invocation)."""
         self._wake.set()
 
+    def pause(self, timeout: float = 30.0) -> bool:
+        """Stop fetching (the consumer keeps its partitions and its place); True once the poller
+        has finished any batch it was processing. Records produced meanwhile wait for resume()."""
+        self._pause_wanted.set()
+        self._wake.set()
+        return self._paused.wait(timeout)
+
+    def resume(self) -> None:
+        self._pause_wanted.clear()
+        self._wake.set()
+
     def signal_stop(self) -> None:
         """Ask the poller to finish (an invocation cut short by shutdown is not an attempt)."""
         self._stop.set()
@@ -205,6 +218,7 @@ class KafkaTrigger:
                 try:
                     if self._pending_commit:
                         self._commit(consumer, self._pending_commit)
+                    self._apply_pause(consumer)
                     idle = self.idle
                     if idle and self._wake.wait(self.idle_poll_seconds):
                         self._awake_until = time.monotonic() + IDLE_AFTER_SECONDS
@@ -220,6 +234,16 @@ class KafkaTrigger:
                     self._stop.wait(1.0)
         finally:
             consumer.close(autocommit=False)
+
+    def _apply_pause(self, consumer: KafkaConsumer) -> None:
+        """Between batches, in the poller's thread (the consumer is not thread-safe): paused
+        partitions are not fetched, but polling goes on, so the group keeps this member."""
+        if self._pause_wanted.is_set():
+            consumer.pause(*consumer.assignment())  # again after a rebalance: idempotent
+            self._paused.set()
+        elif self._paused.is_set():
+            consumer.resume(*consumer.paused())
+            self._paused.clear()
 
     def _commit(
         self, consumer: KafkaConsumer, offsets: dict[TopicPartition, OffsetAndMetadata]
@@ -361,6 +385,12 @@ class KafkaTrigger:
         )
 
 
+def _committed_offset(found: OffsetAndMetadata | None, never: int | None, end: int) -> int:
+    if found is not None and found.offset >= 0:
+        return int(found.offset)
+    return end if never == 0 else 0
+
+
 class KafkaTriggers:
     """Every MSK mapping of the template."""
 
@@ -401,6 +431,53 @@ class KafkaTriggers:
         self.signal_stop()
         for trigger in self.triggers:
             trigger.stop()
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """No mapping fetches inside the block (what is produced meanwhile waits): for measuring
+        a function alone, as in AWS, where its consumers run on capacity of their own."""
+        try:
+            for trigger in self.triggers:
+                if not trigger.pause():
+                    raise TimeoutError(f"{trigger.name} did not pause")
+            yield
+        finally:
+            for trigger in self.triggers:
+                trigger.resume()
+
+    def lag(self) -> dict[str, int]:
+        """Records produced but not yet committed, per mapping: what is still to be consumed.
+
+        Read as an outsider would (the broker's committed offsets of each group against each
+        partition's end), so it never disturbs the pollers.
+        """
+        if not self.triggers:
+            return {}
+        servers = self.triggers[0].bootstrap_servers
+        probe = KafkaConsumer(bootstrap_servers=servers, client_id="local-lag-probe")
+        admin = KafkaAdminClient(bootstrap_servers=servers, client_id="local-lag-probe")
+        try:
+            behind: dict[str, int] = {}
+            for trigger in self.triggers:
+                partitions = [
+                    TopicPartition(topic, p)
+                    for topic in trigger.mapping.topics
+                    for p in sorted(probe.partitions_for_topic(topic) or ())
+                ]
+                ends = probe.end_offsets(partitions)
+                group = trigger.mapping.consumer_group_id
+                committed = admin.list_group_offsets({group: partitions}).get(group, {})
+                # A partition without a commit: all of it if the mapping starts at the oldest
+                # record, nothing if it starts at the latest (what came before is never read).
+                never = 0 if trigger.mapping.starting_position == "LATEST" else None
+                behind[trigger.name] = sum(
+                    max(0, ends[tp] - _committed_offset(committed.get(tp), never, ends[tp]))
+                    for tp in partitions
+                )
+            return behind
+        finally:
+            probe.close()
+            admin.close()
 
     def __iter__(self) -> Iterator[KafkaTrigger]:
         return iter(self.triggers)
