@@ -18,11 +18,12 @@ NAME=VALUE`) is the hook that raises them for the bench's gateway.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -35,6 +36,7 @@ from tests.perf import coldstart, floors, idle
 from tests.perf.erasure_bench import erasure_rows
 from tests.perf.groups_bench import groups_rows
 from tests.perf.media_bench import media_rows
+from tests.perf.senders import released_together
 from tests.perf.session_bench import session_rows
 from tests.perf.sync_bench import fanout, sync_rows
 from tests.support import RELAXED_LIMITS, ROOT
@@ -142,13 +144,59 @@ def setup_call(call: Callable[[], httpx.Response], attempts: int = 4) -> httpx.R
     return call().raise_for_status()
 
 
+DRAIN_SECONDS = 300  # the longest the bench waits for the consumers to work off a backlog
+
+
+class Backlog:
+    """The local consumers and the rows: a row measured while they work off its own or an
+    earlier row's events (a group fan-out is minutes of DynamoDB calls on the local moto)
+    measures that load too, on the same 2 cores. In AWS they run on capacity of their own. So
+    every row waits until each consumer group has committed every record produced so far, and
+    the consumers stay paused while the row and its floor run; they catch up before the next.
+    (The push and fan-out rows measure the consumers themselves and are not paused.)"""
+
+    gateway: LocalGateway | None = None
+
+    @classmethod
+    @contextlib.contextmanager
+    def paused(cls) -> Iterator[None]:
+        kafka = cls.gateway.kafka if cls.gateway is not None else None
+        if kafka is None:
+            yield
+            return
+        with kafka.paused():
+            yield
+
+    @classmethod
+    def drain(cls, timeout: float = DRAIN_SECONDS) -> None:
+        kafka = cls.gateway.kafka if cls.gateway is not None else None
+        if kafka is None:
+            return
+        start = deadline = time.monotonic()
+        deadline += timeout
+        while True:
+            behind = {name: n for name, n in kafka.lag().items() if n}
+            if not behind:
+                break
+            if time.monotonic() > deadline:
+                note(f"consumers still behind after {timeout:.0f} s: {behind}; measuring anyway")
+                return
+            time.sleep(0.5)
+        waited = time.monotonic() - start
+        if waited > 1:
+            note(f"waited {waited:.0f} s for the consumers' backlog")
+
+
 def measure_with_floor(backing: dict[str, str]) -> Callable[..., Rpc]:
     """`measure`, then its floor at once (its own process), on the data the calls just saw:
-    a later call may change it (a friend request empties the friends cache)."""
+    a later call may change it (a friend request empties the friends cache). Both start once the
+    consumers have nothing left to do (`Backlog.drain`)."""
 
     def timed(rpc: Rpc, n: int, call: Callable[[int], httpx.Response], floor: FloorJob) -> Rpc:
-        measure(rpc, n, call, floor)
-        run_floors(backing, [rpc])
+        Backlog.drain()
+        with Backlog.paused():
+            measure(rpc, n, call, floor)
+            run_floors(backing, [rpc])
         return rpc
 
     return timed
@@ -196,11 +244,42 @@ class Client:
         )
 
 
-def warm(api: httpx.Client, n: int, backing: dict[str, str]) -> list[Rpc]:
+SECTIONS = ("users", "chats", "media", "sessions", "erasure", "groups", "sync")
+
+
+def warm(
+    api: httpx.Client, n: int, backing: dict[str, str], sections: Iterable[str] = SECTIONS
+) -> list[Rpc]:
     client = Client(api)
-    timed = measure_with_floor(backing)
     me, friend = client.user(), client.user()
     client.befriend(me, friend)
+    wanted = set(sections)
+    rows = users_rows(api, client, me, friend, n, backing) if "users" in wanted else []
+    if "chats" in wanted:
+        rows += chats(api, me, friend, n, backing)
+    if "media" in wanted:
+        rows += media_rows(api, client, me, n, backing)
+    if "sessions" in wanted:
+        rows += session_rows(api, client, n, backing)
+    if "erasure" in wanted:
+        rows += erasure_rows(api, client, n, backing)
+    if "groups" in wanted:
+        rows += groups_rows(api, client, me, n, backing)
+    if "sync" in wanted:
+        rows += sync_rows(api, client, me, n, backing)
+    return rows
+
+
+def users_rows(
+    api: httpx.Client,
+    client: Client,
+    me: dict[str, Any],
+    friend: dict[str, Any],
+    n: int,
+    backing: dict[str, str],
+) -> list[Rpc]:
+    """Accounts, profiles, search and friends."""
+    timed = measure_with_floor(backing)
     targets = [client.user() for _ in range(n + 5)]
     accounts = [client.account() for _ in range(2 * n)]
     for account in accounts[n:]:  # warm every function's environment first
@@ -277,15 +356,7 @@ def warm(api: httpx.Client, n: int, backing: dict[str, str]) -> list[Rpc]:
             ("send_friend_request", n, {}),
         ),
     ]
-    return (
-        rpcs
-        + chats(api, me, friend, n, backing)
-        + media_rows(api, client, me, n, backing)
-        + session_rows(api, client, n, backing)
-        + erasure_rows(api, client, n, backing)
-        + groups_rows(api, client, me, n, backing)
-        + sync_rows(api, client, me, n, backing)
-    )
+    return rpcs
 
 
 def chats(
@@ -394,7 +465,11 @@ def messages(
             Rpc("GET .../messages (50 with reactions)"),
             2 * n,
             lambda _: api.get(page, headers=me["headers"]),
-            ("history_with_markers", 2 * n, {"chat_id": reacted}),
+            (
+                "history_with_markers",
+                2 * n,
+                {"chat_id": reacted, "reader": str(me["user_id"])},
+            ),
         )
     )
     return rows
@@ -735,19 +810,13 @@ def send_throughput(
         seeder.close()
     note(f"SendMessage throughput, {total:,} chats")
     clients = len(senders.chats)
-
-    def run(sender: tuple[dict[str, str], str]) -> int:
-        headers, url = sender
-        with httpx.Client(base_url=str(api.base_url), timeout=30) as own:
-            for i in range(per_client):
-                own.post(url, json={"content": f"t{i}"}, headers=headers).raise_for_status()
-        return per_client
-
-    with ThreadPoolExecutor(clients) as pool:  # warm one environment per sender
-        list(pool.map(lambda s: api.post(s[1], json={"content": "w"}, headers=s[0]), senders.chats))
-        start = time.perf_counter()
-        sent = sum(pool.map(run, senders.chats))
-        elapsed = time.perf_counter() - start
+    specs = [
+        {"base_url": str(api.base_url), "headers": headers, "path": path, "n": per_client}
+        for headers, path in senders.chats
+    ]
+    # Each client a process of its own, like the floor's senders (tests/perf/senders.py).
+    elapsed = released_together(["tests.perf.senders"], specs, {**os.environ, **backing})
+    sent = per_client * clients
     rate = sent / elapsed
     floor = floors.throughput(backing, senders.floor_chats, per_client)
     return (
@@ -807,6 +876,7 @@ def push_latency(
         except Exception:  # closed at the end
             return
 
+    Backlog.drain()
     threads = [threading.Thread(target=listen, args=(ws,), daemon=True) for ws in sockets]
     for thread in threads:
         thread.start()
@@ -849,6 +919,11 @@ def main() -> None:
         default=[],
         metavar="NAME=VALUE",
         help="an environment override for every function (e.g. a raised rate limit)",
+    )
+    parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"the warm part's sections, a comma-separated subset of {','.join(SECTIONS)}",
     )
     parser.add_argument(
         "--parts",
@@ -905,10 +980,11 @@ def main() -> None:
         prepared: list[Senders] = []
         try:
             gateway = start("bench", triggers=True)
+            Backlog.gateway = gateway
             try:
                 with httpx.Client(base_url=gateway.url, timeout=30) as api:
                     if "warm" in parts:
-                        rpcs = warm(api, args.n, backing)
+                        rpcs = warm(api, args.n, backing, args.sections.split(","))
                     if "sizes" in parts:
                         growth = data_sizes(api, backing, max(10, args.n // 4))
                     if "throughput" in parts:

@@ -342,7 +342,7 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
 
         def once(_: int) -> None:
             self.gcra(keys=[f"ratelimit:send_message:{author}"], args=[1, 1_000_000])
-            self.redis.get(f"chat-members:v1:{chat_id}")
+            self.redis.get(f"chat-members:v2:{chat_id}")
             self.redis.get(f"friends:v1:{author}")
             message_id, event_id, now = str(new_message_id()), str(uuid.uuid4()), utcnow()
             doc = {
@@ -390,7 +390,7 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
 
     def history(self, n: int, chat_id: str, limit: int = 50) -> Samples:
         def once(_: int) -> None:
-            self.redis.get(f"chat-members:v1:{chat_id}")
+            self.redis.get(f"chat-members:v2:{chat_id}")
             list(self.db.messages.find({"chat_id": chat_id}).sort("_id", -1).limit(limit + 1))
 
         return _timed(n, once)
@@ -432,7 +432,7 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
     def edit_message(self, n: int, chat_id: str, message_ids: list[str]) -> Samples:
         def once(i: int) -> None:
             mid = message_ids[i % len(message_ids)]
-            self.redis.get(f"chat-members:v1:{chat_id}")
+            self.redis.get(f"chat-members:v2:{chat_id}")
             self.db.messages.find_one({"_id": mid, "chat_id": chat_id})
             change = {"content": f"floor {i}", "edited_at": _utcnow()}
 
@@ -457,7 +457,7 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
 
         def once(i: int) -> None:
             mid = message_ids[i % len(message_ids)]
-            self.redis.get(f"chat-members:v1:{chat_id}")
+            self.redis.get(f"chat-members:v2:{chat_id}")
 
             def work(session: object) -> tuple[str, Any]:
                 doc = self.db.messages.find_one(
@@ -485,7 +485,7 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
 
         def once(i: int) -> None:
             mid = message_ids[i % len(message_ids)]
-            self.redis.get(f"chat-members:v1:{chat_id}")
+            self.redis.get(f"chat-members:v2:{chat_id}")
             self.db.messages.find_one({"_id": mid, "chat_id": chat_id}, {"_id": 1})
 
             def work(session: object) -> tuple[str, Any]:
@@ -507,11 +507,13 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
         """One read of the chat document (its membership check included)."""
         return _timed(n, lambda _: self.db.chats.find_one({"_id": chat_id}))
 
-    def history_with_markers(self, n: int, chat_id: str, limit: int = 50) -> Samples:
-        """The page, and the markers for the status of the reader's own messages."""
+    def history_with_markers(self, n: int, chat_id: str, reader: str, limit: int = 50) -> Samples:
+        """The page, and the markers for the status of the reader's own messages; the chat is a
+        group, so the reader's blocks are read too (their authors are filtered out)."""
 
         def once(_: int) -> None:
-            self.redis.get(f"chat-members:v1:{chat_id}")
+            self.redis.get(f"chat-members:v2:{chat_id}")
+            self.redis.get(f"blocks:v1:{reader}")
             list(self.db.messages.find({"chat_id": chat_id}).sort("_id", -1).limit(limit + 1))
             self.db.chats.find_one({"_id": chat_id}, {"read_up_to": 1, "delivered_up_to": 1})
 
@@ -558,41 +560,13 @@ def run(backing: dict[str, str], jobs: list[tuple[str, int, dict[str, Any]]]) ->
 
 def throughput(backing: dict[str, str], chats: list[tuple[str, str, list[str]]], n: int) -> float:
     """Messages/s of `len(chats)` processes, each sending `n` floors into its own chat at once."""
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.perf.floors", "--sender"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-            env=_child_env(backing),
-        )
-        for _ in chats
+    from tests.perf.senders import released_together
+
+    specs = [
+        {"env": backing, "chat_id": chat_id, "author": author, "others": others, "n": n}
+        for chat_id, author, others in chats
     ]
-    try:
-        for child, (chat_id, author, others) in zip(children, chats, strict=True):
-            assert child.stdin is not None
-            spec = {"env": backing, "chat_id": chat_id, "author": author, "others": others}
-            child.stdin.write(json.dumps({**spec, "n": n}) + "\n")
-            child.stdin.flush()
-        for child in children:  # each has connected and sent one warm-up message
-            assert child.stdout is not None
-            if child.stdout.readline().strip() != "ready":
-                raise RuntimeError("a floor sender did not start")
-        for child in children:
-            assert child.stdin is not None
-            child.stdin.write("go\n")
-            child.stdin.flush()
-        spans = []
-        for child in children:
-            assert child.stdout is not None
-            spans.append(json.loads(child.stdout.readline()))
-            child.wait(timeout=120)
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.kill()
-    elapsed = max(end for _, end in spans) - min(start for start, _ in spans)
+    elapsed = released_together(["tests.perf.floors", "--sender"], specs, _child_env(backing))
     return n * len(chats) / elapsed
 
 

@@ -113,15 +113,21 @@ class GroupsFloors:
 
     def block_user(self, n: int, blocker: str, blocked: list[str]) -> Samples:
         """The blocked user's profile (cached), then one Postgres transaction under the pair's
-        lock (insert the block, end the friendship, the outbox); drop both users' cached
-        relations and blocks; publish."""
+        lock (insert the block, end the friendship, the outbox rows of its two events:
+        user.blocked and friendship.removed); drop both users' cached relations and blocks;
+        publish both (two topics, as the function does)."""
 
         def once(i: int) -> None:
             other = blocked[i]
             low, high = sorted([uuid.UUID(blocker), uuid.UUID(other)])
             self.redis.mget([f"profile:v1:{other}"])
-            event_id = uuid.uuid4()
-            payload = json.dumps({"id": str(event_id), "type": "user.blocked"})
+            events = [
+                (uuid.uuid4(), topic, json.dumps({"id": str(uuid.uuid4()), "type": kind}))
+                for topic, kind in (
+                    ("bench-floor", "user.blocked"),
+                    ("bench-floor-2", "friendship.removed"),
+                )
+            ]
             with self.pg.transaction():
                 self.pg.execute(
                     "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
@@ -137,26 +143,29 @@ class GroupsFloors:
                     " RETURNING status",
                     (low, high),
                 ).fetchone()
-                self.pg.execute(
-                    "INSERT INTO messaging.outbox (id, topic, key, payload)"
-                    " VALUES (%s, %s, %s, %s)",
-                    (event_id, "bench-floor", blocker, payload),
-                )
+                with self.pg.cursor() as cur:
+                    cur.executemany(
+                        "INSERT INTO messaging.outbox (id, topic, key, payload)"
+                        " VALUES (%s, %s, %s, %s)",
+                        [(event, topic, blocker, body) for event, topic, body in events],
+                    )
             pipe = self.redis.pipeline(transaction=False)
             for user in (blocker, other):
                 pipe.delete(f"friends:v1:{user}")
                 pipe.delete(f"blocks:v1:{user}")
             pipe.execute()
+            ids = [event for event, _, _ in events]
             with self.pg.transaction():
                 self.pg.execute(
-                    "SELECT id FROM messaging.outbox WHERE id = %s AND published_at IS NULL"
-                    " FOR UPDATE SKIP LOCKED",
-                    (event_id,),
+                    "SELECT id FROM messaging.outbox WHERE published_at IS NULL"
+                    " AND id = ANY(%s) ORDER BY seq LIMIT 2 FOR UPDATE SKIP LOCKED",
+                    (ids,),
                 ).fetchall()
-                self.kafka.send("bench-floor", key=b"k", value=payload.encode())
+                for _, topic, body in events:
+                    self.kafka.send(topic, key=b"k", value=body.encode())
                 self.kafka.flush()
                 self.pg.execute(
-                    "UPDATE messaging.outbox SET published_at = now() WHERE id = %s", (event_id,)
+                    "UPDATE messaging.outbox SET published_at = now() WHERE id = ANY(%s)", (ids,)
                 )
 
         return _timed(n, once)

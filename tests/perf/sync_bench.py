@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from tests.perf.bench import Client, Rpc
 
 FRAMES = 100
-DRAIN_SECONDS = 300  # the longest the bench waits for the consumers to work off a backlog
 
 
 def _position(cursor: str) -> int:
@@ -25,7 +24,7 @@ def _position(cursor: str) -> int:
 def sync_rows(
     api: httpx.Client, client: Client, me: dict[str, Any], n: int, backing: dict[str, str]
 ) -> list[Rpc]:
-    from tests.perf.bench import Rpc, measure_with_floor, note, setup_call
+    from tests.perf.bench import DRAIN_SECONDS, Rpc, measure_with_floor, note, setup_call
 
     timed = measure_with_floor(backing)
     friend = client.user()
@@ -81,7 +80,7 @@ def fanout(api: httpx.Client, backing: dict[str, str], members: int = 100, n: in
     stream has it (PushRealtimeEvents) and each of their devices was notified (NotifyMessageSent),
     awaited on DynamoDB itself (the stream heads, the notification claims) with bounded polling.
     The floor: the same DynamoDB and SNS calls made directly (tests/perf/sync_floors.py)."""
-    from tests.perf.bench import Client, floors, note, pct, setup_call
+    from tests.perf.bench import DRAIN_SECONDS, Backlog, Client, floors, note, pct, setup_call
 
     client = Client(api)
     me = client.user()
@@ -131,6 +130,7 @@ def fanout(api: httpx.Client, backing: dict[str, str], members: int = 100, n: in
 
     url = f"/v1/chats/{chat}/messages"
     samples: list[float] = []
+    Backlog.drain()
     for i in range(n + 3):  # the first 3 warm the consumers
         before = heads()
         start = time.perf_counter()
