@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -47,7 +47,11 @@ class FakeStream:
         self.markers: dict[tuple[uuid.UUID, str], int] = {}
 
     def append(
-        self, event_id: str, frames: Mapping[uuid.UUID, StreamedFrame], now: int
+        self,
+        event_id: str,
+        frames: Mapping[uuid.UUID, StreamedFrame],
+        now: int,
+        appended: Callable[[uuid.UUID, int], object] | None = None,
     ) -> dict[uuid.UUID, int]:
         positions = {}
         for user, streamed in frames.items():
@@ -57,6 +61,8 @@ class FakeStream:
                 self.rows.setdefault(user, {})[head] = (streamed.body(), now + RETENTION)
                 self.markers[user, event_id] = head
             positions[user] = self.markers[user, event_id]
+            if appended is not None:
+                appended(user, positions[user])
         return positions
 
     def head(self, user: uuid.UUID) -> int:
@@ -262,3 +268,59 @@ def test_an_append_between_the_query_and_the_head_is_returned_not_gone(world: An
     stream.after = racing_after
     page = sync.sync(as_user(ANN), since, 100, NOW)
     assert [f.cursor for f in page.items] == [encode_position(1)]
+
+
+class StreamFailingFor(FakeStream):
+    """Stores every frame but `doomed`'s, in order: the ones before it are stored (and told)."""
+
+    def __init__(self, doomed: uuid.UUID, order: list[uuid.UUID]) -> None:
+        super().__init__()
+        self.doomed, self.order = doomed, order
+
+    def append(
+        self,
+        event_id: str,
+        frames: Mapping[uuid.UUID, StreamedFrame],
+        now: int,
+        appended: Callable[[uuid.UUID, int], object] | None = None,
+    ) -> dict[uuid.UUID, int]:
+        for user in self.order:
+            if user == self.doomed:
+                raise RuntimeError("DynamoDB unavailable")
+            super().append(event_id, {user: frames[user]}, now, appended)
+        return {}
+
+
+def test_a_recipients_frame_is_posted_once_their_own_append_is_stored(world: Any) -> None:
+    service, connections, pusher, stream = world
+    log: list[tuple[str, uuid.UUID]] = []
+    original = stream.append
+
+    def append(event_id: str, frames: Any, now: int, appended: Any = None) -> Any:
+        def told(user: uuid.UUID, position: int) -> None:
+            log.append(("stored", user))
+            before = len(pusher.frames)
+            appended(user, position)
+            log.extend(("posted", connections.by_id[c].user_id) for c, _ in pusher.frames[before:])
+
+        return original(event_id, frames, now, told)
+
+    stream.append = append
+    service.push_event(message(uuid.uuid4(), ANN, BOB, CAT), NOW)
+    for user in (ANN, BOB):  # never posted before stored
+        assert log.index(("stored", user)) < log.index(("posted", user))
+    # ... and not held back for the others: the first post precedes the last append.
+    first_post = next(i for i, (what, _) in enumerate(log) if what == "posted")
+    last_store = max(i for i, (what, _) in enumerate(log) if what == "stored")
+    assert first_post < last_store
+
+
+def test_an_append_that_fails_leaves_the_served_connections_remembered(world: Any) -> None:
+    service, _, pusher, _ = world
+    deliveries = service.deliveries
+    service.stream = StreamFailingFor(doomed=CAT, order=[ANN, CAT, BOB])
+    event = message(uuid.uuid4(), ANN, BOB, CAT)
+    with pytest.raises(RuntimeError):
+        service.push_event(event, NOW)
+    assert [cid for cid, _ in pusher.frames] == ["a1"]  # stored, so posted
+    assert deliveries.served(str(event.id)) == {"a1"}  # the retry skips it

@@ -10,7 +10,8 @@ the event has to be retried, the connections already served are remembered so th
 
 Every frame but typing and presence is first appended to each recipient's event stream (the
 `EventStream` port, decision 46): its position is the frame's `cursor`, what GET /v1/sync resumes
-from. The append is idempotent by event id, so a retried event carries the same cursors.
+from. The append is idempotent by event id, so a retried event carries the same cursors. Each
+recipient's frame is posted as soon as their own append is stored, not after every recipient's.
 
 Every connection carries the session (login) it was opened with. Ending a session closes its
 connections (`close_session`, what logout calls); and a push skips, and closes, connections whose
@@ -20,9 +21,10 @@ session the auth context knows revoked, so one registered in a race with a logou
 from __future__ import annotations
 
 import json
+import threading
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -133,9 +135,15 @@ class EventStream(Protocol):
     """Each user's stream of the frames addressed to them, positions 1, 2, 3... (no holes)."""
 
     def append(
-        self, event_id: str, frames: Mapping[uuid.UUID, StreamedFrame], now: int
+        self,
+        event_id: str,
+        frames: Mapping[uuid.UUID, StreamedFrame],
+        now: int,
+        appended: Callable[[uuid.UUID, int], object] | None = None,
     ) -> dict[uuid.UUID, int]:
-        """Append each user's frame once per event id (a retry gets the same positions back)."""
+        """Append each user's frame once per event id (a retry gets the same positions back).
+        `appended(user, position)` is called as soon as that user's frame is stored (possibly
+        from another thread, never twice for a user): its post need not wait for the others'."""
 
     def head(self, user: uuid.UUID) -> int:
         """The user's last position (0: nothing yet)."""
@@ -181,10 +189,6 @@ class Push:
     payload: bytes
     skip_connections: frozenset[str] = frozenset()
     streamed: StreamedFrame | None = None  # what the recipients' streams keep (None: nothing)
-    payloads: Mapping[uuid.UUID, bytes] = field(default_factory=dict)  # a user's own copy
-
-    def payload_for(self, user: uuid.UUID) -> bytes:
-        return self.payloads.get(user, self.payload)
 
 
 def _participants(
@@ -309,12 +313,12 @@ class FanOut:
             return set()
         return self.revocations.known_revoked(sessions)
 
-    def deliver(
+    def targets(
         self, push: Push, now: int, already_served: set[str] | None = None
-    ) -> tuple[set[str], set[str], list[Connection]]:
-        """Delivered connection ids, failed ones, and the gone connections (already forgotten)."""
+    ) -> tuple[list[Connection], list[Connection]]:
+        """The connections to post to, and those found revoked (closed and forgotten here)."""
         if not push.users:
-            return set(), set(), []
+            return [], []
         targets = [
             c
             for c in self.connections.of_users(push.users, now)
@@ -322,25 +326,36 @@ class FanOut:
             and c.connection_id not in (already_served or set())
         ]
         revoked = self._revoked(targets)
-        gone: list[Connection] = []
-        if revoked:
-            # Registered in a race with its session's end: it must hear nothing.
-            doomed = [c for c in targets if c.session in revoked]
-            targets = [c for c in targets if c.session not in revoked]
-            self.close(doomed, now)
-            gone.extend(doomed)
-        if not targets:
-            return set(), set(), gone
-        outcomes = self.pusher.post_many(
-            [(c.connection_id, push.payload_for(c.user_id)) for c in targets]
-        )
+        if not revoked:
+            return targets, []
+        # Registered in a race with its session's end: it must hear nothing.
+        doomed = [c for c in targets if c.session in revoked]
+        self.close(doomed, now)
+        return [c for c in targets if c.session not in revoked], doomed
+
+    def settle(
+        self, targets: list[Connection], outcomes: Mapping[str, Outcome], now: int
+    ) -> tuple[set[str], set[str], list[Connection]]:
+        """Delivered connection ids, failed ones, and the gone connections (forgotten here)."""
         delivered = {cid for cid, o in outcomes.items() if o is Outcome.DELIVERED}
         failed = {cid for cid, o in outcomes.items() if o is Outcome.FAILED}
+        gone: list[Connection] = []
         for target in targets:
             if outcomes.get(target.connection_id) is Outcome.GONE:
                 self.connections.remove(target.connection_id, now)
                 gone.append(target)
         return delivered, failed, gone
+
+    def deliver(
+        self, push: Push, now: int, already_served: set[str] | None = None
+    ) -> tuple[set[str], set[str], list[Connection]]:
+        """Delivered connection ids, failed ones, and the gone connections (already forgotten)."""
+        targets, revoked = self.targets(push, now, already_served)
+        if not targets:
+            return set(), set(), revoked
+        outcomes = self.pusher.post_many([(c.connection_id, push.payload) for c in targets])
+        delivered, failed, gone = self.settle(targets, outcomes, now)
+        return delivered, failed, revoked + gone
 
 
 @dataclass
@@ -452,6 +467,49 @@ class RealtimeService:
         return len(ids)
 
     # -- events --------------------------------------------------------------------------------
+    def _stream_and_deliver(
+        self,
+        stream: EventStream,
+        streamed: StreamedFrame,
+        event_id: str,
+        push: Push,
+        now: int,
+        served: set[str],
+    ) -> tuple[set[str], set[str], list[Connection]]:
+        """Each recipient's frame is posted once it is in their stream, not after everyone's:
+        a frame a client sees is always one sync can return, and the first recipients of a
+        group message do not wait for the last one's append."""
+        targets, revoked = self._fan_out.targets(push, now, served)
+        by_user: dict[uuid.UUID, list[Connection]] = {}
+        for target in targets:
+            by_user.setdefault(target.user_id, []).append(target)
+        outcomes: dict[str, Outcome] = {}
+        lock = threading.Lock()
+
+        def appended(user: uuid.UUID, position: int) -> None:
+            connections = by_user.get(user)
+            if not connections:
+                return
+            payload = streamed.payload(encode_position(position))
+            posted = self._fan_out.pusher.post_many(
+                [(c.connection_id, payload) for c in connections]
+            )
+            with lock:
+                outcomes.update(posted)
+
+        try:
+            stream.append(event_id, dict.fromkeys(push.users, streamed), now, appended)
+        except Exception:
+            # Some appends failed and the record will be retried: the connections already
+            # served are skipped then (the appends that made it keep their positions).
+            if self.deliveries is not None:
+                with lock:
+                    served_now = {c for c, o in outcomes.items() if o is Outcome.DELIVERED}
+                self.deliveries.remember(event_id, served_now)
+            raise
+        delivered, failed, gone = self._fan_out.settle(targets, outcomes, now)
+        return delivered, failed, revoked + gone
+
     def push_event(self, event: EventEnvelope, now: datetime) -> int:
         """Push a chat/friendship event to its recipients' connections; how many got it.
 
@@ -462,18 +520,13 @@ class RealtimeService:
         if push is None:
             return 0
         event_id = str(event.id)
-        if self.stream is not None and push.streamed is not None and push.users:
-            # Appended before any post: a frame a client sees is always one sync can return.
-            streamed = push.streamed
-            positions = self.stream.append(
-                event_id, dict.fromkeys(push.users, streamed), epoch(now)
-            )
-            push = replace(
-                push,
-                payloads={u: streamed.payload(encode_position(p)) for u, p in positions.items()},
-            )
         served = self.deliveries.served(event_id) if self.deliveries else set()
-        delivered, failed, gone = self._fan_out.deliver(push, epoch(now), served)
+        if self.stream is not None and push.streamed is not None and push.users:
+            delivered, failed, gone = self._stream_and_deliver(
+                self.stream, push.streamed, event_id, push, epoch(now), served
+            )
+        else:
+            delivered, failed, gone = self._fan_out.deliver(push, epoch(now), served)
         self._forgotten(gone, epoch(now))
         if failed:
             if self.deliveries is not None:

@@ -13,10 +13,11 @@ An append puts the frame at (highest position + 1) on the condition that the slo
 writer that lost a race re-reads and takes the next slot. A slot is only ever written by someone
 who saw the one before it, so the frames are 1..n with no hole, and a reader never sees n+1
 before n. One Query (newest first, limit 1) answers the highest position: the newest frame, or
-the head item once every frame has expired. Then the marker and the head are written. A
-redelivered event finds its marker (or, had the writer died between the frame and its marker,
-finds itself as the newest frame) and gets its old position back. No transaction: each write is
-one item (1 WCU), and moto's transactions copy whole tables (tests, `make dev`).
+the head item once every frame has expired. Then the head is written, and once every
+recipient's append is done, the markers, 25 to a BatchWriteItem. A redelivered event finds its
+marker (or, had the writer died between the frame and its marker, finds itself as the newest
+frame) and gets its old position back. No transaction: each write is one item (1 WCU), and moto's
+transactions copy whole tables (tests, `make dev`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
@@ -42,6 +43,7 @@ from messenger.realtime.service import StreamedFrame
 MAX_RACES = 20  # lost head races before an append gives up (the record is then retried)
 RACE_BACKOFF_SECONDS = 0.01  # times the attempt, jittered: contenders spread out
 MAX_CONCURRENT_APPENDS = 16
+BATCH_WRITE_LIMIT = 25  # items in one BatchWriteItem (DynamoDB's limit)
 
 
 class StreamRecord(Model):
@@ -118,8 +120,6 @@ class DynamoStream:
         else:
             raise RuntimeError(f"stream append lost {MAX_RACES} races in a row")
         require_call()
-        StreamRecord(_marker(user, event_id), 0, head=position, expires_at=expires).save()
-        require_call()
         try:
             StreamRecord(user, 0).update(
                 actions=[StreamRecord.head.set(position)],
@@ -131,27 +131,61 @@ class DynamoStream:
         return position
 
     def append(
-        self, event_id: str, frames: Mapping[uuid.UUID, StreamedFrame], now: int
+        self,
+        event_id: str,
+        frames: Mapping[uuid.UUID, StreamedFrame],
+        now: int,
+        appended: Callable[[uuid.UUID, int], object] | None = None,
     ) -> dict[uuid.UUID, int]:
         if not frames:
             return {}
         users = {str(u): u for u in frames}
-        appended = self._markers(sorted(users), event_id)
-        todo = [u for u in sorted(users) if u not in appended]
-        positions = {users[u]: p for u, p in appended.items() if u in users}
+        earlier = self._markers(sorted(users), event_id)  # a retried event's appends
 
         def one(user: str) -> tuple[str, int]:
-            body = json.dumps(frames[users[user]].body(), separators=(",", ":"))
-            return user, self._append_one(user, event_id, body, now)
+            if user in earlier:
+                position = earlier[user]
+            else:
+                body = json.dumps(frames[users[user]].body(), separators=(",", ":"))
+                position = self._append_one(user, event_id, body, now)
+            if position and appended is not None:
+                appended(users[user], position)
+            return user, position
 
-        if len(todo) <= 1:
-            done = [one(u) for u in todo]
+        done: list[tuple[str, int]] = []
+        failure: Exception | None = None
+        if len(users) <= 1:
+            try:
+                done = [one(u) for u in users]
+            except Exception as exc:
+                failure = exc
         else:
             _ = StreamRecord._get_connection().connection.client  # created once, not in a race
-            with ThreadPoolExecutor(min(len(todo), MAX_CONCURRENT_APPENDS)) as pool:
-                done = list(pool.map(one, todo))
-        positions.update({users[u]: p for u, p in done if p})
-        return positions
+            with ThreadPoolExecutor(min(len(users), MAX_CONCURRENT_APPENDS)) as pool:
+                futures = [pool.submit(one, u) for u in sorted(users)]
+                for future in futures:
+                    try:
+                        done.append(future.result())
+                    except Exception as exc:
+                        failure = failure or exc
+        # The appends that made it get their markers even when another failed: the retried
+        # record then appends only the missing ones.
+        self._mark(event_id, [(u, p) for u, p in done if p and u not in earlier], now)
+        if failure is not None:
+            raise failure
+        return {users[u]: p for u, p in done if p}
+
+    def _mark(self, event_id: str, appended: list[tuple[str, int]], now: int) -> None:
+        """The markers of this event's appends, BATCH_WRITE_LIMIT to a BatchWriteItem: one call
+        per 25 recipients rather than one each (a quarter of a fan-out's calls)."""
+        expires = now + self.retention_seconds
+        for start in range(0, len(appended), BATCH_WRITE_LIMIT):
+            require_call()
+            with StreamRecord.batch_write() as batch:
+                for user, position in appended[start : start + BATCH_WRITE_LIMIT]:
+                    batch.save(
+                        StreamRecord(_marker(user, event_id), 0, head=position, expires_at=expires)
+                    )
 
     def purge(self, user: uuid.UUID) -> int:
         """Account deletion: the partition's head becomes the `erased` marker first (so appends
