@@ -997,6 +997,7 @@ def main() -> None:
                         push += "\n" + fanout(api, backing)
                 if "idle" in parts:
                     note("idle CPU")
+                    Backlog.drain()  # idle means no traffic: the fan-outs' backlog done first
                     idle_cpu = idle.report(services, settle=10)
             finally:
                 gateway.stop()
