@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 
 from messenger_local.gateway import LocalGateway
+from messenger_local.kafka_triggers import KafkaTriggers
 from messenger_local.services import LocalServices, drop_database
 from tests.perf import coldstart, floors, idle
 from tests.perf.erasure_bench import erasure_rows
@@ -158,22 +159,23 @@ class Backlog:
     gateway: LocalGateway | None = None
 
     @classmethod
+    def _kafka(cls) -> KafkaTriggers | None:
+        return cls.gateway.kafka if cls.gateway is not None else None
+
+    @classmethod
     @contextlib.contextmanager
     def paused(cls) -> Iterator[None]:
-        kafka = cls.gateway.kafka if cls.gateway is not None else None
-        if kafka is None:
-            yield
-            return
-        with kafka.paused():
+        kafka = cls._kafka()
+        with kafka.paused() if kafka is not None else contextlib.nullcontext():
             yield
 
     @classmethod
     def drain(cls, timeout: float = DRAIN_SECONDS) -> None:
-        kafka = cls.gateway.kafka if cls.gateway is not None else None
+        kafka = cls._kafka()
         if kafka is None:
             return
-        start = deadline = time.monotonic()
-        deadline += timeout
+        start = time.monotonic()
+        deadline = start + timeout
         while True:
             behind = {name: n for name, n in kafka.lag().items() if n}
             if not behind:

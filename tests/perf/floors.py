@@ -29,10 +29,13 @@ import redis
 from argon2 import PasswordHasher
 from kafka import KafkaProducer
 
+from messenger.chats.adapters.store import members_key
+from messenger.friends.adapters.store import blocks_key
 from messenger.platform.ratelimit import GCRA_LUA
 from tests.perf.erasure_floors import ErasureFloors
 from tests.perf.groups_floors import GroupsFloors
 from tests.perf.media_floors import MediaFloors
+from tests.perf.senders import released_together
 from tests.perf.session_floors import SessionFloors
 from tests.perf.sync_floors import SyncFloors
 from tests.support import ROOT
@@ -342,7 +345,7 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
 
         def once(_: int) -> None:
             self.gcra(keys=[f"ratelimit:send_message:{author}"], args=[1, 1_000_000])
-            self.redis.get(f"chat-members:v2:{chat_id}")
+            self.redis.get(members_key(chat_id))
             self.redis.get(f"friends:v1:{author}")
             message_id, event_id, now = str(new_message_id()), str(uuid.uuid4()), utcnow()
             doc = {
@@ -390,7 +393,7 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
 
     def history(self, n: int, chat_id: str, limit: int = 50) -> Samples:
         def once(_: int) -> None:
-            self.redis.get(f"chat-members:v2:{chat_id}")
+            self.redis.get(members_key(chat_id))
             list(self.db.messages.find({"chat_id": chat_id}).sort("_id", -1).limit(limit + 1))
 
         return _timed(n, once)
@@ -432,7 +435,7 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
     def edit_message(self, n: int, chat_id: str, message_ids: list[str]) -> Samples:
         def once(i: int) -> None:
             mid = message_ids[i % len(message_ids)]
-            self.redis.get(f"chat-members:v2:{chat_id}")
+            self.redis.get(members_key(chat_id))
             self.db.messages.find_one({"_id": mid, "chat_id": chat_id})
             change = {"content": f"floor {i}", "edited_at": _utcnow()}
 
@@ -457,7 +460,7 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
 
         def once(i: int) -> None:
             mid = message_ids[i % len(message_ids)]
-            self.redis.get(f"chat-members:v2:{chat_id}")
+            self.redis.get(members_key(chat_id))
 
             def work(session: object) -> tuple[str, Any]:
                 doc = self.db.messages.find_one(
@@ -485,7 +488,7 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
 
         def once(i: int) -> None:
             mid = message_ids[i % len(message_ids)]
-            self.redis.get(f"chat-members:v2:{chat_id}")
+            self.redis.get(members_key(chat_id))
             self.db.messages.find_one({"_id": mid, "chat_id": chat_id}, {"_id": 1})
 
             def work(session: object) -> tuple[str, Any]:
@@ -512,8 +515,8 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
         group, so the reader's blocks are read too (their authors are filtered out)."""
 
         def once(_: int) -> None:
-            self.redis.get(f"chat-members:v2:{chat_id}")
-            self.redis.get(f"blocks:v1:{reader}")
+            self.redis.get(members_key(chat_id))
+            self.redis.get(blocks_key(reader))
             list(self.db.messages.find({"chat_id": chat_id}).sort("_id", -1).limit(limit + 1))
             self.db.chats.find_one({"_id": chat_id}, {"read_up_to": 1, "delivered_up_to": 1})
 
@@ -560,8 +563,6 @@ def run(backing: dict[str, str], jobs: list[tuple[str, int, dict[str, Any]]]) ->
 
 def throughput(backing: dict[str, str], chats: list[tuple[str, str, list[str]]], n: int) -> float:
     """Messages/s of `len(chats)` processes, each sending `n` floors into its own chat at once."""
-    from tests.perf.senders import released_together
-
     specs = [
         {"env": backing, "chat_id": chat_id, "author": author, "others": others, "n": n}
         for chat_id, author, others in chats

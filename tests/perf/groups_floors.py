@@ -9,6 +9,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from messenger.chats.adapters.store import members_key
+from messenger.friends.adapters.store import blocks_key
+
 Samples = list[float]
 
 
@@ -48,7 +51,7 @@ class GroupsFloors:
 
         def once(i: int) -> None:
             user, now, chat_id = user_ids[i], _now(), chat_ids[i // PER_GROUP]
-            self.redis.get(f"chat-members:v2:{chat_id}")
+            self.redis.get(members_key(chat_id))
             self.redis.get(f"friends:v1:{owner}")
             self.redis.get(f"blocks:v1:{owner}")
             event_id, note_id = str(uuid.uuid4()), str(new_message_id())
@@ -106,7 +109,7 @@ class GroupsFloors:
                 {"_id": {"$in": [event_id]}},
                 {"$unset": {"pending": ""}, "$set": {"published_at": now}},
             )
-            self.redis.delete(f"chat-members:v2:{chat_id}")
+            self.redis.delete(members_key(chat_id))
             self.db.chats.find_one({"_id": chat_id})
 
         return _timed(n, once)
@@ -177,8 +180,8 @@ class GroupsFloors:
         the blocked authors filtered inside it."""
 
         def once(_: int) -> None:
-            self.redis.get(f"chat-members:v2:{chat_id}")
-            self.redis.get(f"blocks:v1:{reader}")
+            self.redis.get(members_key(chat_id))
+            self.redis.get(blocks_key(reader))
             query = {"chat_id": chat_id, "author_id": {"$nin": blocked}}
             list(self.db.messages.find(query).sort("_id", -1).limit(limit + 1))
 

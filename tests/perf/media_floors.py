@@ -13,6 +13,8 @@ from typing import Any
 
 from pymongo import UpdateOne
 
+from messenger.chats.adapters.store import members_key
+
 Samples = list[float]
 
 
@@ -116,7 +118,7 @@ class MediaFloors:
         def once(i: int) -> None:
             upload_id, key = uploads[i]
             self.gcra(keys=[f"ratelimit:send_message:{author}"], args=[1, 1_000_000])
-            self.redis.get(f"chat-members:v2:{chat_id}")
+            self.redis.get(members_key(chat_id))
             self.redis.get(f"friends:v1:{author}")
             list(self.db.uploads.find({"_id": {"$in": [upload_id]}, "owner_id": author}))
             message_id, event_id, now = str(new_message_id()), str(uuid.uuid4()), utcnow()
@@ -195,7 +197,7 @@ class MediaFloors:
 
     def history_with_files(self, n: int, chat_id: str, bucket: str, limit: int = 50) -> Samples:
         def once(_: int) -> None:
-            self.redis.get(f"chat-members:v2:{chat_id}")
+            self.redis.get(members_key(chat_id))
             docs = list(
                 self.db.messages.find({"chat_id": chat_id}).sort("_id", -1).limit(limit + 1)
             )

@@ -385,10 +385,12 @@ class KafkaTrigger:
         )
 
 
-def _committed_offset(found: OffsetAndMetadata | None, never: int | None, end: int) -> int:
+def _next_to_read(found: OffsetAndMetadata | None, end: int, starts_at_latest: bool) -> int:
+    """The group's next offset on a partition; with no commit yet, where the mapping starts:
+    the end (what came before is never read) or the oldest record."""
     if found is not None and found.offset >= 0:
         return int(found.offset)
-    return end if never == 0 else 0
+    return end if starts_at_latest else 0
 
 
 class KafkaTriggers:
@@ -467,11 +469,9 @@ class KafkaTriggers:
                 ends = probe.end_offsets(partitions)
                 group = trigger.mapping.consumer_group_id
                 committed = admin.list_group_offsets({group: partitions}).get(group, {})
-                # A partition without a commit: all of it if the mapping starts at the oldest
-                # record, nothing if it starts at the latest (what came before is never read).
-                never = 0 if trigger.mapping.starting_position == "LATEST" else None
+                latest = trigger.mapping.starting_position == "LATEST"
                 behind[trigger.name] = sum(
-                    max(0, ends[tp] - _committed_offset(committed.get(tp), never, ends[tp]))
+                    max(0, ends[tp] - _next_to_read(committed.get(tp), ends[tp], latest))
                     for tp in partitions
                 )
             return behind

@@ -741,6 +741,11 @@ def _update_last_message(
     )
 
 
+def members_key(chat_id: uuid.UUID | str) -> str:
+    """Where a chat's membership is cached (the bench's floors read the same key)."""
+    return f"chat-members:v2:{chat_id}"  # v2: with the owner and admins
+
+
 class CachedChats:
     """Membership from Redis when warm (it never changes once the chat exists), wrapping the
     store that holds the chats; everything else goes straight to that store."""
@@ -751,7 +756,7 @@ class CachedChats:
 
     @staticmethod
     def _key(chat_id: uuid.UUID) -> str:
-        return f"chat-members:v2:{chat_id}"  # v2: with the owner and admins
+        return members_key(chat_id)
 
     def forget(self, chat_id: uuid.UUID) -> None:
         """Drop the cached membership (after a group change commits: removed members lose
