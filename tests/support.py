@@ -111,15 +111,10 @@ def poll(check: Callable[[], T | None], timeout: float = 15.0, interval: float =
 def ensure_topics(bootstrap_servers: str, topics: tuple[str, ...] = TOPICS) -> None:
     """Create the topics the template's producers and consumers use, where missing (3
     partitions each; a broker that kept its state may have them all already)."""
-    from kafka.admin import KafkaAdminClient, NewTopic
+    from messenger_local.kafka_triggers import DEFAULT_PARTITIONS
+    from messenger_local.kafka_triggers import ensure_topics as create_missing
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    try:
-        missing = [t for t in topics if t not in set(admin.list_topics())]
-        if missing:
-            admin.create_topics([NewTopic(t, 3, 1) for t in missing])
-    finally:
-        admin.close()
+    create_missing(bootstrap_servers, list(topics), DEFAULT_PARTITIONS)
 
 
 def prepare_backing(services: Any, prefix: str, redis_url: str | None = None) -> dict[str, str]:

@@ -12,6 +12,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaProducer, TopicPartition
 
 from messenger_local.gateway import LocalGateway
+from messenger_local.kafka_triggers import ensure_topics
 
 from .conftest import FIXTURE_TEMPLATE, read_jsonl, reference, wait_for
 
@@ -206,3 +207,20 @@ def test_paused_mappings_fetch_nothing_and_their_lag_shows_it_until_resumed(
     wait_for(lambda: times_seen(out_dir, value), what="delivery after resume")
     wait_for(lambda: kafka.lag()[name] == 0, what="the lag back to zero")
     assert times_seen(out_dir, value) == 1
+
+
+def test_topics_created_by_someone_else_meanwhile_are_no_error(
+    kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race stop 20's CI lost: a producer's metadata request created a topic between the
+    listing and the CreateTopics request. The others are created; the one that exists is fine."""
+    existing, fresh = f"gw-raced-{RUN}", f"gw-fresh-{RUN}"
+    ensure_topics(kafka_bootstrap, [existing], 1)
+    monkeypatch.setattr(KafkaAdminClient, "list_topics", lambda self: [])  # listed before
+    ensure_topics(kafka_bootstrap, [existing, fresh], 1)
+    monkeypatch.undo()
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    try:
+        assert {existing, fresh} <= set(admin.list_topics())
+    finally:
+        admin.close()

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka import errors as kafka_errors
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import CommitFailedError, TopicAlreadyExistsError
@@ -53,9 +54,17 @@ def ensure_topics(bootstrap_servers: str, topics: list[str], partitions: int) ->
     admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="messenger-local")
     try:
         missing = [t for t in dict.fromkeys(topics) if t not in set(admin.list_topics())]
-        if missing:
-            with contextlib.suppress(TopicAlreadyExistsError):
-                admin.create_topics([NewTopic(t, partitions, 1) for t in missing])
+        if not missing:
+            return
+        # Another client (a producer's metadata request, a second runtime) may create one
+        # between the listing and this request: "already exists" is what we wanted.
+        response = admin.create_topics(
+            [NewTopic(t, partitions, 1) for t in missing], raise_errors=False
+        )
+        for topic in response["topics"]:
+            error = kafka_errors.for_code(topic["error_code"])
+            if error not in (kafka_errors.NoError, TopicAlreadyExistsError):
+                raise error(f"creating topic {topic['name']}: {topic.get('error_message')}")
     finally:
         admin.close()
 
