@@ -8,7 +8,8 @@ member list, the counters and the roles stay consistent, and there is always exa
 (a single field, moved only by a decision that names the next one).
 
 Chats created before roles existed have no `owner` field: their creator reads as the owner and
-every member's `joined_at` as the chat's creation (a read default; the first change writes both).
+every member's `joined_at` as the chat's creation (read defaults; a group created since stores
+every member's, and a change writes the `joined_at` of those it adds).
 """
 
 from __future__ import annotations

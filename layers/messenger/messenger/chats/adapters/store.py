@@ -260,6 +260,8 @@ class MongoChats(MongoErasure):
             "owner": str(chat.created_by),
             "admins": [],
         }
+        if chat.type == "group":  # a change then writes only whom it adds
+            doc["joined_at"] = dict.fromkeys(doc["participants"], chat.created_at)
         if direct_key:
             doc["direct_key"] = direct_key
             existing = mongo.database().chats.find_one({"direct_key": direct_key})
@@ -328,7 +330,8 @@ class MongoChats(MongoErasure):
                     "admins": sorted(str(a) for a in after.admins),
                     "title": after.title,
                     "version": (version or 0) + 1,
-                    **{f"joined_at.{p}": after.joined[p] for p in after.participants},
+                    # Only who joined: the others' stored (or defaulted) times stay as they are.
+                    **{f"joined_at.{p}": after.joined[p] for p in change.added},
                 },
                 "$max": {"last_activity_at": now},
             }
