@@ -5,8 +5,8 @@ emulation + authorizer + function, what a client sees locally), the function's o
 (from the gateway's local-only Server-Timing header, what Lambda would bill; the authorizer's
 handler time from the same header is shown beside it), and the floor: the same database, cache
 and broker calls (and password hashing) made directly with the drivers, on the same data, in a
-process of their own (tests/perf/floors.py). The ratio handler/floor is what our layers cost on
-top of the work itself.
+process of their own (tests/perf/floors.py), one floor sample right after each call (decision
+57). The ratio handler/floor is what our layers cost on top of the work itself.
 
 Data-size rows measure the list RPCs at growing sizes, and say for each whether growth comes from
 our queries or from the local stand-in, from an `explain` of the same query.
@@ -37,6 +37,7 @@ from tests.perf import coldstart, floors, idle
 from tests.perf.erasure_bench import erasure_rows
 from tests.perf.groups_bench import groups_rows
 from tests.perf.media_bench import media_rows
+from tests.perf.pacing import FloorJob
 from tests.perf.senders import released_together
 from tests.perf.session_bench import session_rows
 from tests.perf.sync_bench import fanout, sync_rows
@@ -46,7 +47,6 @@ from tests.support import RELAXED_LIMITS, ROOT
 # per-user rate limits, which the throughput run would otherwise hit (8 senders at ~100 msg/s).
 GATEWAY_ENV: dict[str, str] = {}
 
-FloorJob = tuple[str, int, dict[str, Any]]
 _STARTED = time.monotonic()
 
 
@@ -67,7 +67,6 @@ class Rpc:
     auth_ms: list[float] = field(default_factory=list)
     handler_ms: list[float] = field(default_factory=list)
     floor_ms: list[float] = field(default_factory=list)
-    floor: FloorJob | None = None
     failed: int = 0  # calls that failed (a data-size call may time out on the local stand-in)
 
     def row(self) -> str:
@@ -103,35 +102,36 @@ def measure(
     n: int,
     call: Callable[[int], httpx.Response],
     floor: FloorJob | None = None,
+    backing: dict[str, str] | None = None,
     *,
     tolerate_5xx: bool = False,
 ) -> Rpc:
-    for i in range(n):
-        start = time.perf_counter()
-        response = call(i)
-        rpc.http_ms.append((time.perf_counter() - start) * 1000)
-        if response.status_code >= 500 and tolerate_5xx:
-            rpc.failed += 1
-            continue
-        if response.status_code >= 400:
-            raise AssertionError(f"{rpc.name}: {response.status_code} {response.text}")
-        handler = timing(response, "function")
-        if handler is None:
-            raise AssertionError("the local gateway sent no Server-Timing header")
-        rpc.handler_ms.append(handler)
-        authorizer = timing(response, "authorizer")
-        if authorizer is not None:
-            rpc.auth_ms.append(authorizer)
-    rpc.floor = floor
+    """`n` calls; with a floor, its process beside them, one floor sample right after each call
+    (decision 57: both sides then meet the same machine, and a long run's drift moves both)."""
+    paced = floors.paced(backing or {}, floor) if floor is not None else None
+    try:
+        for i in range(n):
+            start = time.perf_counter()
+            response = call(i)
+            rpc.http_ms.append((time.perf_counter() - start) * 1000)
+            if paced is not None:
+                paced.step()
+            if response.status_code >= 500 and tolerate_5xx:
+                rpc.failed += 1
+                continue
+            if response.status_code >= 400:
+                raise AssertionError(f"{rpc.name}: {response.status_code} {response.text}")
+            handler = timing(response, "function")
+            if handler is None:
+                raise AssertionError("the local gateway sent no Server-Timing header")
+            rpc.handler_ms.append(handler)
+            authorizer = timing(response, "authorizer")
+            if authorizer is not None:
+                rpc.auth_ms.append(authorizer)
+    finally:
+        if paced is not None:
+            rpc.floor_ms = paced.close()
     return rpc
-
-
-def run_floors(backing: dict[str, str], rpcs: Iterable[Rpc]) -> None:
-    """Every pending floor, in one process of its own, in the order given."""
-    pending = [rpc for rpc in rpcs if rpc.floor is not None]
-    jobs = [rpc.floor for rpc in pending if rpc.floor is not None]
-    for rpc, samples in zip(pending, floors.run(backing, jobs), strict=True):
-        rpc.floor_ms = samples
 
 
 def setup_call(call: Callable[[], httpx.Response], attempts: int = 4) -> httpx.Response:
@@ -190,16 +190,12 @@ class Backlog:
 
 
 def measure_with_floor(backing: dict[str, str]) -> Callable[..., Rpc]:
-    """`measure`, then its floor at once (its own process), on the data the calls just saw:
-    a later call may change it (a friend request empties the friends cache). Both start once the
-    consumers have nothing left to do (`Backlog.drain`)."""
+    """`measure` with its floor, once the consumers have nothing left to do (`Backlog.drain`)."""
 
     def timed(rpc: Rpc, n: int, call: Callable[[int], httpx.Response], floor: FloorJob) -> Rpc:
         Backlog.drain()
         with Backlog.paused():
-            measure(rpc, n, call, floor)
-            run_floors(backing, [rpc])
-        return rpc
+            return measure(rpc, n, call, floor, backing)
 
     return timed
 
@@ -711,10 +707,10 @@ def data_sizes(api: httpx.Client, backing: dict[str, str], n: int) -> list[Growt
                     k,
                     lambda _, url=url: api.get(url, headers=me["headers"]),
                     ("history", k, {"chat_id": chat_id}),
+                    backing,
                     tolerate_5xx=True,
                 )
             )
-            run_floors(backing, history[-1:])  # at once: on the data the function just read
             history_plans.append(
                 seeder.mongo_stages("messages", {"chat_id": chat_id}, {"_id": -1}, 51)
             )
@@ -731,10 +727,10 @@ def data_sizes(api: httpx.Client, backing: dict[str, str], n: int) -> list[Growt
                     k,
                     lambda _, h=owner["headers"]: api.get("/v1/chats", headers=h),
                     ("list_chats", k, {"user": str(owner["user_id"])}),
+                    backing,
                     tolerate_5xx=True,
                 )
             )
-            run_floors(backing, listing[-1:])
             listing_plans.append(
                 seeder.mongo_stages(
                     "chats",
@@ -756,9 +752,9 @@ def data_sizes(api: httpx.Client, backing: dict[str, str], n: int) -> list[Growt
                     n,
                     lambda _, h=owner["headers"]: api.get("/v1/friends", headers=h),
                     ("get_friends", n, {"user": str(owner["user_id"])}),
+                    backing,
                 )
             )
-            run_floors(backing, friends[-1:])
             friends_plans.append(seeder.pg_nodes(str(owner["user_id"]), 100))
         seeder.forget_seeded_chats()
     finally:

@@ -7,11 +7,10 @@ one transaction (account, nickname reservations, profile, the user's published e
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import Any
 
-Samples = list[float]
+from tests.perf.pacing import Samples, timed
 
 
 class ErasureFloors:
@@ -51,9 +50,9 @@ class ErasureFloors:
                 (uuid.uuid4().bytes * 2, user_id, session_id),
             )
             users.append(user_id)
-        samples = []
-        for user_id in users:
-            start = time.perf_counter()
+
+        def once(i: int) -> None:
+            user_id = users[i]
             row = self.pg.execute(
                 "SELECT email, password_hash FROM auth.accounts WHERE user_id = %s", (user_id,)
             ).fetchone()
@@ -114,17 +113,16 @@ class ErasureFloors:
             pipe.delete(f"profile:v1:{user_id}")
             pipe.delete(f"nickname:v1:d{self.tag}")
             pipe.execute()
-            samples.append((time.perf_counter() - start) * 1000)
-        return samples
+
+        return timed(len(users), once)
 
     def request_export(self, n: int) -> Samples:
         """RequestExport: the per-user lock, the pending and window checks, the row and its
         outbox event in one transaction, then the publication. Each call a user of its own (a
         user's second request would answer the pending one)."""
-        samples = []
-        for _ in range(n):
+
+        def once(_: int) -> None:
             user_id, export_id, event_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-            start = time.perf_counter()
             payload = json.dumps({"id": str(event_id), "type": "user.export_requested"})
             with self.pg.transaction():
                 self.pg.execute(
@@ -152,5 +150,5 @@ class ErasureFloors:
                     (event_id, "user-events", str(user_id), payload),
                 )
             self._publish(event_id, payload)
-            samples.append((time.perf_counter() - start) * 1000)
-        return samples
+
+        return timed(n, once)

@@ -35,21 +35,11 @@ from messenger.platform.ratelimit import GCRA_LUA
 from tests.perf.erasure_floors import ErasureFloors
 from tests.perf.groups_floors import GroupsFloors
 from tests.perf.media_floors import MediaFloors
+from tests.perf.pacing import FloorJob, Paced, Samples, step_by_step, timed
 from tests.perf.senders import released_together
 from tests.perf.session_floors import SessionFloors
 from tests.perf.sync_floors import SyncFloors
 from tests.support import ROOT
-
-Samples = list[float]
-
-
-def _timed(n: int, call: Callable[[int], object]) -> Samples:
-    samples = []
-    for i in range(n):
-        start = time.perf_counter()
-        call(i)
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
 
 
 def uuid_array(ids: list[str]) -> str:
@@ -193,7 +183,7 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
                 payload = self._enqueue(event_id, "user-events", str(user_id), "user.registered")
             self._publish(event_id, payload)
 
-        return _timed(n, once)
+        return timed(n, once)
 
     def login(self, n: int) -> Samples:
         def once(_: int) -> None:
@@ -231,16 +221,16 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
             self.redis.set(f"session:{token_hash.hex()}", f"{row[0]} 0 {session_id}", ex=3600)
             self.redis.delete("login-failures:{x}:ip")
 
-        return _timed(n, once)
+        return timed(n, once)
 
     def get_profile(self, n: int) -> Samples:
         """Warm: one Redis GET (cache-aside hit)."""
-        return _timed(n, lambda _: self.redis.get(self.profile_key))
+        return timed(n, lambda _: self.redis.get(self.profile_key))
 
     def search_cached(self, n: int, prefix: str, limit: int = 20) -> Samples:
         """Warm, within the 10 s TTL: one Redis GET of the cached page the function stored."""
         key = search_key(prefix, limit + 1)
-        return _timed(n, lambda _: self.redis.get(key))
+        return timed(n, lambda _: self.redis.get(key))
 
     def search_uncached(self, n: int, prefixes: list[str], limit: int = 20) -> Samples:
         """A prefix nobody asked for in 10 s: the cache miss, the range scan, the cache fill."""
@@ -256,7 +246,7 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
             pipe.set(key, json.dumps([str(r[0]) for r in rows]), ex=1)
             pipe.execute()
 
-        return _timed(n, once)
+        return timed(n, once)
 
     def get_friends(self, n: int, user: str, limit: int = 100) -> Samples:
         """The cached relations, the page's profiles (one query), their presence (one
@@ -281,7 +271,7 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
                     }
                 )
 
-        return _timed(n, once)
+        return timed(n, once)
 
     def update_profile(self, n: int) -> Samples:
         def once(i: int) -> None:
@@ -305,7 +295,7 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
             self._publish(event_id, payload)
             self._email_verified()  # the own profile's `email_verified`, asked of auth
 
-        return _timed(n, once)
+        return timed(n, once)
 
     def send_friend_request(self, n: int) -> Samples:
         def once(_: int) -> None:
@@ -335,7 +325,7 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
             self.redis.delete(f"friends:v1:{low}", f"friends:v1:{high}")
             self._publish(event_id, payload)
 
-        return _timed(n, once)
+        return timed(n, once)
 
     # Chats: membership and friendship from Redis (warm), then Mongo.
 
@@ -389,14 +379,14 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
                 {"$unset": {"pending": ""}, "$set": {"published_at": now}},
             )
 
-        return _timed(n, once)
+        return timed(n, once)
 
     def history(self, n: int, chat_id: str, limit: int = 50) -> Samples:
         def once(_: int) -> None:
             self.redis.get(members_key(chat_id))
             list(self.db.messages.find({"chat_id": chat_id}).sort("_id", -1).limit(limit + 1))
 
-        return _timed(n, once)
+        return timed(n, once)
 
     # Edit, reactions, receipts, one chat (issue 13): the same Mongo statements, by `_id`.
 
@@ -452,7 +442,7 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
             self._mongo_publish(*self._transaction(work))
             self.db.chats.find_one({"_id": chat_id}, {"read_up_to": 1, "delivered_up_to": 1})
 
-        return _timed(n, once)
+        return timed(n, once)
 
     def add_reaction(self, n: int, chat_id: str, message_ids: list[str]) -> Samples:
         """A new emoji on each message (a `$push`), as the measured calls made."""
@@ -480,7 +470,7 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
 
             self._mongo_publish(*self._transaction(work))
 
-        return _timed(n, once)
+        return timed(n, once)
 
     def mark_delivered(self, n: int, chat_id: str, message_ids: list[str]) -> Samples:
         """A marker moving forward message by message (the floor's own user's)."""
@@ -504,11 +494,11 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
 
             self._mongo_publish(*self._transaction(work))
 
-        return _timed(n, once)
+        return timed(n, once)
 
     def get_chat(self, n: int, chat_id: str) -> Samples:
         """One read of the chat document (its membership check included)."""
-        return _timed(n, lambda _: self.db.chats.find_one({"_id": chat_id}))
+        return timed(n, lambda _: self.db.chats.find_one({"_id": chat_id}))
 
     def history_with_markers(self, n: int, chat_id: str, reader: str, limit: int = 50) -> Samples:
         """The page, and the markers for the status of the reader's own messages; the chat is a
@@ -520,7 +510,7 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
             list(self.db.messages.find({"chat_id": chat_id}).sort("_id", -1).limit(limit + 1))
             self.db.chats.find_one({"_id": chat_id}, {"read_up_to": 1, "delivered_up_to": 1})
 
-        return _timed(n, once)
+        return timed(n, once)
 
     def list_chats(self, n: int, user: str, limit: int = 20) -> Samples:
         def once(_: int) -> None:
@@ -530,7 +520,7 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
                 .limit(limit + 1)
             )
 
-        return _timed(n, once)
+        return timed(n, once)
 
 
 def _utcnow() -> Any:
@@ -543,7 +533,12 @@ def _child_env(backing: dict[str, str]) -> dict[str, str]:
     return {**os.environ, **backing, "PYTHONPATH": str(ROOT)}
 
 
-def run(backing: dict[str, str], jobs: list[tuple[str, int, dict[str, Any]]]) -> list[Samples]:
+def paced(backing: dict[str, str], job: FloorJob) -> Paced:
+    """A floor in a fresh process, one sample per `step()` (interleaved with its row)."""
+    return Paced(job, backing, _child_env(backing), ROOT)
+
+
+def run(backing: dict[str, str], jobs: list[FloorJob]) -> list[Samples]:
     """Run these floors (method, n, arguments) one after another in a fresh process."""
     done = subprocess.run(
         [sys.executable, "-m", "tests.perf.floors"],
@@ -589,13 +584,16 @@ def main() -> None:
     if "--sender" in sys.argv:
         _sender()
         return
-    spec = json.loads(sys.stdin.read())
+    if "--paced" in sys.argv:
+        step_by_step()
+    spec = json.loads(sys.stdin.readline())
     floors = Floors(spec["env"])
     try:
         results = [getattr(floors, method)(n, **kwargs) for method, n, kwargs in spec["jobs"]]
     finally:
         floors.close()
-    print(json.dumps(results))
+    if "--paced" not in sys.argv:  # paced, each sample went out as it was taken
+        print(json.dumps(results))
 
 
 if __name__ == "__main__":

@@ -4,24 +4,12 @@ Redis, MongoDB, Postgres and Kafka statements the functions make, made directly.
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from messenger.chats.adapters.store import members_key
 from messenger.friends.adapters.store import blocks_key
-
-Samples = list[float]
-
-
-def _timed(n: int, call: Callable[[int], object]) -> Samples:
-    samples = []
-    for i in range(n):
-        start = time.perf_counter()
-        call(i)
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
+from tests.perf.pacing import Samples, timed
 
 
 def _now() -> Any:
@@ -112,7 +100,7 @@ class GroupsFloors:
             self.redis.delete(members_key(chat_id))
             self.db.chats.find_one({"_id": chat_id})
 
-        return _timed(n, once)
+        return timed(n, once)
 
     def block_user(self, n: int, blocker: str, blocked: list[str]) -> Samples:
         """The blocked user's profile (cached), then one Postgres transaction under the pair's
@@ -171,7 +159,7 @@ class GroupsFloors:
                     "UPDATE messaging.outbox SET published_at = now() WHERE id = ANY(%s)", (ids,)
                 )
 
-        return _timed(n, once)
+        return timed(n, once)
 
     def history_blocked(
         self, n: int, chat_id: str, reader: str, blocked: list[str], limit: int = 50
@@ -185,4 +173,4 @@ class GroupsFloors:
             query = {"chat_id": chat_id, "author_id": {"$nin": blocked}}
             list(self.db.messages.find(query).sort("_id", -1).limit(limit + 1))
 
-        return _timed(n, once)
+        return timed(n, once)

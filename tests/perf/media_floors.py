@@ -6,25 +6,13 @@ holds equal to boto3's `generate_presigned_url`, at a fifth of botocore's cost p
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from pymongo import UpdateOne
 
 from messenger.chats.adapters.store import members_key
-
-Samples = list[float]
-
-
-def _timed(n: int, call: Callable[[int], object]) -> Samples:
-    samples = []
-    for i in range(n):
-        start = time.perf_counter()
-        call(i)
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
+from tests.perf.pacing import Samples, timed
 
 
 class MediaFloors:
@@ -95,7 +83,7 @@ class MediaFloors:
                 }
             )
 
-        return _timed(n, once)
+        return timed(n, once)
 
     def send_with_file(
         self, n: int, chat_id: str, author: str, others: list[str], bucket: str
@@ -193,7 +181,7 @@ class MediaFloors:
                 {"$unset": {"pending": ""}, "$set": {"published_at": now}},
             )
 
-        return _timed(n, once)
+        return timed(n, once)
 
     def history_with_files(self, n: int, chat_id: str, bucket: str, limit: int = 50) -> Samples:
         def once(_: int) -> None:
@@ -205,4 +193,4 @@ class MediaFloors:
                 for attachment in doc.get("attachments") or []:
                     self.sign(bucket, attachment["key"])
 
-        return _timed(n, once)
+        return timed(n, once)

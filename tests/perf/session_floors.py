@@ -5,21 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
-Samples = list[float]
-
-
-def _timed(n: int, call: Callable[[int], object]) -> Samples:
-    samples = []
-    for i in range(n):
-        start = time.perf_counter()
-        call(i)
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
+from tests.perf.pacing import Samples, timed
 
 
 def _token_hash() -> bytes:
@@ -89,11 +78,11 @@ class SessionFloors:
             self.redis.set(f"session:{access.hex()}", f"{self.user_id} 0 {session_id}", ex=3600)
             current = fresh
 
-        return _timed(n, once)
+        return timed(n, once)
 
     def list_sessions(self, n: int, user: str, limit: int = 51) -> Samples:
         """The user's live sessions, newest first (one index range)."""
-        return _timed(
+        return timed(
             n,
             lambda _: self.pg.execute(
                 "SELECT session_id, created_at, last_used_at, user_agent FROM auth.logins"

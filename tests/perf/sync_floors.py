@@ -4,20 +4,9 @@ the function makes, strongly consistent, from the start of the caller's stream."
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from typing import Any
 
-Samples = list[float]
-
-
-def _timed(n: int, call: Callable[[int], object]) -> Samples:
-    samples = []
-    for i in range(n):
-        start = time.perf_counter()
-        call(i)
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
+from tests.perf.pacing import Samples, timed
 
 
 class SyncFloors:
@@ -38,7 +27,7 @@ class SyncFloors:
             )
             [json.loads(item["frame"]["S"]) for item in found["Items"]]
 
-        return _timed(n, once)
+        return timed(n, once)
 
     def fanout(self, n: int, users: list[str]) -> Samples:
         """Per recipient what PushRealtimeEvents and NotifyMessageSent write: the stream (marker
@@ -112,4 +101,4 @@ class SyncFloors:
             with ThreadPoolExecutor(16) as pool:
                 list(pool.map(lambda u: recipient(u, event, i + 1), users))
 
-        return _timed(n, once)
+        return timed(n, once)
