@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from messenger.kernel import errors
 from messenger.web.bearer import bearer_token
-from messenger.web.http import create_resolver, respond
+from messenger.web.http import create_resolver, no_content, respond
 
 pytestmark = pytest.mark.unit
 
@@ -39,6 +39,11 @@ RAISE: dict[str, Exception] = {
 @app.post("/echo")
 def echo(body: Echo) -> Response[Echo]:
     return respond(body)
+
+
+@app.delete("/echo")
+def erase() -> Response[str]:
+    return no_content()
 
 
 @app.get("/raise/<kind>")
@@ -84,6 +89,16 @@ def test_valid_request_round_trips() -> None:
     result = call("POST", "/echo", json.dumps({"text": "hi"}))
     assert result["statusCode"] == 200
     assert json.loads(result["body"]) == {"text": "hi"}
+
+
+def test_a_model_is_written_once_as_json_and_an_empty_body_stays_empty() -> None:
+    """Decision 58: the answer is pydantic's JSON text (UTF-8, not escaped), the same document;
+    a 204's "" is not quoted into a JSON string."""
+    result = call("POST", "/echo", json.dumps({"text": "h\u00e9 \U0001f44d"}))
+    assert result["statusCode"] == 200
+    assert result["body"] == '{"text":"h\u00e9 \U0001f44d"}'
+    erased = call("DELETE", "/echo")
+    assert (erased["statusCode"], erased["body"]) == (204, "")
 
 
 def test_malformed_json_is_400() -> None:

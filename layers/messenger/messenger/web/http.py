@@ -18,11 +18,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIResponseValidationMiddleware,
+)
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
 from aws_lambda_powertools.logging import correlation_paths
+from pydantic import BaseModel
 
 from messenger.kernel import errors
 from messenger.kernel.context import RequestContext
@@ -193,9 +197,48 @@ class MessengerResolver(APIGatewayHttpResolver):
             return super().resolve(event, context)
 
 
+class _JsonField:
+    """A route's return field whose `serialize` writes a model's JSON text itself."""
+
+    def __init__(self, field: Any) -> None:
+        self._field = field
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._field, name)
+
+    def serialize(self, value: Any, *, mode: str = "json", **options: Any) -> Any:
+        adapter = self._field._type_adapter
+        if not isinstance(value, BaseModel):  # a str body (204's "") is sent as it is, unquoted
+            return adapter.dump_python(value, mode=mode, **options)
+        return adapter.dump_json(value, **options).decode()
+
+
+class OnePassJsonValidation(OpenAPIResponseValidationMiddleware):
+    """Powertools' response validation, with the body written in one pass (decision 58).
+
+    Powertools validates a route's answer against its declared model, dumps it to dicts and lists,
+    and json.dumps then walks those again: 0.47 ms of a 50-message history page, against 0.23 ms
+    for pydantic's own JSON writer with the same options. A str body is sent as it is."""
+
+    def _serialize_response_with_validation(
+        self, *, field: Any, response_content: Any, **options: Any
+    ) -> Any:
+        if not hasattr(field, "_type_adapter"):  # pydantic v1 fields: as Powertools does
+            return super()._serialize_response_with_validation(
+                field=field, response_content=response_content, **options
+            )
+        return super()._serialize_response_with_validation(
+            field=_JsonField(field), response_content=response_content, **options
+        )
+
+
 def create_resolver() -> MessengerResolver:
     """A resolver for HTTP API payload 2.0 with validation and the project's error map."""
     app = MessengerResolver(enable_validation=True, json_body_deserializer=parse_json)
+    app._response_validation_middleware = OnePassJsonValidation(
+        validation_serializer=app._serializer,
+        has_response_validation_error=app._has_response_validation_error,
+    )
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(exc: RequestValidationError) -> Response[Any]:
