@@ -227,8 +227,9 @@ class OnePassJsonValidation(OpenAPIResponseValidationMiddleware):
             return super()._serialize_response_with_validation(
                 field=field, response_content=response_content, **options
             )
+        as_json: Any = _JsonField(field)  # a ModelField to Powertools: every other attribute
         return super()._serialize_response_with_validation(
-            field=_JsonField(field), response_content=response_content, **options
+            field=as_json, response_content=response_content, **options
         )
 
 
