@@ -101,21 +101,19 @@ def measure(
     rpc: Rpc,
     n: int,
     call: Callable[[int], httpx.Response],
-    floor: FloorJob | None = None,
-    backing: dict[str, str] | None = None,
+    floor: FloorJob,
+    backing: dict[str, str],
     *,
     tolerate_5xx: bool = False,
 ) -> Rpc:
-    """`n` calls; with a floor, its process beside them, one floor sample right after each call
+    """`n` calls, the floor's process beside them, one floor sample right after each call
     (decision 57: both sides then meet the same machine, and a long run's drift moves both)."""
-    paced = floors.paced(backing or {}, floor) if floor is not None else None
-    try:
+    with floors.paced(backing, floor) as paced:
         for i in range(n):
             start = time.perf_counter()
             response = call(i)
             rpc.http_ms.append((time.perf_counter() - start) * 1000)
-            if paced is not None:
-                paced.step()
+            paced.step()
             if response.status_code >= 500 and tolerate_5xx:
                 rpc.failed += 1
                 continue
@@ -128,9 +126,7 @@ def measure(
             authorizer = timing(response, "authorizer")
             if authorizer is not None:
                 rpc.auth_ms.append(authorizer)
-    finally:
-        if paced is not None:
-            rpc.floor_ms = paced.close()
+    rpc.floor_ms = paced.samples
     return rpc
 
 

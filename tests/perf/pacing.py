@@ -25,30 +25,27 @@ Samples = list[float]
 FloorJob = tuple[str, int, dict[str, Any]]  # the floor's method, its n, its arguments
 
 
-class _Pace:
-    """The floor process's end: stepped (wait for a word on stdin before each sample, report it
-    on stdout at once) or, run standalone, free-running."""
-
-    stepped = False
+_stepped = False  # this process's floors wait for the bench's word before each sample
 
 
 def step_by_step() -> None:
     """This process's floors take one sample per word from the bench (`Paced.step`)."""
-    _Pace.stepped = True
+    global _stepped
+    _stepped = True
 
 
 def timed(n: int, call: Callable[[int], object]) -> Samples:
     """`call(i)` for i in range(n), timed, in step with the bench when it paces this process."""
     samples = []
-    if _Pace.stepped:
+    if _stepped:
         print("ready", flush=True)  # the setup is done: the bench may start the row
     for i in range(n):
-        if _Pace.stepped and not sys.stdin.readline():
+        if _stepped and not sys.stdin.readline():
             raise SystemExit("the bench went away")
         start = time.perf_counter()
         call(i)
         samples.append((time.perf_counter() - start) * 1000)
-        if _Pace.stepped:
+        if _stepped:
             print(samples[-1], flush=True)
     return samples
 
@@ -88,7 +85,7 @@ class Paced:
         return RuntimeError(f"the floor failed: {self._stderr.read()[-3000:]}")
 
     def step(self) -> None:
-        """The floor's next sample, now (its setup, on the first step, is not timed)."""
+        """The floor's next sample, taken now (its setup was done before `ready`)."""
         try:
             self._send("")
         except BrokenPipeError:
@@ -101,7 +98,7 @@ class Paced:
     def close(self) -> Samples:
         """Every sample taken; the process is gone."""
         assert self.process.stdin is not None
-        self.process.stdin.close()
+        self.process.stdin.close()  # the floor's loop is done: it exits
         self.process.wait(timeout=120)
         self._stderr.close()
         return self.samples
@@ -109,11 +106,10 @@ class Paced:
     def __enter__(self) -> Paced:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        if self.process.poll() is None:
-            if exc[0] is None:
-                self.close()
-                return
-            self.process.kill()
-            self.process.wait()
+    def __exit__(self, kind: object, *_: object) -> None:
+        if kind is None and self.process.poll() is None:
+            self.close()
+            return
+        self.process.kill()  # the row failed (or the floor did): nothing more to take
+        self.process.wait()
         self._stderr.close()

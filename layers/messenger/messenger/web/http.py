@@ -223,7 +223,7 @@ class OnePassJsonValidation(OpenAPIResponseValidationMiddleware):
     def _serialize_response_with_validation(
         self, *, field: Any, response_content: Any, **options: Any
     ) -> Any:
-        if not hasattr(field, "_type_adapter"):  # pydantic v1 fields: as Powertools does
+        if not hasattr(field, "_type_adapter"):  # a Powertools without it: its own way
             return super()._serialize_response_with_validation(
                 field=field, response_content=response_content, **options
             )
