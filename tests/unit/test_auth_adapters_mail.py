@@ -9,10 +9,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from messenger.auth.adapters.ses_mail import SesMailer
 from messenger.auth.adapters.session_store import _parse
 from messenger.auth.email import Mail
+from messenger.kernel.errors import Unavailable, is_unavailable
 
 pytestmark = pytest.mark.unit
 
@@ -29,7 +31,7 @@ class FakeSes:
 def test_a_mail_is_raw_mime_with_text_and_html() -> None:
     mailer = SesMailer("no-reply@messenger.example", "messenger-dev", None, "us-east-1")
     ses = FakeSes()
-    mailer.__dict__["_client"] = ses  # the cached boto3 client
+    mailer.__dict__["_client"] = ses  # the cached botocore client
     mailer.send(Mail("ann@example.com", "Hello", "see https://x/?token=abc", "<p>token</p>"))
     (request,) = ses.requests
     assert request["FromEmailAddress"] == "no-reply@messenger.example"
@@ -68,3 +70,39 @@ def test_a_cache_entry_of_before_sessions_had_ids_names_the_session_by_its_hash(
     current = _parse(token_hash, f"{user} 1795710631.0 0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e")
     assert current.session_id == "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
     assert str(current.user_id) == user
+
+
+class RefusingSes:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def send_email(self, **request: Any) -> dict[str, str]:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ClientError(
+            {
+                "Error": {"Code": "MessageRejected", "Message": "Email address not verified"},
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            },
+            "SendEmail",
+        ),
+        ClientError(
+            {"Error": {"Code": "TooManyRequestsException"}, "ResponseMetadata": {}}, "SendEmail"
+        ),
+        ReadTimeoutError(endpoint_url="https://email.us-east-1.amazonaws.com"),
+        EndpointConnectionError(endpoint_url="https://email.us-east-1.amazonaws.com"),
+    ],
+)
+def test_a_mail_ses_does_not_take_is_a_503_never_a_500(error: Exception) -> None:
+    """The coldstart bench's SES had no verified identity: SendEmail's MessageRejected left
+    RequestPasswordReset as a 500."""
+    mailer = SesMailer("no-reply@messenger.example", None, None, "us-east-1")
+    mailer.__dict__["_client"] = RefusingSes(error)
+    with pytest.raises(Unavailable) as raised:
+        mailer.send(Mail("ann@example.com", "Hello", "t", "<p>t</p>"))
+    assert is_unavailable(raised.value)
+    assert raised.value.__cause__ is error

@@ -211,7 +211,7 @@ def _session_ended_hooks() -> list[Callable[[uuid.UUID, str], object]]:
 
 def logout_service() -> SessionService:
     """Sessions, plus what ends with one (the hooks: connections closed, devices removed).
-    Ending a session writes Postgres, closes connections and removes devices (boto3, pynamodb):
+    Ending a session writes Postgres, closes connections and removes devices (botocore, pynamodb):
     loaded here, at init."""
     import messenger.notifications.adapters.devices
     import messenger.notifications.adapters.sns
@@ -590,7 +590,7 @@ def sync_service() -> SyncService:
 
 def devices_service() -> DevicesService:
     """POST/GET/DELETE /v1/devices: the device table (DynamoDB) and SNS, bound on first use
-    (pynamodb and boto3 imported at init, for SnapStart's snapshot)."""
+    (pynamodb and botocore imported at init, for SnapStart's snapshot)."""
     import messenger.notifications.adapters.devices
     import messenger.notifications.adapters.sns  # noqa: F401
     from messenger.notifications.service import DevicesService

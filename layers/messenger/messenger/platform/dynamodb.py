@@ -11,15 +11,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import pynamodb.connection.base
 from botocore.exceptions import BotoCoreError
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
 from messenger.kernel.errors import register_unavailable_check
-from messenger.platform import deadline
+from messenger.platform import aws, deadline
 from messenger.platform.settings import get_settings
 
 CONNECT_TIMEOUT_SECONDS = 1
 RETRIES = 0
+
+# pynamodb starts a botocore session per connection and thread (its module's `get_session`, no
+# setting for it): every model here uses the process's one instead (decision 59).
+pynamodb.connection.base.get_session = aws.session  # type: ignore[attr-defined]
 
 
 def call_seconds() -> float:

@@ -10,7 +10,10 @@ from email.utils import formatdate, make_msgid
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from messenger.kernel.errors import register_unavailable
+from botocore.exceptions import BotoCoreError, ClientError
+
+from messenger.kernel.errors import Unavailable
+from messenger.platform.observability import logger
 
 if TYPE_CHECKING:
     from messenger.auth.email import Mail
@@ -31,12 +34,11 @@ class SesMailer:
 
     @cached_property
     def _client(self) -> Any:
-        import boto3
         from botocore.config import Config
-        from botocore.exceptions import ConnectionError as BotoConnectionError
 
-        register_unavailable(BotoConnectionError)
-        return boto3.client(
+        from messenger.platform import aws
+
+        return aws.client(
             "sesv2",
             endpoint_url=self.endpoint,
             region_name=self.region,
@@ -59,4 +61,17 @@ class SesMailer:
         }
         if self.configuration_set:
             request["ConfigurationSetName"] = self.configuration_set
-        self._client.send_email(**request)
+        try:
+            self._client.send_email(**request)
+        except BotoCoreError as exc:  # unreachable, or no answer in time
+            raise Unavailable("The mail service is unavailable; retry shortly") from exc
+        except ClientError as exc:
+            # SES refused it: throttled, sending paused, or set up wrong (an unverified sender;
+            # in the sandbox, an unverified recipient). The mail is not out either way: the
+            # caller may retry (503, never a 500), and the reason is the operator's to read.
+            error = exc.response.get("Error", {})
+            logger.error(
+                "SES refused a mail",
+                extra={"ses_code": error.get("Code"), "ses_message": error.get("Message")},
+            )
+            raise Unavailable("The mail service did not take the message; retry later") from exc

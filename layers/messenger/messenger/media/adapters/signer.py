@@ -63,9 +63,9 @@ class S3UrlSigner:
 
     def _frozen_credentials(self) -> Any:
         if self._credentials is None:
-            import botocore.session
+            from messenger.platform import aws
 
-            self._credentials = botocore.session.get_session().get_credentials()
+            self._credentials = aws.session().get_credentials()
             if self._credentials is None:
                 raise ConfigurationError("no AWS credentials to sign download URLs with")
         return self._credentials.get_frozen_credentials()

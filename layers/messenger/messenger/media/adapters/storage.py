@@ -1,4 +1,5 @@
-"""The media bucket through boto3's S3 client: presigned POSTs, HEAD, copy, delete.
+"""The media bucket through botocore's S3 client (messenger.platform.aws): presigned POSTs,
+HEAD, copy, delete.
 
 The client lives as long as the execution environment. Locally S3 is the moto server
 (S3_ENDPOINT, path-style addressing, as a client on this machine reaches it); in AWS the bucket's
@@ -13,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
@@ -26,7 +26,7 @@ from botocore.exceptions import (
 
 from messenger.kernel.errors import register_unavailable, register_unavailable_check
 from messenger.media.models import ObjectInfo, UploadForm
-from messenger.platform import deadline
+from messenger.platform import aws, deadline
 from messenger.platform.observability import logger
 from messenger.platform.settings import ConfigurationError
 
@@ -62,9 +62,9 @@ register_unavailable_check(s3_unavailable)
 
 
 def make_client(endpoint: str | None, region: str) -> Any:
-    return boto3.client(
+    return aws.client(
         "s3",
-        endpoint_url=endpoint or None,
+        endpoint_url=endpoint,
         region_name=region,
         config=Config(
             signature_version="s3v4",

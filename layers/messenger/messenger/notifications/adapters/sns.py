@@ -19,7 +19,7 @@ from messenger.kernel.clock import rfc3339, utcnow
 from messenger.kernel.errors import InvalidInput, register_unavailable_check
 from messenger.notifications.models import Platform
 from messenger.notifications.notifier import Published
-from messenger.platform import deadline
+from messenger.platform import aws, deadline
 from messenger.platform.settings import get_settings
 
 if TYPE_CHECKING:
@@ -47,14 +47,13 @@ register_unavailable_check(sns_unavailable)
 
 @cache
 def client() -> Any:
-    import boto3
     from botocore.config import Config
 
     settings = get_settings()
-    return boto3.client(
+    return aws.client(
         "sns",
         region_name=settings.aws_region,
-        endpoint_url=settings.sns_endpoint or None,
+        endpoint_url=settings.sns_endpoint,
         config=Config(
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
             read_timeout=READ_TIMEOUT_SECONDS,

@@ -1,4 +1,5 @@
-"""post_to_connection and delete_connection through API Gateway's @connections API (boto3).
+"""post_to_connection and delete_connection through API Gateway's @connections API (botocore,
+on the process's session: messenger.platform.aws).
 
 The endpoint is the WebSocket stage's https URL in AWS, the local gateway's in development
 (WEBSOCKET_MANAGEMENT_ENDPOINT either way). The client and its thread pool live as long as the
@@ -13,10 +14,10 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from messenger.platform import aws
 from messenger.platform.observability import logger
 from messenger.platform.settings import get_settings
 from messenger.realtime.service import Outcome
@@ -26,7 +27,7 @@ class ApiGatewayPusher:
     def __init__(self) -> None:
         settings = get_settings()
         self.concurrency = settings.push_concurrency
-        self.client: Any = boto3.client(
+        self.client: Any = aws.client(
             "apigatewaymanagementapi",
             endpoint_url=settings.require("websocket_management_endpoint"),
             region_name=settings.aws_region,
