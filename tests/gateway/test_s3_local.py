@@ -34,14 +34,18 @@ def test_buckets_and_distributions_are_read_from_the_template() -> None:
 
 @pytest.fixture(scope="module")
 def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with LocalServices(state_dir=tmp_path_factory.mktemp("s3"), services=["dynamodb"]) as running:
+    with LocalServices(
+        state_dir=tmp_path_factory.mktemp("s3"), services=["dynamodb"], env={}
+    ) as running:
         yield running.env()["S3_ENDPOINT"]
 
 
 @pytest.fixture
 def fresh_s3(tmp_path: Path) -> Iterator[str]:
-    """A moto server of this test's own: no other test (nor a gateway) made its buckets."""
-    with LocalServices(state_dir=tmp_path, services=["dynamodb"]) as running:
+    """A moto server of this test's own: no other test (nor a gateway) made its buckets. Not
+    the environment's DYNAMODB_ENDPOINT either, which the integration tier's in-process
+    functions leave set when it runs first."""
+    with LocalServices(state_dir=tmp_path, services=["dynamodb"], env={}) as running:
         yield running.env()["S3_ENDPOINT"]
 
 

@@ -128,6 +128,10 @@ class LocalGateway:
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=2,
+            # API Gateway's WebSocket APIs negotiate no permessage-deflate: neither does this one
+            # (it cost the gateway a zlib pass per frame, and clients would see compression
+            # here that they never get in AWS).
+            ws_per_message_deflate=False,
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, name=name, daemon=True)

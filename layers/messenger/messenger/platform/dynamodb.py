@@ -21,6 +21,11 @@ from messenger.platform.settings import get_settings
 
 CONNECT_TIMEOUT_SECONDS = 1
 RETRIES = 0
+# Connections kept open per model: at least as many as threads of one invocation call at once
+# (16 stream appends, each fan-out thread also posting). pynamodb's default, 10, made every call
+# beyond the tenth open a TCP connection and close it after (urllib3 discards what does not fit
+# the pool). Idle ones cost nothing: the pool only grows to what is used.
+POOL_CONNECTIONS = 32
 
 # pynamodb starts a botocore session per connection and thread (its module's `get_session`, no
 # setting for it): every model here uses the process's one instead (decision 59).
@@ -47,6 +52,7 @@ def configure_model(meta: Any, table_name: str) -> None:
     meta.connect_timeout_seconds = CONNECT_TIMEOUT_SECONDS
     meta.read_timeout_seconds = settings.dynamodb_read_timeout_seconds
     meta.max_retry_attempts = RETRIES
+    meta.max_pool_connections = POOL_CONNECTIONS
 
 
 # DynamoDB error codes that mean "not now" rather than "not this request".
