@@ -181,6 +181,49 @@ def test_a_writer_that_died_before_its_marker_is_not_appended_twice(
     assert stream.head(user) == 1
 
 
+def test_a_head_left_behind_by_a_writer_that_died_costs_a_query_not_a_hole(
+    realtime_env: dict[str, str],
+) -> None:
+    """The first try takes the slot after the head read in the event's batch. A writer that died
+    between its frame and its head left the head one behind: that slot is taken, the retry asks
+    the Query, and the redelivered event gets its frame's position back; a new one lands after
+    it."""
+    from messenger.bootstrap import _stream
+    from messenger.realtime.adapters.stream import StreamRecord
+    from messenger.realtime.service import StreamedFrame
+
+    stream, user, died = _stream(), uuid.uuid4(), str(uuid.uuid4())
+    now = int(time.time())
+    stream.append(str(uuid.uuid4()), {user: StreamedFrame("message.sent", {"n": 1})}, now)
+    assert stream.append(died, {user: StreamedFrame("message.sent", {"n": 2})}, now) == {user: 2}
+    StreamRecord(f"{user}#{died}", 0).delete()  # died after the frame: no marker ...
+    StreamRecord(str(user), 0, head=1).save()  # ... and no head
+    assert stream.append(died, {user: StreamedFrame("message.sent", {"n": 2})}, now) == {user: 2}
+    assert stream.head(user) == 2
+    StreamRecord(str(user), 0, head=1).save()  # behind again
+    later = stream.append(str(uuid.uuid4()), {user: StreamedFrame("message.sent", {"n": 3})}, now)
+    assert later == {user: 3}
+    assert StreamRecord.get(str(user), 0, consistent_read=True).head == 3
+    rows = stream.after(user, 0, 10, now)
+    assert [(p, body["data"]["n"]) for p, body in rows if body] == [(1, 1), (2, 2), (3, 3)]
+
+
+def test_an_erased_stream_takes_no_frame_from_the_first_try(
+    realtime_env: dict[str, str],
+) -> None:
+    from messenger.bootstrap import _stream
+    from messenger.realtime.adapters.stream import StreamRecord
+    from messenger.realtime.service import StreamedFrame
+
+    stream, user, other = _stream(), uuid.uuid4(), uuid.uuid4()
+    now = int(time.time())
+    stream.append(str(uuid.uuid4()), {user: StreamedFrame("message.sent", {})}, now)
+    assert stream.purge(user) == 1
+    frames = {u: StreamedFrame("chat.updated", {}) for u in (user, other)}
+    assert stream.append(str(uuid.uuid4()), frames, now) == {other: 1}
+    assert [item.position for item in StreamRecord.query(str(user))] == [0]
+
+
 def test_positions_go_on_after_every_frame_expired_and_was_removed(
     realtime_env: dict[str, str],
 ) -> None:

@@ -139,13 +139,17 @@ def fanout(api: httpx.Client, backing: dict[str, str], members: int = 100, n: in
         message_id = sent.json()["message_id"]
         # The warm-ups may wait behind a backlog the earlier rows left; the measured ones not.
         deadline = time.monotonic() + (DRAIN_SECONDS if i < 3 else 30)
+        notified = False
         while True:
-            after = heads()
-            done = len(after) == members - 1 and all(
-                head > before.get(user, 0) for user, head in after.items()
-            )
-            if done and claims(message_id) >= members - 1:
-                break
+            # The cheap check first: a 99-key batch of heads every 10 ms from the send on loaded
+            # moto, the functions' DynamoDB, during the very row it measured.
+            notified = notified or claims(message_id) >= members - 1
+            if notified:
+                after = heads()
+                if len(after) == members - 1 and all(
+                    head > before.get(user, 0) for user, head in after.items()
+                ):
+                    break
             if time.monotonic() > deadline:
                 raise RuntimeError("the fan-out did not complete in time")
             time.sleep(0.01)

@@ -30,9 +30,10 @@ class SyncFloors:
         return timed(n, once)
 
     def fanout(self, n: int, users: list[str]) -> Samples:
-        """Per recipient what PushRealtimeEvents and NotifyMessageSent write: the stream (marker
-        batch, newest item, frame, marker, head) and the notification (devices, claim, publish);
-        16 recipients at a time, as the functions run them. Writes to throwaway keys."""
+        """What PushRealtimeEvents and NotifyMessageSent call: the stream (one batch of markers
+        and heads, then per recipient the frame and the head, then the markers 25 to a batch)
+        and per recipient the notification (devices, claim, publish); 16 recipients at a time,
+        as the functions run them. Writes to throwaway keys."""
         import uuid
         from concurrent.futures import ThreadPoolExecutor
 
@@ -54,27 +55,22 @@ class SyncFloors:
             "EndpointArn"
         ]
         frame = json.dumps({"type": "message.sent", "data": {"content": "x" * 200}})
+        run = uuid.uuid4().hex[:8]  # this floor's own streams: its positions start at 1
 
         def recipient(user: str, event: str, position: int) -> None:
-            stream = f"floor-{user}"
-            self.dynamodb.query(
-                TableName=streams,
-                KeyConditionExpression="#s = :u",
-                ExpressionAttributeNames={"#s": "stream"},
-                ExpressionAttributeValues={":u": {"S": stream}},
-                ScanIndexForward=False,
-                Limit=1,
-                ConsistentRead=True,
-            )
+            stream = f"floor-{run}-{user}"
             item = {"stream": {"S": stream}, "position": {"N": str(position)}}
-            self.dynamodb.put_item(TableName=streams, Item={**item, "frame": {"S": frame}})
-            marker = {"stream": {"S": f"{stream}#{event}"}, "position": {"N": "0"}}
-            self.dynamodb.put_item(TableName=streams, Item={**marker, "head": {"N": "1"}})
+            self.dynamodb.put_item(
+                TableName=streams,
+                Item={**item, "frame": {"S": frame}},
+                ConditionExpression="attribute_not_exists(#p)",
+                ExpressionAttributeNames={"#p": "position"},
+            )
             self.dynamodb.update_item(
                 TableName=streams,
                 Key={"stream": {"S": stream}, "position": {"N": "0"}},
-                UpdateExpression="SET head = :p",
-                ExpressionAttributeValues={":p": {"N": str(position)}},
+                UpdateExpression="SET head = :p, event_id = :e",
+                ExpressionAttributeValues={":p": {"N": str(position)}, ":e": {"S": event}},
             )
             self.dynamodb.query(
                 TableName=devices,
@@ -91,7 +87,11 @@ class SyncFloors:
 
         def once(i: int) -> None:
             event = str(uuid.uuid4())
-            keys = [{"stream": {"S": f"floor-{u}#{event}"}, "position": {"N": "0"}} for u in users]
+            keys = [
+                {"stream": {"S": stream}, "position": {"N": "0"}}
+                for u in users
+                for stream in (f"floor-{run}-{u}#{event}", f"floor-{run}-{u}")
+            ]
             for start in range(0, len(keys), 100):
                 self.dynamodb.batch_get_item(
                     RequestItems={
@@ -100,5 +100,10 @@ class SyncFloors:
                 )
             with ThreadPoolExecutor(16) as pool:
                 list(pool.map(lambda u: recipient(u, event, i + 1), users))
+            markers = [
+                {"PutRequest": {"Item": {**key, "head": {"N": str(i + 1)}}}} for key in keys[0::2]
+            ]
+            for start in range(0, len(markers), 25):
+                self.dynamodb.batch_write_item(RequestItems={streams: markers[start : start + 25]})
 
         return timed(n, once)

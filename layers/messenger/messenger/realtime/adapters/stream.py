@@ -2,8 +2,8 @@
 
 One partition per user (hash key `stream` = the user id), ordered by `position` (range key):
 - position n >= 1: the frame at n (`frame`: {"type", "data"} as JSON, `event_id`, `expires_at`);
-- position 0: the head, `head` = the highest position written (never expires, so positions are
-  never reused even once every frame has expired);
+- position 0: the head, `head` = the highest position written and `event_id` = its frame's
+  event (never expires, so positions are never reused even once every frame has expired);
 - hash key "<user>#<event id>", position 0: the marker that this event is at `head` (expires).
 - a deleted user's partition holds only position 0 with `erased` (expires with the retention):
   appends to it are dropped, so events still addressed to the user after the purge (a
@@ -12,12 +12,19 @@ One partition per user (hash key `stream` = the user id), ordered by `position` 
 An append puts the frame at (highest position + 1) on the condition that the slot is empty: a
 writer that lost a race re-reads and takes the next slot. A slot is only ever written by someone
 who saw the one before it, so the frames are 1..n with no hole, and a reader never sees n+1
-before n. One Query (newest first, limit 1) answers the highest position: the newest frame, or
-the head item once every frame has expired. Then the head is written, and once every
-recipient's append is done, the markers, 25 to a BatchWriteItem. A redelivered event finds its
-marker (or, had the writer died between the frame and its marker, finds itself as the newest
-frame) and gets its old position back. No transaction: each write is one item (1 WCU), and moto's
-transactions copy whole tables (tests, `make dev`).
+before n. Then the head is written (conditionally, never backwards), and once every recipient's
+append is done, the markers, 25 to a BatchWriteItem.
+
+The first try of an event's append takes its position from the head, read for every recipient
+at once: one consistent BatchGetItem of the heads and the event's markers (up to 50 recipients a
+call) instead of a Query each. The head is written only after its frame, so it may lag (a
+writer between its frame and its head, or one that died there), never lead: a lagging head's
+slot is taken, the put fails, and the retry asks the Query (newest first, limit 1) for the
+highest position: the newest frame, or the head item once every frame has expired. A
+redelivered event finds its marker (or, had the writer died between the frame and its marker,
+finds itself at the head or as the newest frame) and gets its old position back. No
+transaction: each write is one item (1 WCU), and moto's transactions copy whole tables (tests,
+`make dev`).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -64,6 +72,13 @@ def configure() -> None:
     configure_model(StreamRecord.Meta, get_settings().require("user_streams_table"))
 
 
+@dataclass(frozen=True)
+class _Head:
+    position: int  # the highest position written (it may lag a writer in flight, never lead)
+    erased: bool
+    event_id: str | None  # the event of the frame at `position`
+
+
 def _marker(user: str, event_id: str) -> str:
     return f"{user}#{event_id}"
 
@@ -74,17 +89,23 @@ class DynamoStream:
         self.retention_seconds = retention_seconds
 
     # -- writing --------------------------------------------------------------------------------
-    def _markers(self, users: list[str], event_id: str) -> dict[str, int]:
-        """The positions this event already has in these streams (consistent batches)."""
-        keys = [(_marker(u, event_id), 0) for u in users]
+    def _known(self, users: list[str], event_id: str) -> tuple[dict[str, int], dict[str, _Head]]:
+        """The positions this event already has in these streams, and each stream's head (a
+        user without a head item has none yet): consistent batches, two keys per user."""
+        keys = [k for u in users for k in ((_marker(u, event_id), 0), (u, 0))]
         appended: dict[str, int] = {}
+        heads: dict[str, _Head] = {u: _Head(0, False, None) for u in users}
         for start in range(0, len(keys), BATCH_GET_LIMIT):
             require_call()
             for item in StreamRecord.batch_get(
                 keys[start : start + BATCH_GET_LIMIT], consistent_read=True
             ):
-                appended[item.stream.split("#", 1)[0]] = int(item.head or 0)
-        return appended
+                user, marker, _ = item.stream.partition("#")
+                if marker:
+                    appended[user] = int(item.head or 0)
+                else:
+                    heads[user] = _Head(int(item.head or 0), bool(item.erased), item.event_id)
+        return appended, heads
 
     def _newest(self, user: str) -> StreamRecord | None:
         """The highest position's item: the newest frame, or the head once all expired."""
@@ -95,19 +116,30 @@ class DynamoStream:
             return item
         return None
 
-    def _append_one(self, user: str, event_id: str, body: str, now: int) -> int:
+    def _append_one(self, user: str, event_id: str, body: str, now: int, head: _Head) -> int:
+        """The frame's position (0: dropped, the stream is erased). The first try takes the slot
+        after `head` (read in the event's batch); once that one is taken, the Query answers, and
+        only a race lost to the Query's answer backs off."""
         expires = now + self.retention_seconds
         for attempt in range(MAX_RACES):
-            if attempt:
+            if attempt > 1:
                 time.sleep(random.uniform(0, RACE_BACKOFF_SECONDS * attempt))  # noqa: S311
-            newest = self._newest(user)
-            if newest is not None and newest.erased:
-                return 0  # a deleted user's stream takes nothing more
-            if newest is not None and newest.event_id == event_id:
-                position = int(newest.position)  # written before a crash; its marker was not
-                break
-            head = 0 if newest is None else int(newest.position or newest.head or 0)
-            position = head + 1
+            if attempt == 0:
+                if head.erased:
+                    return 0
+                if head.event_id == event_id:  # redelivered; the frame and head were written
+                    position = head.position
+                    break
+                position = head.position + 1
+            else:
+                newest = self._newest(user)
+                if newest is not None and newest.erased:
+                    return 0  # a deleted user's stream takes nothing more
+                if newest is not None and newest.event_id == event_id:
+                    # written before a crash, its marker not (the head item: every frame gone)
+                    position = int(newest.position or newest.head or 0)
+                    break
+                position = (0 if newest is None else int(newest.position or newest.head or 0)) + 1
             require_call()
             try:
                 StreamRecord(
@@ -122,7 +154,7 @@ class DynamoStream:
         require_call()
         try:
             StreamRecord(user, 0).update(
-                actions=[StreamRecord.head.set(position)],
+                actions=[StreamRecord.head.set(position), StreamRecord.event_id.set(event_id)],
                 condition=StreamRecord.head.does_not_exist() | (StreamRecord.head < position),
             )
         except UpdateError as exc:  # a later position got there first: the head is past us
@@ -140,14 +172,14 @@ class DynamoStream:
         if not frames:
             return {}
         users = {str(u): u for u in frames}
-        earlier = self._markers(sorted(users), event_id)  # a retried event's appends
+        earlier, heads = self._known(sorted(users), event_id)  # a retried event's appends
 
         def one(user: str) -> tuple[str, int]:
             if user in earlier:
                 position = earlier[user]
             else:
                 body = json.dumps(frames[users[user]].body(), separators=(",", ":"))
-                position = self._append_one(user, event_id, body, now)
+                position = self._append_one(user, event_id, body, now, heads[user])
             if position and appended is not None:
                 appended(users[user], position)
             return user, position
