@@ -42,6 +42,10 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 
 THREADS = 8  # moto's work holds the GIL: more threads only queue
 CONNECTION_LIMIT = 4000  # every worker process keeps a pool of connections open
+# Idle connections stay open: a function's DynamoDB calls are not retried (platform.dynamodb),
+# so a pooled connection the server closed just as it is reused would be a 503. A client that
+# exits closes its own.
+IDLE_SECONDS = 24 * 3600
 
 _query: Callable[..., Any] = Table.query
 _all_items: Callable[..., Any] = Table.all_items
@@ -110,6 +114,7 @@ def main() -> None:
         port=args.port,
         threads=THREADS,
         connection_limit=CONNECTION_LIMIT,
+        channel_timeout=IDLE_SECONDS,
         ident="moto",
         _quiet=True,
     )
