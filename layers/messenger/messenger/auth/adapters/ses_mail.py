@@ -34,6 +34,8 @@ class SesMailer:
 
     @cached_property
     def _client(self) -> Any:
+        # Loaded by the first mail, not at init: VerifyEmail and ConfirmPasswordReset build
+        # this mailer and never send (botocore's session is some 100 modules).
         from botocore.config import Config
 
         from messenger.platform import aws
