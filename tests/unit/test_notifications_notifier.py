@@ -191,3 +191,38 @@ def test_bodies_are_cut_to_100_characters_or_name_the_attachment() -> None:
 def test_a_chat_with_nobody_else_notifies_nobody() -> None:
     notifier, _, _ = world()
     assert notifier.notify(sent("note to self", ANN), NOW) == 0
+
+
+class CountedFacts(Facts):
+    def __init__(self, failing: bool = False) -> None:
+        super().__init__()
+        self.reads, self.failing = 0, failing
+
+    def notification_facts(self, chat_id: uuid.UUID, users: Any) -> NotificationFacts:
+        self.reads += 1
+        if self.failing:
+            raise ConnectionError("the chats store is down")
+        return super().notification_facts(chat_id, users)
+
+
+def test_the_chat_facts_are_read_once_and_only_when_someone_has_a_device() -> None:
+    facts = CountedFacts()
+    notifier, _, _ = world(facts=facts)
+    assert notifier.notify(sent(), NOW) == 3  # bob's two devices and cat's, 16 at a time
+    assert facts.reads == 1
+    nobody = uuid.uuid4()  # a participant without a device
+    assert notifier.notify(sent("hi", ANN, nobody), NOW) == 0
+    assert facts.reads == 1
+
+
+def test_facts_that_cannot_be_read_leave_no_claim_behind() -> None:
+    """A claim stands for a publish under way: one taken before a failed read would make the
+    redelivered record skip that device for good."""
+    facts = CountedFacts(failing=True)
+    notifier, phones, _ = world(facts=facts)
+    message = sent()
+    with pytest.raises(ConnectionError):
+        notifier.notify(message, NOW)
+    facts.failing = False
+    assert notifier.notify(message, NOW) == 3
+    assert len(phones.sent) == 3

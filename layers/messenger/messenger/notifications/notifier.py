@@ -11,6 +11,7 @@ reports disabled (the app was uninstalled, the token expired) removes its device
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -109,27 +110,38 @@ class Notifier:
         return others
 
     def notify(self, message: MessageSent, now: datetime) -> int:
-        """Notify the recipients' devices; how many were sent now."""
+        """Notify the recipients' devices; how many were sent now.
+
+        Each recipient is one pipeline (their devices' Query, then each device's claim and
+        publish), 16 at a time: a group's first devices are notified while the last devices are
+        still being looked up, rather than after every lookup. The chat's facts (title, unread
+        totals) are read once, by the first recipient found to have a device."""
         recipients = self.recipients(message)
         if not recipients:
             return 0
-        # One Query per recipient, concurrently (a group's 99 are one round trip's latency x 7).
-        found = _concurrently(self.devices.store.of_user, sorted(recipients))
-        targets = [device for devices in found for device in devices]
-        if not targets:
-            return 0
-        facts = self.chats.notification_facts(message.chat_id, sorted(recipients))
-        author = self.nicknames.nickname_of(message.author_id) or "New message"
-        title = (facts.title or author) if facts.group else author
-        body = body_of(message)
-        data = {"chat_id": str(message.chat_id), "message_id": str(message.message_id)}
+        lock = threading.Lock()
+        known: list[_Context] = []
+
+        def context() -> _Context:
+            with lock:
+                if not known:
+                    facts = self.chats.notification_facts(message.chat_id, sorted(recipients))
+                    author = self.nicknames.nickname_of(message.author_id) or "New message"
+                    title = (facts.title or author) if facts.group else author
+                    data = {"chat_id": str(message.chat_id), "message_id": str(message.message_id)}
+                    known.append(_Context(facts, title, body_of(message), data))
+                return known[0]
 
         def one(device: StoredDevice) -> bool | None:
             """True sent, None skipped (sent before), False failed."""
+            shared = context()  # before the claim: a claim stands for a publish under way
             if not self.log.claim(message.message_id, device.device_id):
                 return None
             notification = Notification(
-                title, body, facts.unread_totals.get(device.user_id, 0), data
+                shared.title,
+                shared.body,
+                shared.facts.unread_totals.get(device.user_id, 0),
+                shared.data,
             )
             try:
                 outcome = self.publisher.publish(device, notification)
@@ -143,11 +155,24 @@ class Notifier:
                 return None
             return True
 
-        results = _concurrently(one, targets)
+        def recipient(user: uuid.UUID) -> list[bool | None]:
+            return [one(device) for device in self.devices.store.of_user(user)]
+
+        results = [r for found in _concurrently(recipient, sorted(recipients)) for r in found]
         failed = sum(1 for r in results if r is False)
         if failed:
-            raise NotifyIncompleteError(f"{failed} of {len(targets)} notifications failed")
+            raise NotifyIncompleteError(f"{failed} of {len(results)} notifications failed")
         return sum(1 for r in results if r)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every notification of one message shares."""
+
+    facts: NotificationFacts
+    title: str
+    body: str
+    data: dict[str, str]
 
 
 def _concurrently(work: Any, items: Iterable[Any]) -> list[Any]:
