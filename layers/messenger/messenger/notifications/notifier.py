@@ -120,28 +120,29 @@ class Notifier:
         if not recipients:
             return 0
         lock = threading.Lock()
-        known: list[_Context] = []
+        shared: _Context | None = None
 
         def context() -> _Context:
+            nonlocal shared
             with lock:
-                if not known:
+                if shared is None:
                     facts = self.chats.notification_facts(message.chat_id, sorted(recipients))
                     author = self.nicknames.nickname_of(message.author_id) or "New message"
                     title = (facts.title or author) if facts.group else author
                     data = {"chat_id": str(message.chat_id), "message_id": str(message.message_id)}
-                    known.append(_Context(facts, title, body_of(message), data))
-                return known[0]
+                    shared = _Context(facts, title, body_of(message), data)
+                return shared
 
         def one(device: StoredDevice) -> bool | None:
             """True sent, None skipped (sent before), False failed."""
-            shared = context()  # before the claim: a claim stands for a publish under way
+            common = context()  # before the claim: a claim stands for a publish under way
             if not self.log.claim(message.message_id, device.device_id):
                 return None
             notification = Notification(
-                shared.title,
-                shared.body,
-                shared.facts.unread_totals.get(device.user_id, 0),
-                shared.data,
+                common.title,
+                common.body,
+                common.facts.unread_totals.get(device.user_id, 0),
+                common.data,
             )
             try:
                 outcome = self.publisher.publish(device, notification)
