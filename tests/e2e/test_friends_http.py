@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from tests.e2e.flows import bearer, signed_up
-from tests.support import unique
+from tests.support import poll, unique
 
 pytestmark = pytest.mark.e2e
 
@@ -161,6 +161,25 @@ def test_profile_change_shows_in_the_friends_list(api: httpx.Client) -> None:
     assert changed.status_code == 200
     friend = overview(api, ann)["friends"][0]
     assert (friend["nickname"], friend["avatar_url"]) == (renamed, "https://cdn.example.com/b.png")
+
+
+def test_a_renamed_friend_moves_to_their_new_place_in_the_list(api: httpx.Client) -> None:
+    """The order follows `user.profile_updated` through the broker (UpdateFriendsOnUserEvents)."""
+    ann, bob, cyd = signed_up(api), signed_up(api), signed_up(api)
+    for friend in (bob, cyd):
+        assert send(api, ann, friend["nickname"]).status_code == 201
+        assert answer(api, friend, ann["nickname"], "accept").status_code == 200
+    leader, other = sorted((bob, cyd), key=lambda f: f["nickname"].lower())
+
+    def order() -> list[str]:
+        return ids(overview(api, ann)["friends"])
+
+    assert order() == [leader["user_id"], other["user_id"]]
+    changed = api.patch(
+        "/v1/users/me", json={"nickname": unique("zz")}, headers=bearer(leader["access_token"])
+    )
+    assert changed.status_code == 200
+    poll(lambda: order() == [other["user_id"], leader["user_id"]], timeout=30)
 
 
 def test_friend_routes_need_a_token(api: httpx.Client) -> None:

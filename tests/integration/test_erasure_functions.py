@@ -81,7 +81,7 @@ def uploaded(user: str, purpose: str = "attachment", filename: str = "pic.png") 
 PASSWORD = "correct horse"
 CONSUMERS = (
     "EraseProfileOnUserDeleted",
-    "EraseFriendshipsOnUserDeleted",
+    "UpdateFriendsOnUserEvents",
     "EraseMessagesOnUserDeleted",
     "EraseMediaOnUserDeleted",
     "CloseConnectionsOnUserDeleted",
@@ -286,7 +286,7 @@ def test_a_second_delete_with_the_revoked_token_is_refused_by_the_authorizer() -
 def test_every_consumer_skips_other_event_types() -> None:
     other = {
         "id": str(uuid.uuid4()),
-        "type": "user.profile_updated",
+        "type": "user.export_requested",  # handled by none of them
         "version": 1,
         "occurred_at": rfc3339(utcnow()),
         "data": {"user_id": str(uuid.uuid4())},
@@ -328,9 +328,14 @@ def test_friends_consumer_removes_friendships_requests_and_cached_sets(db: Any) 
     assert http_call("BlockUser", user_id=ann, path_parameters={"user_id": dave})[0] == 204
     assert http_call("BlockUser", user_id=erin, path_parameters={"user_id": ann})[0] == 204
     assert len(http_call("GetBlocks", user_id=erin)[1]["items"]) == 1
-    consume("EraseFriendshipsOnUserDeleted", ann)
+    consume("UpdateFriendsOnUserEvents", ann)
     assert not db.execute(
         "SELECT 1 FROM friends.friendships WHERE %(u)s IN (user_low, user_high)", {"u": ann}
+    ).fetchall()
+    assert not db.execute(
+        "SELECT 1 FROM friends.friend_list WHERE %(u)s IN (owner, friend)"
+        " UNION ALL SELECT 1 FROM friends.nicknames WHERE user_id = %(u)s",
+        {"u": ann},
     ).fetchall()
     assert not db.execute(
         "SELECT 1 FROM friends.blocks WHERE %(u)s IN (blocker, blocked)", {"u": ann}
@@ -338,7 +343,7 @@ def test_friends_consumer_removes_friendships_requests_and_cached_sets(db: Any) 
     assert http_call("GetBlocks", user_id=erin)[1]["items"] == []
     assert http_call("GetFriends", user_id=bob)[1]["friends"] == []  # the cache went too
     assert http_call("GetFriends", user_id=carl)[1]["incoming"] == []
-    consume("EraseFriendshipsOnUserDeleted", ann)  # idempotent
+    consume("UpdateFriendsOnUserEvents", ann)  # idempotent
 
 
 def test_chats_consumer_tombstones_messages_and_leaves_chats(mongo_db: Any) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import redis
 
-from tests.integration.helpers import http_call, new_profile
-from tests.support import invoke, sample_event
+from tests.integration.helpers import http_call, msk_event, new_profile
+from tests.support import invoke, sample_event, unique
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("in_process_env")]
 
@@ -87,3 +87,128 @@ def test_invalidation_handles_every_delivery(in_process_env: Any, sample: str) -
             assert "profile:v1:7d3c5d2e-8a4b-4c1f-9e2a-1b6f0c9d4e51" not in remaining
         else:
             assert not remaining & set(keys[1:])
+
+
+def befriend(a: str, b: str) -> None:
+    nickname_of = {
+        u: http_call("GetProfile", path_parameters={"user_id": u})[1]["nickname"] for u in (a, b)
+    }
+    assert http_call("SendFriendRequest", {"nickname": nickname_of[b]}, user_id=a)[0] == 201
+    accepted = http_call(
+        "AcceptFriendRequest", user_id=b, path_parameters={"nickname": nickname_of[a]}
+    )
+    assert accepted[0] == 200
+
+
+def friend_ids(user: str, **query: str) -> tuple[list[str], str | None]:
+    status, body, _ = http_call("GetFriends", user_id=user, query=query or None)
+    assert status == 200, body
+    return [f["user_id"] for f in body["friends"]], body["next_cursor"]
+
+
+def profile_updated(user: str, nickname: str, version: str) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "type": "user.profile_updated",
+        "version": 1,
+        "occurred_at": version,
+        "data": {
+            "user_id": user,
+            "nickname": nickname,
+            "description": None,
+            "avatar_url": None,
+            "updated_at": version,
+        },
+    }
+
+
+def consume_user_events(*envelopes: dict[str, Any]) -> None:
+    event = msk_event(*envelopes)
+    assert invoke("UpdateFriendsOnUserEvents", event) == {"batchItemFailures": []}
+
+
+def outbox_event(db: Any, user: str, event_type: str) -> dict[str, Any]:
+    row = db.execute(
+        "SELECT payload FROM messaging.outbox WHERE key = %s AND payload->>'type' = %s"
+        " ORDER BY seq DESC LIMIT 1",
+        (user, event_type),
+    ).fetchone()
+    assert row is not None
+    return dict(row[0])
+
+
+def test_friends_pages_follow_a_rename_and_not_an_older_event(db: Any) -> None:
+    tag = unique("")[:6]
+    owner, bea, cyd = new_profile(), new_profile(f"b{tag}x"), new_profile(f"c{tag}x")
+    befriend(owner, bea)
+    befriend(cyd, owner)
+    assert friend_ids(owner)[0] == [bea, cyd]
+    first, cursor = friend_ids(owner, limit="1")
+    assert (first, cursor is not None) == ([bea], True)
+    assert friend_ids(owner, limit="1", cursor=cursor) == ([cyd], None)
+
+    status, _, _ = http_call("UpdateMyProfile", {"nickname": f"d{tag}x"}, user_id=bea)
+    assert status == 200
+    renamed = outbox_event(db, bea, "user.profile_updated")
+    consume_user_events(renamed)
+    status, body, _ = http_call("GetFriends", user_id=owner)
+    assert [(f["user_id"], f["nickname"]) for f in body["friends"]] == [
+        (cyd, f"c{tag}x"),
+        (bea, f"d{tag}x"),
+    ]
+    # An event older than the one applied (a redelivery overtaken) changes nothing.
+    consume_user_events(profile_updated(bea, f"a{tag}x", "2001-01-01T00:00:00Z"))
+    consume_user_events(renamed)  # and the same one again
+    assert friend_ids(owner)[0] == [cyd, bea]
+    assert friend_ids(cyd)[0] == [owner]
+
+
+def test_an_acceptance_lists_the_friend_under_the_key_the_context_holds(db: Any) -> None:
+    """A rename applied by the consumer is what a later acceptance uses, even when newer than
+    the profile (the consumer's row is the lock both take)."""
+    tag = unique("")[:6]
+    owner, bea, cyd = new_profile(), new_profile(f"b{tag}x"), new_profile(f"c{tag}x")
+    consume_user_events(profile_updated(bea, f"e{tag}x", "2100-01-01T00:00:00Z"))
+    befriend(owner, bea)
+    befriend(owner, cyd)
+    assert friend_ids(owner)[0] == [cyd, bea]
+    keys = dict(
+        db.execute(
+            "SELECT friend, sort_key FROM friends.friend_list WHERE owner = %s", (owner,)
+        ).fetchall()
+    )
+    assert keys == {uuid.UUID(bea): f"e{tag}x", uuid.UUID(cyd): f"c{tag}x"}
+
+
+def test_unfriending_and_blocking_take_the_pair_off_both_lists(db: Any) -> None:
+    owner, bea, cyd = new_profile(), new_profile(), new_profile()
+    befriend(owner, bea)
+    befriend(owner, cyd)
+    bea_nickname = http_call("GetProfile", path_parameters={"user_id": bea})[1]["nickname"]
+    assert (
+        http_call("RemoveFriend", user_id=owner, path_parameters={"nickname": bea_nickname})[0]
+        == 204
+    )
+    assert http_call("BlockUser", user_id=cyd, path_parameters={"user_id": owner})[0] == 204
+    assert friend_ids(owner)[0] == []
+    assert (friend_ids(bea)[0], friend_ids(cyd)[0]) == ([], [])
+    rows = db.execute(
+        "SELECT 1 FROM friends.friend_list WHERE %(u)s IN (owner, friend)", {"u": owner}
+    ).fetchall()
+    assert rows == []
+
+
+def test_the_first_page_lists_requests_beside_friends_and_later_pages_do_not() -> None:
+    owner, bea, cyd, dee = new_profile(), new_profile(), new_profile(), new_profile()
+    befriend(owner, bea)
+    befriend(owner, cyd)
+    dee_nickname = http_call("GetProfile", path_parameters={"user_id": dee})[1]["nickname"]
+    assert http_call("SendFriendRequest", {"nickname": dee_nickname}, user_id=owner)[0] == 201
+    status, first, _ = http_call("GetFriends", user_id=owner, query={"limit": "1"})
+    assert [r["user_id"] for r in first["outgoing"]] == [dee]
+    status, second, _ = http_call(
+        "GetFriends", user_id=owner, query={"limit": "1", "cursor": first["next_cursor"]}
+    )
+    assert status == 200
+    assert (second["incoming"], second["outgoing"]) == ([], [])
+    assert (len(second["friends"]), second["next_cursor"]) == (1, None)

@@ -575,17 +575,34 @@ class Seeder:
         return int(self.db.chats.count_documents({}))
 
     def friends_of(self, user: str, count: int) -> None:
-        """`count` accepted friends with profiles, written to Postgres directly."""
+        """`count` accepted friends with profiles, written to Postgres directly: the rows an
+        acceptance writes (the friendship, both friend-list rows, the nicknames)."""
         from messenger.kernel.clock import utcnow
 
-        now, tag = utcnow(), uuid.uuid4().hex[:6]
-        profiles, rows = [], []
+        now, tag, owner = utcnow(), uuid.uuid4().hex[:6], uuid.UUID(user)
+        profiles, rows, listed, keys = [], [], [], []
+        owner_key = self.pg.execute(
+            "SELECT lower(nickname) FROM users.profiles WHERE user_id = %s", (owner,)
+        ).fetchone()
+        assert owner_key is not None
         for i in range(count):
             other = uuid.uuid4()
-            profiles.append((other, f"{tag}{i}@example.com", f"s{tag}_{i}", now))
-            low, high = sorted([uuid.UUID(user), other])
+            nickname = f"s{tag}_{i}"
+            profiles.append((other, f"{tag}{i}@example.com", nickname, now))
+            low, high = sorted([owner, other])
             rows.append((low, high, "accepted", other, now, now))
+            listed += [(owner, nickname, other, now), (other, owner_key[0], owner, now)]
+            keys.append((other, nickname, now))
         with self.pg.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO friends.nicknames (user_id, sort_key, updated_at) VALUES (%s, %s, %s)",
+                keys,
+            )
+            cur.executemany(
+                "INSERT INTO friends.friend_list (owner, sort_key, friend, since)"
+                " VALUES (%s, %s, %s, %s)",
+                listed,
+            )
             cur.executemany(
                 "INSERT INTO users.profiles (user_id, email, nickname, created_at)"
                 " VALUES (%s, %s, %s, %s)",
@@ -608,16 +625,9 @@ class Seeder:
     def pg_nodes(self, user: str, limit: int) -> str:
         import json
 
-        cached = self.pg.execute(
-            "SELECT CASE WHEN user_low = %(u)s THEN user_high ELSE user_low END"
-            " FROM friends.friendships WHERE %(u)s IN (user_low, user_high)"
-            " AND status = 'accepted'",
-            {"u": uuid.UUID(user)},
-        ).fetchall()
-        ids = [str(r[0]) for r in cached]
         row = self.pg.execute(
-            "EXPLAIN (FORMAT JSON) " + floors.page_query(),
-            {"ids": floors.uuid_array(ids), "nick": None, "id": None, "limit": limit + 1},
+            "EXPLAIN (FORMAT JSON) " + floors.FRIENDS_PAGE,
+            {"owner": uuid.UUID(user), "limit": limit + 1},
         ).fetchone()
         assert row is not None
         plan = row[0] if isinstance(row[0], list) else json.loads(row[0])

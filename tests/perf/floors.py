@@ -30,8 +30,9 @@ from argon2 import PasswordHasher
 from kafka import KafkaProducer
 
 from messenger.chats.adapters.store import members_key
-from messenger.friends.adapters.store import blocks_key
+from messenger.friends.adapters.store import FRIENDS_PAGE, blocks_key
 from messenger.platform.ratelimit import GCRA_LUA
+from messenger.users.adapters.profiles import NEXT_VERSION
 from tests.perf.erasure_floors import ErasureFloors
 from tests.perf.groups_floors import GroupsFloors
 from tests.perf.media_floors import MediaFloors
@@ -42,23 +43,17 @@ from tests.perf.sync_floors import SyncFloors
 from tests.support import ROOT
 
 
-def uuid_array(ids: list[str]) -> str:
-    from messenger.users.adapters.profiles import uuid_array as literal
-
-    return literal(ids)
-
-
-def page_query() -> str:
-    """The friends page: the very statement of the users context's `ordered_among`."""
-    from messenger.users.adapters.profiles import ORDERED_AMONG
-
-    return ORDERED_AMONG
-
-
 def search_key(prefix: str, limit: int) -> str:
     digest = hashlib.sha256(json.dumps([prefix.lower(), limit, None]).encode()).hexdigest()
     return f"search:v1:{digest}"
 
+
+PENDING = (
+    "SELECT user_low, user_high, status, requested_by, requested_at, responded_at"
+    " FROM friends.friendships WHERE user_low = %(u)s AND status = 'pending' UNION ALL"
+    " SELECT user_low, user_high, status, requested_by, requested_at, responded_at"
+    " FROM friends.friendships WHERE user_high = %(u)s AND status = 'pending'"
+)
 
 SEARCH_SQL = (
     "SELECT user_id, email, nickname, description, avatar_url, created_at FROM users.profiles"
@@ -249,17 +244,20 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
         return timed(n, once)
 
     def get_friends(self, n: int, user: str, limit: int = 100) -> Samples:
-        """The cached relations, the page's profiles (one query), their presence (one
-        BatchGetItem per 100, as the function makes them)."""
+        """The first page as the function reads it: the friend-list range and the pending
+        requests (Postgres), the page's cached profiles (one MGET, each parsed), their presence
+        (one BatchGetItem per 100)."""
         table = self.env.get("USER_CONNECTIONS_TABLE", "UserConnectionsTable")
+        owner = uuid.UUID(user)
 
         def once(_: int) -> None:
-            rows = json.loads(self.redis.get(f"friends:v1:{user}") or "[]")
-            ids = [r[1] if r[0] == user else r[0] for r in rows if r[2] == "accepted"]
-            page = self.pg.execute(
-                page_query(),
-                {"ids": uuid_array(ids), "nick": None, "id": None, "limit": limit + 1},
-            ).fetchall()[:limit]
+            page = self.pg.execute(FRIENDS_PAGE, {"owner": owner, "limit": limit + 1}).fetchall()
+            page = page[:limit]
+            self.pg.execute(PENDING, {"u": owner}).fetchall()
+            if not page:
+                return
+            for raw in self.redis.mget([f"profile:v1:{r[0]}" for r in page]):
+                json.loads(raw or "null")
             keys = [{"user_id": {"S": str(r[0])}} for r in page]
             for start in range(0, len(keys), 100):
                 self.dynamodb.batch_get_item(
@@ -283,9 +281,10 @@ class Floors(MediaFloors, SessionFloors, ErasureFloors, GroupsFloors, SyncFloors
                     (self.user_id,),
                 ).fetchone()
                 self.pg.execute(
-                    "UPDATE users.profiles SET description = %s, updated_at = now()"
-                    " WHERE user_id = %s RETURNING user_id, email, nickname, description,"
-                    " avatar_url, created_at",
+                    "UPDATE users.profiles SET description = %s, updated_at = "
+                    + NEXT_VERSION
+                    + " WHERE user_id = %s RETURNING updated_at, user_id, email, nickname,"
+                    " description, avatar_url, created_at",
                     (f"d{i}", self.user_id),
                 ).fetchone()
                 payload = self._enqueue(

@@ -422,7 +422,7 @@ class EditableProfiles(FakeProfiles):
                 return None
             after = before.model_copy(update=changes)
             self.rows[user_id] = after
-            uow.record(event_for(after))
+            uow.record(event_for(after, utcnow()))
             return before, after
 
         return in_memory(uow, [], work, lambda result: result is not None)

@@ -512,7 +512,7 @@ def _friendships() -> CachedFriendships:
 
 
 def friends_erasure() -> FriendsErasure:
-    """EraseFriendshipsOnUserDeleted: a deleted user's friendships, requests and cached sets."""
+    """UpdateFriendsOnUserEvents: renames into friend lists; a deleted user's friendships."""
     import messenger.platform.postgres  # noqa: F401 - every event reaches it
     from messenger.friends.adapters.store import PostgresFriendships
     from messenger.friends.erasure import FriendsErasure

@@ -107,6 +107,20 @@ class Relations:
 
 
 @dataclass(frozen=True)
+class FriendEntry:
+    """A row of a user's friend list: the friend under their sort key (lower(nickname))."""
+
+    friend: uuid.UUID
+    sort_key: str
+    since: datetime
+
+
+# Each of the pair's current sort key with its profile version (the users context's
+# `nickname_sort_keys`); the store asks for it only when a friendship is accepted.
+SortKeys = Callable[[], dict[uuid.UUID, tuple[str, datetime]]]
+
+
+@dataclass(frozen=True)
 class BlockSets:
     """A user's blocks both ways, as canonical id strings: whom they blocked, who blocked them."""
 
@@ -125,11 +139,13 @@ class Friendships(Protocol):
         b: uuid.UUID,
         decide: Callable[[Friendship | None], Decision],
         uow: UnitOfWork,
+        sort_keys: SortKeys,
         refuse_blocked: Callable[[frozenset[uuid.UUID]], None] | None = None,
     ) -> Decision:
         """Under the pair's lock: (`refuse_blocked` with whoever of the two blocked the other,
-        which raises to refuse,) read the row, decide, write the row; the events `decide`
-        recorded in `uow` commit with it."""
+        which raises to refuse,) read the row, decide, write the row, and add the pair to (or
+        take it from) both friend lists when it becomes (or stops being) a friendship; the
+        events `decide` recorded in `uow` commit with it."""
 
     def block(
         self,
@@ -156,6 +172,15 @@ class Friendships(Protocol):
     def of_user(self, user: uuid.UUID) -> list[Friendship]:
         """Every pending or accepted row the user is part of."""
 
+    def friends_page(
+        self, owner: uuid.UUID, after: tuple[str, uuid.UUID] | None, limit: int
+    ) -> list[FriendEntry]:
+        """Up to `limit` of the owner's friends after the (sort key, user id) key, in that order:
+        one range of an index, whatever the number of friends."""
+
+    def pending(self, user: uuid.UUID) -> list[Friendship]:
+        """The pending requests the user sent or received."""
+
     def relations(self, user: uuid.UUID) -> Relations:
         """The same rows, shaped for the friends list (cheap for a user with many friends)."""
 
@@ -170,11 +195,9 @@ class UserDirectory(Protocol):
 
     def profiles_by_ids(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Profile]: ...
 
-    def profiles_ordered_among(
-        self, user_ids: Sequence[str], after: tuple[str, uuid.UUID] | None, limit: int
-    ) -> list[Profile]:
-        """Up to `limit` of these profiles after the key, by (lower(nickname), user_id)."""
-        ...
+    def nickname_sort_keys(
+        self, user_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, tuple[str, datetime]]: ...
 
 
 class Presence(Protocol):
@@ -271,7 +294,14 @@ class FriendsService:
                     uow.record(event(from_user_id=caller, to_user_id=other, at=utcnow()))
                 return decision
 
-            decision = self.friendships.transition(caller, other, decided, uow, refuse_blocked)
+            decision = self.friendships.transition(
+                caller,
+                other,
+                decided,
+                uow,
+                lambda: self.users.nickname_sort_keys([caller, other]),
+                refuse_blocked,
+            )
             # Before the events go out: whoever reacts to them reads the new relations.
             self.friendships.forget(caller, other)
         return decision
@@ -306,39 +336,39 @@ class FriendsService:
     ) -> FriendsOverview:
         """A page of friends in (lower(nickname), user_id) order; requests on the first page.
 
-        The friends' profiles come from one query that orders, filters by the cursor and limits
-        (the users context's), presence from one batch per 100 friends of the page (concurrent),
-        so the work per page does not grow with the number of friends.
+        The page is one range of the caller's friend list (decision 62), the profiles and
+        presence one batch each for the page's friends: no step reads every friend.
         """
         user = ctx.caller
         after = parse_cursor(cursor) if cursor else None
-        relations = self.friendships.relations(user)
-        found = self.users.profiles_ordered_among(list(relations.friends), after, limit + 1)
+        found = self.friendships.friends_page(user, after, limit + 1)
         page = found[:limit]
-        online = (
-            self.presence.online_among([p.user_id for p in page])
-            if self.presence and page
-            else set()
-        )
+        ids = [entry.friend for entry in page]
+        profiles = self.users.profiles_by_ids(ids) if ids else {}
+        online = self.presence.online_among(ids) if self.presence and ids else set()
         friends = [
             Friend.model_construct(
-                user_id=p.user_id,
-                nickname=p.nickname,
-                avatar_url=p.avatar_url,
-                since=datetime.fromisoformat(relations.friends[str(p.user_id)]),
-                online=p.user_id in online,
+                user_id=entry.friend,
+                nickname=profile.nickname,
+                avatar_url=profile.avatar_url,
+                since=entry.since,
+                online=entry.friend in online,
             )
-            for p in page
+            for entry in page
+            # a friend erased a moment ago: their rows go with the user.deleted consumer
+            if (profile := profiles.get(entry.friend)) is not None
         ]
         last = page[-1] if len(found) > limit else None
         overview = FriendsOverview.model_construct(
             friends=friends,
             incoming=[],
             outgoing=[],
-            next_cursor=encode_cursor([last.nickname.lower(), str(last.user_id)]) if last else None,
+            next_cursor=encode_cursor([last.sort_key, str(last.friend)]) if last else None,
         )
         if after is None:
-            overview.incoming, overview.outgoing = self._requests(user, relations.pending)
+            overview.incoming, overview.outgoing = self._requests(
+                user, self.friendships.pending(user)
+            )
         return overview
 
     def _requests(

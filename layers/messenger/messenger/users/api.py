@@ -16,6 +16,7 @@ from messenger.users.models import OwnProfile, Profile
 if TYPE_CHECKING:
     import uuid
     from collections.abc import Sequence
+    from datetime import datetime
 
     import psycopg
 
@@ -38,9 +39,7 @@ class ProfileRecords(Protocol):
     def reserve_nickname(self, conn: psycopg.Connection, user_id: uuid.UUID, nickname: str) -> bool:
         """Inside the caller's transaction (`conn`): False if another account holds it."""
 
-    def ordered_among(
-        self, user_ids: Sequence[str], after: tuple[str, uuid.UUID] | None, limit: int
-    ) -> list[Profile]: ...
+    def sort_keys(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[str, datetime]]: ...
 
     def erase_profile(self, conn: psycopg.Connection, user_id: uuid.UUID) -> OwnProfile | None: ...
 
@@ -71,12 +70,13 @@ class UsersApi:
 
         return {uid: public_profile(p) for uid, p in self.cache.many(user_ids).items()}
 
-    def profiles_ordered_among(
-        self, user_ids: Sequence[str], after: tuple[str, uuid.UUID] | None, limit: int
-    ) -> list[Profile]:
-        """A page of these users' current profiles in (lower(nickname), user_id) order, after the
-        key: one Postgres query (no cache: the page's order is the database's)."""
-        return self.records.ordered_among(user_ids, after, limit)
+    def nickname_sort_keys(
+        self, user_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, tuple[str, datetime]]:
+        """Each user's lower(nickname) as of now, with the profile's version (the `updated_at`
+        that `user.profile_updated` carries); a registration's reserved nickname, at version
+        -infinity, until its profile exists. Postgres, not the cache: another context stores it."""
+        return self.records.sort_keys(user_ids)
 
     def erase_profile(self, conn: psycopg.Connection, user_id: uuid.UUID) -> OwnProfile | None:
         """Account deletion, inside the account's transaction (`conn`): the profile and the

@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from messenger.kernel.clock import utcnow
 from messenger.kernel.errors import Conflict, NotFound
 from messenger.kernel.fields import nickname_variants
 from messenger.kernel.pagination import TEXT_KEY, Page, decode_cursor, encode_cursor
@@ -17,6 +16,7 @@ from messenger.users.models import OwnProfile, Profile, ProfilePatch
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
+    from datetime import datetime
 
     from messenger.auth.events import UserRegistered
     from messenger.kernel.context import RequestContext
@@ -47,7 +47,7 @@ class Profiles(Protocol):
         user_id: uuid.UUID,
         changes: dict[str, object],
         uow: UnitOfWork,
-        event_for: Callable[[OwnProfile], ProfileUpdated],
+        event_for: Callable[[OwnProfile, datetime], ProfileUpdated],
     ) -> tuple[OwnProfile, OwnProfile] | None:
         """Apply the changes and record `event_for(the profile after them)` in `uow`, committed
         with them; (before, after).
@@ -181,14 +181,15 @@ class UsersService:
         return self.profiles.create_once(event_id, profile, nickname_variants(profile.nickname))
 
 
-def profile_updated(profile: OwnProfile) -> ProfileUpdated:
-    """The `user.profile_updated` event of the profile as an update left it."""
+def profile_updated(profile: OwnProfile, version: datetime) -> ProfileUpdated:
+    """The `user.profile_updated` event of the profile as an update left it; `updated_at` is the
+    row's version, which orders a profile's updates (the friends context relies on it)."""
     return ProfileUpdated(
         user_id=profile.user_id,
         nickname=profile.nickname,
         description=profile.description,
         avatar_url=profile.avatar_url,
-        updated_at=utcnow(),
+        updated_at=version,
     )
 
 

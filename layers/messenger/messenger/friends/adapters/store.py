@@ -17,14 +17,21 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from messenger.friends.service import BlockSets, Decision, Friendship, Relations, pair
+from messenger.friends.service import (
+    BlockSets,
+    Decision,
+    FriendEntry,
+    Friendship,
+    Relations,
+    pair,
+)
 from messenger.platform.observability import logger
 from messenger.platform.redis import REDIS_DOWN, delete_many
 
 if TYPE_CHECKING:
     import psycopg
 
-    from messenger.friends.service import BlockRecorder, Friendships
+    from messenger.friends.service import BlockRecorder, Friendships, SortKeys
     from messenger.platform.redis import RedisClient
     from messenger.platform.unit_of_work import UnitOfWork
 
@@ -62,6 +69,56 @@ def _blockers(conn: psycopg.Connection, a: uuid.UUID, b: uuid.UUID) -> frozenset
     return frozenset(r[0] for r in rows)
 
 
+# A friends page: a range of the (owner, sort_key, friend) primary key.
+FRIENDS_PAGE = (
+    "SELECT friend, sort_key, since FROM friends.friend_list WHERE owner = %(owner)s"
+    " ORDER BY sort_key, friend LIMIT %(limit)s"
+)
+FRIENDS_PAGE_AFTER = (
+    "SELECT friend, sort_key, since FROM friends.friend_list WHERE owner = %(owner)s"
+    " AND (sort_key, friend) > (%(key)s, %(id)s) ORDER BY sort_key, friend LIMIT %(limit)s"
+)
+
+
+def _list(
+    conn: psycopg.Connection, row: Friendship, keys: dict[uuid.UUID, tuple[str, datetime]]
+) -> None:
+    """A new friendship in both friend lists, each under the other's sort key.
+
+    The pair's nicknames rows are locked (in uuid order, like every acceptance) and kept if they
+    exist: a rename committed before this waits for nothing and is already there, one after it
+    waits for this commit and then moves these rows too (`follow_nickname`). `keys` (read from
+    the users context) only fills a row the context did not have yet.
+    """
+    from messenger.kernel.errors import NotFound
+
+    if row.low not in keys or row.high not in keys:
+        raise NotFound("user_not_found", "No user has this id")  # erased meanwhile
+    users = [row.low, row.high]
+    held: dict[uuid.UUID, str] = dict(
+        conn.execute(
+            "INSERT INTO friends.nicknames AS n (user_id, sort_key, updated_at)"
+            " SELECT * FROM unnest(%s::uuid[], %s::text[], %s::timestamptz[])"
+            " ON CONFLICT (user_id) DO UPDATE SET sort_key = n.sort_key"
+            " RETURNING user_id, sort_key",
+            (users, [keys[u][0] for u in users], [keys[u][1] for u in users]),
+        ).fetchall()
+    )
+    since = row.responded_at or row.requested_at
+    conn.execute(
+        "INSERT INTO friends.friend_list (owner, sort_key, friend, since)"
+        " VALUES (%s, %s, %s, %s), (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+        (row.low, held[row.high], row.high, since, row.high, held[row.low], row.low, since),
+    )
+
+
+def _unlist(conn: psycopg.Connection, low: uuid.UUID, high: uuid.UUID) -> None:
+    conn.execute(
+        "DELETE FROM friends.friend_list WHERE (friend, owner) IN ((%s, %s), (%s, %s))",
+        (low, high, high, low),
+    )
+
+
 class PostgresFriendships:
     def transition(
         self,
@@ -69,6 +126,7 @@ class PostgresFriendships:
         b: uuid.UUID,
         decide: Callable[[Friendship | None], Decision],
         uow: UnitOfWork,
+        sort_keys: SortKeys,
         refuse_blocked: Callable[[frozenset[uuid.UUID]], None] | None = None,
     ) -> Decision:
         from messenger.platform import outbox
@@ -82,7 +140,15 @@ class PostgresFriendships:
                 " WHERE user_low = %s AND user_high = %s",
                 (low, high),
             ).fetchone()
-            decision = decide(_row(found) if found else None)
+            before = _row(found) if found else None
+            decision = decide(before)
+            was_friends = before is not None and before.status == "accepted"
+            now_friends = decision.row is not None and decision.row.status == "accepted"
+            if was_friends and not now_friends:
+                _unlist(conn, low, high)
+            elif now_friends and not was_friends:
+                assert decision.row is not None
+                _list(conn, decision.row, sort_keys())
             if decision.row is None:
                 conn.execute(
                     "DELETE FROM friends.friendships WHERE user_low = %s AND user_high = %s",
@@ -127,6 +193,8 @@ class PostgresFriendships:
                 f" RETURNING {_COLUMNS}",
                 (low, high),
             ).fetchone()
+            if ended is not None and ended[2] == "accepted":
+                _unlist(conn, low, high)
             record(_row(ended) if ended else None)
             return True
 
@@ -198,6 +266,66 @@ class PostgresFriendships:
         )
         return [_row(r) for r in rows]
 
+    def friends_page(
+        self, owner: uuid.UUID, after: tuple[str, uuid.UUID] | None, limit: int
+    ) -> list[FriendEntry]:
+        from messenger.platform import postgres
+
+        rows = (
+            postgres.connection()
+            .execute(
+                FRIENDS_PAGE if after is None else FRIENDS_PAGE_AFTER,
+                {
+                    "owner": owner,
+                    "key": after[0] if after else None,
+                    "id": after[1] if after else None,
+                    "limit": limit,
+                },
+            )
+            .fetchall()
+        )
+        return [FriendEntry(r[0], r[1], r[2]) for r in rows]
+
+    def pending(self, user: uuid.UUID) -> list[Friendship]:
+        from messenger.platform import postgres
+
+        rows = (
+            postgres.connection()
+            .execute(
+                f"SELECT {_COLUMNS} FROM friends.friendships"
+                " WHERE user_low = %(u)s AND status = 'pending'"
+                f" UNION ALL SELECT {_COLUMNS} FROM friends.friendships"
+                " WHERE user_high = %(u)s AND status = 'pending'",
+                {"u": user},
+            )
+            .fetchall()
+        )
+        return [_row(r) for r in rows]
+
+    def follow_nickname(self, user: uuid.UUID, sort_key: str, version: datetime) -> int | None:
+        """A profile's new version: its sort key in every friend list that holds the user, under
+        the user's nicknames row (the lock an acceptance takes too). None if this version is not
+        newer than the one applied (a redelivery, or an event overtaken); else the rows moved."""
+        from messenger.platform import postgres
+
+        def work(conn: psycopg.Connection) -> int | None:
+            newer = conn.execute(
+                "INSERT INTO friends.nicknames AS n (user_id, sort_key, updated_at)"
+                " VALUES (%(u)s, %(key)s, %(v)s) ON CONFLICT (user_id) DO UPDATE"
+                " SET sort_key = excluded.sort_key, updated_at = excluded.updated_at"
+                " WHERE n.updated_at < excluded.updated_at RETURNING 1",
+                {"u": user, "key": sort_key, "v": version},
+            ).fetchone()
+            if newer is None:
+                return None
+            return conn.execute(
+                "UPDATE friends.friend_list SET sort_key = %(key)s"
+                " WHERE friend = %(u)s AND sort_key <> %(key)s",
+                {"u": user, "key": sort_key},
+            ).rowcount
+
+        return postgres.transact(work)
+
     def relations(self, user: uuid.UUID) -> Relations:
         friends: dict[str, str] = {}
         pending: list[Friendship] = []
@@ -228,6 +356,11 @@ class PostgresFriendships:
                 " RETURNING CASE WHEN blocker = %(u)s THEN blocked ELSE blocker END",
                 {"u": user},
             ).fetchall()
+            conn.execute(
+                "DELETE FROM friends.friend_list WHERE owner = %(u)s OR friend = %(u)s",
+                {"u": user},
+            )
+            conn.execute("DELETE FROM friends.nicknames WHERE user_id = %(u)s", {"u": user})
             return list(dict.fromkeys(r[0] for r in [*rows, *blocks]))
 
         return postgres.transact(work)
@@ -247,9 +380,10 @@ class CachedFriendships:
         b: uuid.UUID,
         decide: Callable[[Friendship | None], Decision],
         uow: UnitOfWork,
+        sort_keys: SortKeys,
         refuse_blocked: Callable[[frozenset[uuid.UUID]], None] | None = None,
     ) -> Decision:
-        return self.inner.transition(a, b, decide, uow, refuse_blocked)
+        return self.inner.transition(a, b, decide, uow, sort_keys, refuse_blocked)
 
     def block(
         self,
@@ -268,6 +402,15 @@ class CachedFriendships:
         self, blocker: uuid.UUID, limit: int, after: tuple[datetime, uuid.UUID] | None
     ) -> list[tuple[uuid.UUID, datetime]]:
         return self.inner.blocks_page(blocker, limit, after)
+
+    def friends_page(
+        self, owner: uuid.UUID, after: tuple[str, uuid.UUID] | None, limit: int
+    ) -> list[FriendEntry]:
+        """Not cached: one index range in Postgres is what a cached list would cost to parse."""
+        return self.inner.friends_page(owner, after, limit)
+
+    def pending(self, user: uuid.UUID) -> list[Friendship]:
+        return self.inner.pending(user)
 
     def block_sets(self, user: uuid.UUID) -> BlockSets:
         """Cache-aside like the relations: one GET on a warm cache (who_blocked on every send)."""

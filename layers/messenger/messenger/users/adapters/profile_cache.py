@@ -21,6 +21,7 @@ from messenger.users.models import OwnProfile
 if TYPE_CHECKING:
     import uuid
     from collections.abc import Callable, Iterator, Sequence
+    from datetime import datetime
 
     from messenger.platform.redis import RedisClient
     from messenger.platform.unit_of_work import UnitOfWork
@@ -138,7 +139,7 @@ class CachedProfiles:
         user_id: uuid.UUID,
         changes: dict[str, Any],
         uow: UnitOfWork,
-        event_for: Callable[[OwnProfile], ProfileUpdated],
+        event_for: Callable[[OwnProfile, datetime], ProfileUpdated],
     ) -> tuple[OwnProfile, OwnProfile] | None:
         updated = self.inner.update(user_id, changes, uow, event_for)
         if updated is not None:
