@@ -613,6 +613,9 @@ class Seeder:
                 " requested_at, responded_at) VALUES (%s, %s, %s, %s, %s, %s)",
                 rows,
             )
+            # What autovacuum does to a table that grew: without statistics the planner sorts
+            # the owner's rows (2.8 ms for 5,000 here) instead of walking the key (0.07 ms).
+            cur.execute("ANALYZE friends.friend_list")
 
     def mongo_stages(self, collection: str, query: dict[str, Any], sort: Any, limit: int) -> str:
         plan = self.db.command(
