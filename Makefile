@@ -99,14 +99,16 @@ GENERATED_STACKS = $(wildcard infra/app/alarms-*.yaml) infra/app/dashboard.yaml 
 .PHONY: validate
 validate: install tools ## Generated files current, sam validate --lint, cfn-lint on every stack, no cycle
 	$(PY) -m infra.generate --check
+	$(PY) -m infra.botocore_endpoints --check
 	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --template template.yaml --region us-east-1
 	$(VENV)/bin/cfn-lint template.yaml infra/*.yaml $(GENERATED_STACKS)
 	$(SAM_PY) -m infra.graph template.yaml
 	$(PY) layers/deps/gen_requirements.py --check
 
 .PHONY: template
-template: install ## Write template.yaml, its alarms/dashboard stacks, events/index.json from infra/app/
+template: install ## Write template.yaml, its alarms/dashboard stacks, events/index.json from infra/app/; botocore's trimmed endpoints
 	$(PY) -m infra.generate
+	$(PY) -m infra.botocore_endpoints
 
 .PHONY: build
 build: tools ## sam build (arm64, python3.12 layers built by pip --platform; no Docker)
