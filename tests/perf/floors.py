@@ -37,7 +37,7 @@ from tests.perf.erasure_floors import ErasureFloors
 from tests.perf.groups_floors import GroupsFloors
 from tests.perf.media_floors import MediaFloors
 from tests.perf.pacing import FloorJob, Paced, Samples, step_by_step, timed
-from tests.perf.senders import released_together
+from tests.perf.senders import WARM_SENDS, released_together
 from tests.perf.session_floors import SessionFloors
 from tests.perf.sync_floors import SyncFloors
 from tests.support import ROOT
@@ -571,6 +571,9 @@ def _sender() -> None:
     try:
         floors.send_message(1, spec["chat_id"], spec["author"], spec["others"])
         print("ready", flush=True)
+        sys.stdin.readline()
+        floors.send_message(WARM_SENDS, spec["chat_id"], spec["author"], spec["others"])
+        print("warm", flush=True)
         sys.stdin.readline()
         start = time.time()
         floors.send_message(spec["n"], spec["chat_id"], spec["author"], spec["others"])

@@ -16,11 +16,16 @@ from typing import Any
 
 from tests.support import ROOT
 
+WARM_SENDS = 10  # per sender, all senders at once, before the measured run
+
 
 def released_together(module: list[str], specs: list[dict[str, Any]], env: dict[str, str]) -> float:
     """Start one `python -m <module>` per spec; each reads its spec, prepares (one warm-up
-    send) and answers "ready"; then all are told "go" and each answers its [start, end] wall
-    times. Returns the span from the first start to the last end, in seconds."""
+    send) and answers "ready"; then all are told "warm" and make WARM_SENDS sends at once, as
+    many at a time as the run will (locally, the gateway starts a worker per concurrent call:
+    a worker started during the run spent a second of CPU on its init there) and answer
+    "warm"; then all are told "go" and each answers its [start, end] wall times. Returns the
+    span from the first start to the last end, in seconds."""
     children = [
         subprocess.Popen(
             [sys.executable, "-m", *module],
@@ -37,14 +42,15 @@ def released_together(module: list[str], specs: list[dict[str, Any]], env: dict[
             assert child.stdin is not None
             child.stdin.write(json.dumps(spec) + "\n")
             child.stdin.flush()
-        for child in children:
-            assert child.stdout is not None
-            if child.stdout.readline().strip() != "ready":
-                raise RuntimeError(f"a sender ({' '.join(module)}) did not start")
-        for child in children:
-            assert child.stdin is not None
-            child.stdin.write("go\n")
-            child.stdin.flush()
+        for expected, command in (("ready", "warm"), ("warm", "go")):
+            for child in children:
+                assert child.stdout is not None
+                if child.stdout.readline().strip() != expected:
+                    raise RuntimeError(f"a sender ({' '.join(module)}) did not get {expected}")
+            for child in children:
+                assert child.stdin is not None
+                child.stdin.write(command + "\n")
+                child.stdin.flush()
         spans = []
         for child in children:
             assert child.stdout is not None
@@ -68,6 +74,10 @@ def _http_sender() -> None:
     with httpx.Client(base_url=spec["base_url"], headers=spec["headers"], timeout=30) as api:
         api.post(spec["path"], json={"content": "warm"}).raise_for_status()
         print("ready", flush=True)
+        sys.stdin.readline()
+        for i in range(WARM_SENDS):
+            api.post(spec["path"], json={"content": f"w{i}"}).raise_for_status()
+        print("warm", flush=True)
         sys.stdin.readline()
         start = time.time()
         for i in range(spec["n"]):
