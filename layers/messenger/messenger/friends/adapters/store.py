@@ -112,6 +112,24 @@ def _list(
     )
 
 
+def _rows_of(user: uuid.UUID, status: str) -> list[Friendship]:
+    """The user's rows whose status matches the predicate `status` (our own literal SQL): one
+    index per side of the pair, so two selects."""
+    from messenger.platform import postgres
+
+    rows = (
+        postgres.connection()
+        .execute(
+            f"SELECT {_COLUMNS} FROM friends.friendships WHERE user_low = %(u)s AND {status}"
+            f" UNION ALL SELECT {_COLUMNS} FROM friends.friendships"
+            f" WHERE user_high = %(u)s AND {status}",
+            {"u": user},
+        )
+        .fetchall()
+    )
+    return [_row(r) for r in rows]
+
+
 def _unlist(conn: psycopg.Connection, low: uuid.UUID, high: uuid.UUID) -> None:
     conn.execute(
         "DELETE FROM friends.friend_list WHERE (friend, owner) IN ((%s, %s), (%s, %s))",
@@ -251,20 +269,7 @@ class PostgresFriendships:
         )
 
     def of_user(self, user: uuid.UUID) -> list[Friendship]:
-        from messenger.platform import postgres
-
-        rows = (
-            postgres.connection()
-            .execute(
-                f"SELECT {_COLUMNS} FROM friends.friendships"
-                " WHERE user_low = %(u)s AND status <> 'rejected'"
-                f" UNION ALL SELECT {_COLUMNS} FROM friends.friendships"
-                " WHERE user_high = %(u)s AND status <> 'rejected'",
-                {"u": user},
-            )
-            .fetchall()
-        )
-        return [_row(r) for r in rows]
+        return _rows_of(user, "status <> 'rejected'")
 
     def friends_page(
         self, owner: uuid.UUID, after: tuple[str, uuid.UUID] | None, limit: int
@@ -287,20 +292,7 @@ class PostgresFriendships:
         return [FriendEntry(r[0], r[1], r[2]) for r in rows]
 
     def pending(self, user: uuid.UUID) -> list[Friendship]:
-        from messenger.platform import postgres
-
-        rows = (
-            postgres.connection()
-            .execute(
-                f"SELECT {_COLUMNS} FROM friends.friendships"
-                " WHERE user_low = %(u)s AND status = 'pending'"
-                f" UNION ALL SELECT {_COLUMNS} FROM friends.friendships"
-                " WHERE user_high = %(u)s AND status = 'pending'",
-                {"u": user},
-            )
-            .fetchall()
-        )
-        return [_row(r) for r in rows]
+        return _rows_of(user, "status = 'pending'")
 
     def follow_nickname(self, user: uuid.UUID, sort_key: str, version: datetime) -> int | None:
         """A profile's new version: its sort key in every friend list that holds the user, under
