@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from typing import Any
@@ -212,3 +213,61 @@ def test_the_first_page_lists_requests_beside_friends_and_later_pages_do_not() -
     assert status == 200
     assert (second["incoming"], second["outgoing"]) == ([], [])
     assert (len(second["friends"]), second["next_cursor"]) == (1, None)
+
+
+def friendship_event(event_type: str, a: str, b: str) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "type": event_type,
+        "version": 1,
+        "occurred_at": "2026-12-07T12:00:00Z",
+        "data": {"from_user_id": a, "to_user_id": b, "at": "2026-12-07T12:00:00Z"},
+    }
+
+
+def reconcile(*envelopes: dict[str, Any]) -> None:
+    event = sample_event("ReconcileFriendLists")
+    record = next(iter(event["records"].values()))[0]
+    records = [
+        {**record, "offset": n, "value": base64.b64encode(json.dumps(e).encode()).decode()}
+        for n, e in enumerate(envelopes)
+    ]
+    event["records"] = {f"{record['topic']}-{record['partition']}": records}
+    assert invoke("ReconcileFriendLists", event) == {"batchItemFailures": []}
+
+
+def test_friendships_written_without_the_lists_are_listed_and_unlisted_from_their_events(
+    db: Any,
+) -> None:
+    """What a version from before the lists writes during a canary: the friendship row alone."""
+    owner, bea = new_profile(), new_profile()
+    low, high = sorted([uuid.UUID(owner), uuid.UUID(bea)])
+    db.execute(
+        "INSERT INTO friends.friendships (user_low, user_high, status, requested_by,"
+        " requested_at, responded_at) VALUES (%s, %s, 'accepted', %s, now(), now())",
+        (low, high, uuid.UUID(owner)),
+    )
+    assert friend_ids(owner)[0] == []
+    reconcile(friendship_event("friendship.accepted", bea, owner))
+    assert friend_ids(owner)[0] == [bea]
+    assert friend_ids(bea)[0] == [owner]
+    reconcile(friendship_event("friendship.accepted", bea, owner))  # a redelivery: no change
+    assert friend_ids(owner)[0] == [bea]
+
+    db.execute(
+        "DELETE FROM friends.friendships WHERE user_low = %s AND user_high = %s", (low, high)
+    )
+    reconcile(friendship_event("friendship.removed", owner, bea))
+    assert (friend_ids(owner)[0], friend_ids(bea)[0]) == ([], [])
+
+
+def test_a_late_acceptance_event_does_not_list_a_pair_that_is_no_longer_friends() -> None:
+    owner, bea = new_profile(), new_profile()
+    befriend(owner, bea)
+    bea_nickname = http_call("GetProfile", path_parameters={"user_id": bea})[1]["nickname"]
+    assert (
+        http_call("RemoveFriend", user_id=owner, path_parameters={"nickname": bea_nickname})[0]
+        == 204
+    )
+    reconcile(friendship_event("friendship.accepted", bea, owner))  # out of order, or replayed
+    assert (friend_ids(owner)[0], friend_ids(bea)[0]) == ([], [])

@@ -517,7 +517,7 @@ def friends_erasure() -> FriendsErasure:
     from messenger.friends.adapters.store import PostgresFriendships
     from messenger.friends.erasure import FriendsErasure
 
-    return FriendsErasure(PostgresFriendships(), _friendships())
+    return FriendsErasure(PostgresFriendships(), _friendships(), users_api())
 
 
 # -- realtime ----------------------------------------------------------------------------------

@@ -294,6 +294,30 @@ class PostgresFriendships:
     def pending(self, user: uuid.UUID) -> list[Friendship]:
         return _rows_of(user, "status = 'pending'")
 
+    def reconcile_pair(self, a: uuid.UUID, b: uuid.UUID, sort_keys: SortKeys) -> bool:
+        """Both friend lists as the pair's row says, under the pair's lock and the row's: listed
+        if accepted, else not. True if the pair is friends. Idempotent, and safe beside an
+        erasure (which waits on the row, or finds the rows this committed)."""
+        from messenger.platform import postgres
+
+        def work(conn: psycopg.Connection) -> bool:
+            low, high = _lock_pair(conn, a, b)
+            found = conn.execute(
+                f"SELECT {_COLUMNS} FROM friends.friendships"
+                " WHERE user_low = %s AND user_high = %s FOR UPDATE",
+                (low, high),
+            ).fetchone()
+            row = _row(found) if found else None
+            if row is None or row.status != "accepted":
+                _unlist(conn, low, high)
+                return False
+            keys = sort_keys()
+            if row.low in keys and row.high in keys:
+                _list(conn, row, keys)
+            return True
+
+        return postgres.transact(work)
+
     def follow_nickname(self, user: uuid.UUID, sort_key: str, version: datetime) -> int | None:
         """A profile's new version: its sort key in every friend list that holds the user, under
         the user's nicknames row (the lock an acceptance takes too). None if this version is not
