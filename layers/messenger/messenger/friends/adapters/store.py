@@ -60,6 +60,17 @@ def _lock_pair(conn: psycopg.Connection, a: uuid.UUID, b: uuid.UUID) -> tuple[uu
     return low, high
 
 
+def _pair_row(conn: psycopg.Connection, low: uuid.UUID, high: uuid.UUID) -> Friendship | None:
+    """The pair's row, locked: an erasure deleting it waits for this transaction, then removes
+    the friend-list rows it wrote (its own delete of them comes after, in a new snapshot)."""
+    found = conn.execute(
+        f"SELECT {_COLUMNS} FROM friends.friendships"
+        " WHERE user_low = %s AND user_high = %s FOR UPDATE",
+        (low, high),
+    ).fetchone()
+    return _row(found) if found else None
+
+
 def _blockers(conn: psycopg.Connection, a: uuid.UUID, b: uuid.UUID) -> frozenset[uuid.UUID]:
     rows = conn.execute(
         "SELECT blocker FROM friends.blocks WHERE (blocker = %(a)s AND blocked = %(b)s)"
@@ -153,12 +164,7 @@ class PostgresFriendships:
             low, high = _lock_pair(conn, a, b)
             if refuse_blocked is not None:
                 refuse_blocked(_blockers(conn, a, b))
-            found = conn.execute(
-                f"SELECT {_COLUMNS} FROM friends.friendships"
-                " WHERE user_low = %s AND user_high = %s",
-                (low, high),
-            ).fetchone()
-            before = _row(found) if found else None
+            before = _pair_row(conn, low, high)
             decision = decide(before)
             was_friends = before is not None and before.status == "accepted"
             now_friends = decision.row is not None and decision.row.status == "accepted"
@@ -302,12 +308,7 @@ class PostgresFriendships:
 
         def work(conn: psycopg.Connection) -> bool:
             low, high = _lock_pair(conn, a, b)
-            found = conn.execute(
-                f"SELECT {_COLUMNS} FROM friends.friendships"
-                " WHERE user_low = %s AND user_high = %s FOR UPDATE",
-                (low, high),
-            ).fetchone()
-            row = _row(found) if found else None
+            row = _pair_row(conn, low, high)
             if row is None or row.status != "accepted":
                 _unlist(conn, low, high)
                 return False
