@@ -12,11 +12,11 @@ from __future__ import annotations
 from messenger.web.consumers import kafka_entrypoint
 
 # isort: split
-from messenger.bootstrap import friends_erasure
+from messenger.bootstrap import friends_consumers
 from messenger.friends.events import FRIENDSHIP_EVENTS
 from messenger.kernel.events import EventEnvelope
 
-friends = friends_erasure()
+friends = friends_consumers()
 
 
 def reconcile(event: EventEnvelope) -> None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from messenger.web.consumers import kafka_entrypoint
 
 # isort: split
-from messenger.bootstrap import friends_erasure
+from messenger.bootstrap import friends_consumers
 from messenger.kernel.events import EventEnvelope
 from messenger.platform.observability import logger
 from messenger.users.events import ProfileUpdated, UserDeleted
 
-friends = friends_erasure()
+friends = friends_consumers()
 
 
 def apply(event: EventEnvelope) -> None:

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from messenger.chats.service import ChatsErasure, ChatsService, EventOutbox, FriendDirectory
     from messenger.friends.adapters.store import CachedFriendships
     from messenger.friends.api import FriendsApi
-    from messenger.friends.erasure import FriendsErasure
+    from messenger.friends.consumers import FriendsConsumers
     from messenger.friends.service import FriendsService
     from messenger.media.api import MediaApi
     from messenger.media.service import MediaService
@@ -511,13 +511,13 @@ def _friendships() -> CachedFriendships:
     return CachedFriendships(PostgresFriendships(), redis.client)
 
 
-def friends_erasure() -> FriendsErasure:
-    """UpdateFriendsOnUserEvents: renames into friend lists; a deleted user's friendships."""
+def friends_consumers() -> FriendsConsumers:
+    """UpdateFriendsOnUserEvents and ReconcileFriendLists: erasures, renames, friend lists."""
     import messenger.platform.postgres  # noqa: F401 - every event reaches it
     from messenger.friends.adapters.store import PostgresFriendships
-    from messenger.friends.erasure import FriendsErasure
+    from messenger.friends.consumers import FriendsConsumers
 
-    return FriendsErasure(PostgresFriendships(), _friendships(), users_api())
+    return FriendsConsumers(PostgresFriendships(), _friendships(), users_api())
 
 
 # -- realtime ----------------------------------------------------------------------------------

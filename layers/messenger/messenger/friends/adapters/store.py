@@ -25,6 +25,7 @@ from messenger.friends.service import (
     Relations,
     pair,
 )
+from messenger.kernel.errors import NotFound
 from messenger.platform.observability import logger
 from messenger.platform.redis import REDIS_DOWN, delete_many
 
@@ -101,8 +102,6 @@ def _list(
     waits for this commit and then moves these rows too (`follow_nickname`). `keys` (read from
     the users context) only fills a row the context did not have yet.
     """
-    from messenger.kernel.errors import NotFound
-
     if row.low not in keys or row.high not in keys:
         raise NotFound("user_not_found", "No user has this id")  # erased meanwhile
     users = [row.low, row.high]

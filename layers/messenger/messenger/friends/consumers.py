@@ -1,4 +1,5 @@
-"""What the friends context does with the users context's events (topic `user-events`).
+"""What the friends context's consumers do: with the users context's events (topic
+`user-events`) and with its own `friendship.*`.
 
 `user.deleted`: every friendship, request and block of the user, both ways, and their rows in
 everyone's friend lists, in one transaction; then the cached relations and blocks of everyone
@@ -49,7 +50,7 @@ class RelationsCache(Protocol):
 
 
 @dataclass
-class FriendsErasure:
+class FriendsConsumers:
     friendships: ErasableFriendships
     cache: RelationsCache
     users: SortKeySource
