@@ -15,6 +15,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger import end_init
 from messenger.bootstrap import session_service
 from messenger.kernel.errors import is_unavailable
 from messenger.platform import deadline
@@ -51,3 +52,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         raise UnauthorizedError()
     user_id, session_id = identity
     return {"isAuthorized": True, "context": {"user_id": str(user_id), "session_id": session_id}}
+
+
+end_init()  # the module is the init: what it built is frozen, the collector back on

@@ -14,6 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger import end_init
 from messenger.bootstrap import apply_mongo_indexes
 from messenger.platform.migrate import apply_migrations
 from messenger.platform.observability import logger
@@ -78,3 +79,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if is_hook:
         _report(event, "Succeeded")
     return {"status": "Succeeded", "applied": applied, "checks": checks}
+
+
+end_init()  # the module is the init: what it built is frozen, the collector back on

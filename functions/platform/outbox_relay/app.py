@@ -11,6 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger import end_init
 from messenger.bootstrap import outbox_relays
 from messenger.platform.observability import logger
 
@@ -35,3 +36,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "pending_before": sum(r["pending_before"] for r in reports.values()),
         **reports,
     }
+
+
+end_init()  # the module is the init: what it built is frozen, the collector back on

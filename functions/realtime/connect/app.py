@@ -13,6 +13,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger import end_init
 from messenger.bootstrap import connection_service
 from messenger.kernel.clock import utcnow
 from messenger.kernel.errors import is_unavailable
@@ -47,3 +48,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return {"statusCode": 401, "body": "Unauthorized"}
     logger.info("Connected", extra={"connection_id": connection_id, "user_id": str(user)})
     return {"statusCode": 200}
+
+
+end_init()  # the module is the init: what it built is frozen, the collector back on

@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from messenger import end_init
 from messenger.bootstrap import connection_service
 from messenger.kernel.clock import utcnow
 from messenger.platform import deadline
@@ -20,3 +21,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     with deadline.invocation(context):
         realtime.disconnect(event["requestContext"]["connectionId"], utcnow())
     return {"statusCode": 200}
+
+
+end_init()  # the module is the init: what it built is frozen, the collector back on

@@ -10,6 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from messenger import end_init
 from messenger.bootstrap import typing_service
 from messenger.kernel.clock import utcnow
 from messenger.kernel.errors import is_unavailable
@@ -52,3 +53,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if not allowed:
         return {"statusCode": 403, "body": "Not a participant of this chat"}
     return {"statusCode": 200}
+
+
+end_init()  # the module is the init: what it built is frozen, the collector back on

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
 
-from messenger.bootstrap import users_service
+from messenger.bootstrap import own_profile_service
 from messenger.users.models import OwnProfile
 from messenger.web.api_docs import problem_responses
 from messenger.web.http import create_resolver, entrypoint, request_context, respond
 
 app = create_resolver()
-users = users_service()
+users = own_profile_service()
 
 
 @app.get(

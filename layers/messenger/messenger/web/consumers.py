@@ -30,6 +30,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from pydantic import ValidationError
 
+from messenger import end_init
 from messenger.kernel.events import EventEnvelope, MalformedEvent
 from messenger.platform import deadline
 from messenger.platform.events import CORRELATION_HEADER
@@ -136,10 +137,12 @@ def kafka_entrypoint(
     handle: Callable[[EventEnvelope], None],
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
     """A consumer function's `lambda_handler`: each record's correlation id in the logs (no
-    state carried over from the previous batch), the batch processed by `handle`."""
+    state carried over from the previous batch), the batch processed by `handle`. The function's
+    module ends here, and with it the init (`messenger.end_init`)."""
 
     @logger.inject_lambda_context(clear_state=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return process_kafka_batch(event, context, handle)
 
+    end_init()
     return lambda_handler

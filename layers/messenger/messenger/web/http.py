@@ -28,6 +28,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel
 
+from messenger import end_init
 from messenger.kernel import errors
 from messenger.kernel.context import RequestContext
 from messenger.platform import deadline
@@ -339,12 +340,14 @@ def entrypoint(
     """The function's `lambda_handler`: the logger takes the request's id as correlation id (and
     the Lambda context), the resolver answers; with `flush_metrics`, the metrics the request
     added leave as EMF (only functions that add some ask: an empty flush warns). `prepare`
-    rewrites the event before routing (messenger.web.paths.with_encoded_path)."""
+    rewrites the event before routing (messenger.web.paths.with_encoded_path). The function's
+    module ends here, and with it the init (`messenger.end_init`)."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return app.resolve(prepare(event) if prepare else event, context)
 
+    end_init()
     if flush_metrics:
         return metrics.log_metrics(lambda_handler)
     return lambda_handler
