@@ -113,8 +113,8 @@ def test_no_email_covers_the_realtime_and_public_profile_functions() -> None:
 @pytest.mark.parametrize("name", sorted(template().functions))
 def test_every_init_ends_with_the_collector_on_and_its_objects_frozen(name: str) -> None:
     """Importing `messenger` in Lambda holds the garbage collector for the init; the function's
-    module must end it (`messenger.end_init`, which the entrypoints call), or the collector
-    would stay off for the life of the execution environment."""
+    module must end it (`messenger.platform.collector.end_init`, which the entrypoints call),
+    or the collector would stay off for the life of the execution environment."""
     enabled, frozen = _init(name)["gc"]
     assert enabled
     assert frozen > 10_000  # what the init built, never scanned again

@@ -15,10 +15,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger import end_init
 from messenger.bootstrap import session_service
 from messenger.kernel.errors import is_unavailable
 from messenger.platform import deadline
+from messenger.platform.collector import end_init
 from messenger.platform.observability import logger
 from messenger.web.bearer import bearer_token
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger import end_init
 from messenger.bootstrap import apply_mongo_indexes
+from messenger.platform.collector import end_init
 from messenger.platform.migrate import apply_migrations
 from messenger.platform.observability import logger
 from messenger.platform.secrets import database_url, mongodb_uri

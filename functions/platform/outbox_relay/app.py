@@ -11,8 +11,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger import end_init
 from messenger.bootstrap import outbox_relays
+from messenger.platform.collector import end_init
 from messenger.platform.observability import logger
 
 RELAYS = outbox_relays()

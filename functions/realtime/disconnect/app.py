@@ -7,10 +7,10 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from messenger import end_init
 from messenger.bootstrap import connection_service
 from messenger.kernel.clock import utcnow
 from messenger.platform import deadline
+from messenger.platform.collector import end_init
 from messenger.platform.observability import logger
 
 realtime = connection_service()

@@ -10,11 +10,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from messenger import end_init
 from messenger.bootstrap import typing_service
 from messenger.kernel.clock import utcnow
 from messenger.kernel.errors import is_unavailable
 from messenger.platform import deadline
+from messenger.platform.collector import end_init
 from messenger.platform.observability import logger
 
 realtime = typing_service()

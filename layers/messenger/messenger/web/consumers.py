@@ -30,9 +30,9 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from pydantic import ValidationError
 
-from messenger import end_init
 from messenger.kernel.events import EventEnvelope, MalformedEvent
 from messenger.platform import deadline
+from messenger.platform.collector import end_init
 from messenger.platform.events import CORRELATION_HEADER
 from messenger.platform.observability import logger
 
@@ -138,7 +138,7 @@ def kafka_entrypoint(
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
     """A consumer function's `lambda_handler`: each record's correlation id in the logs (no
     state carried over from the previous batch), the batch processed by `handle`. The function's
-    module ends here, and with it the init (`messenger.end_init`)."""
+    module ends here, and with it the init (`messenger.platform.collector.end_init`)."""
 
     @logger.inject_lambda_context(clear_state=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

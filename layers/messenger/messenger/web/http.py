@@ -28,10 +28,10 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel
 
-from messenger import end_init
 from messenger.kernel import errors
 from messenger.kernel.context import RequestContext
 from messenger.platform import deadline
+from messenger.platform.collector import end_init
 from messenger.platform.observability import logger, metrics
 
 if TYPE_CHECKING:
@@ -341,7 +341,7 @@ def entrypoint(
     the Lambda context), the resolver answers; with `flush_metrics`, the metrics the request
     added leave as EMF (only functions that add some ask: an empty flush warns). `prepare`
     rewrites the event before routing (messenger.web.paths.with_encoded_path). The function's
-    module ends here, and with it the init (`messenger.end_init`)."""
+    module ends here, and with it the init (`messenger.platform.collector.end_init`)."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
